@@ -1,0 +1,63 @@
+"""Shared Click plumbing: output options and the report → output → exit-code contract.
+
+Exit codes: 0 no errors, 1 errors found, 2 usage error.  No command lets a traceback escape: a
+``TinyrelError`` becomes one finding (or one line), anything unexpected becomes ``internal/error``.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.render import FORMATS, render
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--quiet", "-q", is_flag=True, help="Print only errors (text format).")(func)
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
+    )(func)
+
+
+def emit(report: Report, fmt: str, quiet: bool = False, headline: str | None = None) -> None:
+    text = render(report, fmt, quiet=quiet, headline=headline)
+    if text:
+        click.echo(text)
+    sys.exit(0 if report.ok else 1)
+
+
+def report_command(func: Callable[..., Report]) -> Callable[..., None]:
+    """Wrap a command body returning a Report: render it and exit with the contract's code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, fmt: str = "text", quiet: bool = False, **kwargs: Any) -> None:
+        try:
+            report = func(*args, **kwargs)
+        except TinyrelError as exc:
+            fail(exc, fmt)
+        except KeyboardInterrupt:
+            click.echo("error[interrupted]: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
+            fail(TinyrelError("internal/error", f"{type(exc).__name__}: {exc}"), fmt)
+        emit(report, fmt, quiet, report.data.pop("_headline", None))
+
+    return wrapper
+
+
+def fail(exc: TinyrelError, fmt: str) -> None:
+    from tinyrel.hub.errors import scrub
+
+    message = scrub(exc.message)
+    if fmt == "json":
+        click.echo(render(Report([exc.as_finding()]), "json"))
+    elif fmt == "github":
+        click.echo(render(Report([exc.as_finding()]), "github"))
+    else:
+        click.echo(f"error[{exc.code}]: {message}", err=True)
+    sys.exit(2 if exc.usage else 1)

@@ -1,0 +1,35 @@
+"""``tinyrel manifest DIR [-o FILE]``: describe a model directory as a deterministic manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tinyrel.commands._common import output_options, report_command
+from tinyrel.findings import Report
+from tinyrel.weights import manifest as mf
+from tinyrel.weights.validate import inspect_weights
+
+
+@click.command("manifest")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (atomically) instead of stdout.")
+@output_options
+@report_command
+def manifest_command(directory: Path, output: Path | None) -> Report:
+    """Validate DIR and write its weight manifest (files, tensors, digests, totals)."""
+    inspection = inspect_weights(directory, build_manifest=True)
+    report = inspection.report
+    if inspection.manifest is None:
+        report.error("manifest/not-written", "validation failed; no manifest written")
+        return report
+    if output is None:
+        click.echo(mf.dumps(inspection.manifest), nl=False)
+        report.findings = [f for f in report.findings if f.severity == "error"]
+        report.data["_headline"] = None
+        return report
+    mf.write(inspection.manifest, output)
+    report.data["manifest"] = str(output)
+    report.data["_headline"] = f"wrote {output}: {inspection.manifest['totals']['tensors']} tensors, {inspection.manifest['totals']['files']} files"
+    return report

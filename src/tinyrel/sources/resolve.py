@@ -1,0 +1,128 @@
+"""Resolve a source reference to a concrete, pinned file set.
+
+Local directories are hashed; cache snapshots are hashed *and* their blobs are checked against
+the names the cache gave them (SHA-256 for LFS blobs, git SHA-1 for small files), which catches a
+corrupted cache; Hub references are resolved to a commit through huggingface_hub without
+downloading weights (sizes and LFS SHA-256 come from the API).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.sources.uri import COMMIT_RE, HUB, LOCAL_CACHE, SourceRef, cache_repo_dir
+from tinyrel.weights.model_dir import list_files
+from tinyrel.weights.scan import run_scan
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class LockedSource:
+    """One ``[[sources]]`` entry of the lock."""
+
+    name: str
+    uri: str
+    kind: str
+    files: list[dict[str, Any]]
+    revision: str | None = None
+    durable: bool = False
+    public: bool | None = None
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_toml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "uri": self.uri, "kind": self.kind}
+        if self.revision:
+            out["revision"] = self.revision
+        out["durable"] = self.durable
+        if self.public is not None:
+            out["public"] = self.public
+        if self.path:
+            out["path"] = self.path
+        out["files"] = sorted(self.files, key=lambda f: f["path"])
+        return out
+
+
+def _git_blob_sha1(path: Path) -> str:
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hash_dir(root: Path) -> dict[str, dict[str, Any]]:
+    files = list_files(root)
+    scan = run_scan([], [(rel, root / rel) for rel in files])
+    return {
+        rel: {"path": rel, "size": (root / rel).stat().st_size, "sha256": scan.file_sha256[rel]}
+        for rel in files
+    }
+
+
+def _snapshot_dir(ref: SourceRef) -> tuple[Path, str]:
+    if ref.path is not None:
+        return ref.path, ref.path.name
+    assert ref.repo_id is not None and ref.revision is not None
+    repo_dir = cache_repo_dir(ref.repo_id)
+    revision = ref.revision
+    ref_file = repo_dir / "refs" / revision
+    if not COMMIT_RE.match(revision) and ref_file.is_file():
+        revision = ref_file.read_text().strip()
+    return repo_dir / "snapshots" / revision, revision
+
+
+def resolve_local(ref: SourceRef, name: str, report: Report) -> LockedSource:
+    if ref.kind == LOCAL_CACHE:
+        root, revision = _snapshot_dir(ref)
+    else:
+        assert ref.path is not None
+        root, revision = ref.path, None
+    if not root.is_dir():
+        raise TinyrelError("source/not-found", f"{ref.uri}: {root} is not a directory", path=str(root))
+    files = _hash_dir(root)
+    if ref.kind == LOCAL_CACHE:
+        for rel, entry in files.items():
+            link = root / rel
+            if not link.is_symlink():
+                continue
+            blob = link.resolve().name
+            actual = entry["sha256"] if _SHA256_RE.match(blob) else _git_blob_sha1(link) if len(blob) == 40 else None
+            if actual is not None and actual != blob:
+                report.error("lock/cache-blob-corrupt", f"{rel}: cache blob {blob[:12]}… does not match its content", rel)
+    return LockedSource(name, ref.uri, ref.kind, list(files.values()), revision, False, False, str(root.resolve()))
+
+
+def resolve_hub(ref: SourceRef, name: str, report: Report, token: str | bool | None = None) -> LockedSource:
+    """Pin ``hf://org/name@rev`` to a commit; LFS files need no download, small files are fetched."""
+    from huggingface_hub import HfApi, hf_hub_download
+
+    from tinyrel.hub.errors import hub_errors
+
+    assert ref.repo_id is not None
+    api = HfApi(token=token)
+    with hub_errors(ref.uri):
+        info = api.model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
+        files = []
+        for sibling in info.siblings or []:
+            entry: dict[str, Any] = {"path": sibling.rfilename, "size": sibling.size}
+            if sibling.lfs is not None:
+                entry["sha256"] = sibling.lfs.sha256
+            else:
+                local = hf_hub_download(ref.repo_id, sibling.rfilename, revision=info.sha, token=token)
+                entry["sha256"] = hashlib.sha256(Path(local).read_bytes()).hexdigest()
+            files.append(entry)
+    public = not bool(info.private) and not bool(getattr(info, "gated", False))
+    return LockedSource(name, ref.uri, HUB, files, info.sha, bool(info.sha and COMMIT_RE.match(info.sha)), public)
+
+
+def resolve(ref: SourceRef, name: str, report: Report, token: str | bool | None = None) -> LockedSource:
+    if ref.kind == HUB:
+        return resolve_hub(ref, name, report, token)
+    return resolve_local(ref, name, report)

@@ -1,0 +1,72 @@
+"""Source references: local directories, Hugging Face cache snapshots and Hub repositories.
+
+Accepted forms:
+  ``/path/to/dir``                                   local-path
+  ``.../models--org--name/snapshots/REV``            local-cache (recognised from the path)
+  ``hf-cache://org/name[@rev]``                      local-cache under ``HF_HUB_CACHE``/``HF_HOME``
+  ``hf://org/name[@rev]``                            hub
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyrel.findings import TinyrelError
+
+LOCAL_PATH, LOCAL_CACHE, HUB = "local-path", "local-cache", "hub"
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    uri: str
+    kind: str
+    repo_id: str | None = None
+    revision: str | None = None
+    path: Path | None = None
+
+
+def hub_cache_dir() -> Path:
+    """The cache root huggingface_hub would use now (read at call time so tests can set env)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def _split_repo(rest: str, uri: str) -> tuple[str, str | None]:
+    repo, _, revision = rest.partition("@")
+    if not _REPO_RE.match(repo):
+        raise TinyrelError("source/bad-uri", f"{uri}: expected ORG/NAME[@REVISION]", usage=True)
+    return repo, revision or None
+
+
+def cache_repo_dir(repo_id: str) -> Path:
+    return hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
+
+
+def parse_source(text: str, base: Path | None = None) -> SourceRef:
+    """Classify ``text``; relative paths resolve against ``base`` (the workspace root)."""
+    if text.startswith("hf://"):
+        repo, rev = _split_repo(text[len("hf://") :], text)
+        return SourceRef(text, HUB, repo, rev)
+    if text.startswith("hf-cache://"):
+        repo, rev = _split_repo(text[len("hf-cache://") :], text)
+        return SourceRef(text, LOCAL_CACHE, repo, rev or "main")
+    if "://" in text:
+        raise TinyrelError("source/bad-uri", f"{text}: unknown scheme (use a path, hf:// or hf-cache://)", usage=True)
+    path = Path(text).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    parts = path.parts
+    if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
+        repo_id = parts[-3][len("models--") :].replace("--", "/", 1)
+        return SourceRef(text, LOCAL_CACHE, repo_id, parts[-1], path)
+    return SourceRef(text, LOCAL_PATH, path=path)

@@ -1,0 +1,127 @@
+"""The weight manifest: a deterministic, schema-versioned JSON description of a model directory.
+
+It pins every file (size, SHA-256) and every tensor (dtype, shape, offsets, BLAKE3 digest).  The
+per-tensor digests are what make validation fast — they verify in parallel, where a file's SHA-256
+is inherently sequential — and what lets ``tinyrel diff`` name the tensors a fine-tune changed.
+Safetensors files also carry ``header_digest``: header digest + tensor digests + exact tiling of
+the data buffer cover every byte of the file, so a match implies the recorded SHA-256.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tinyrel.atomic import write_text_atomic
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.weights.safetensors_format import TensorEntry
+
+SCHEMA = "tinyrel.manifest/1"
+
+
+def tensor_record(tensor: TensorEntry, digest: str | None) -> dict[str, Any]:
+    return {
+        "name": tensor.name,
+        "file": tensor.file,
+        "dtype": tensor.dtype,
+        "shape": list(tensor.shape),
+        "data_offsets": [tensor.begin, tensor.end],
+        "digest": digest,
+    }
+
+
+def assemble(
+    model: dict[str, Any],
+    files: list[dict[str, Any]],
+    tensors: list[dict[str, Any]],
+    parameters: int,
+    digest_algorithm: str,
+) -> dict[str, Any]:
+    files = sorted(files, key=lambda f: f["path"])
+    tensors = sorted(tensors, key=lambda t: (t["name"], t["file"]))
+    return {
+        "schema": SCHEMA,
+        "digest_algorithm": digest_algorithm,
+        "model": model,
+        "files": files,
+        "tensors": tensors,
+        "totals": {
+            "files": len(files),
+            "bytes": sum(f["size"] for f in files),
+            "tensors": len(tensors),
+            "tensor_bytes": sum(t["data_offsets"][1] - t["data_offsets"][0] for t in tensors),
+            "parameters": parameters,
+        },
+    }
+
+
+def dumps(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(manifest: dict[str, Any], path: Path) -> None:
+    write_text_atomic(path, dumps(manifest))
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read and shape-check a manifest; a bad one is a one-line error, not a traceback."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TinyrelError("manifest/not-found", f"manifest {path} does not exist", usage=True) from None
+    except (OSError, ValueError) as exc:
+        raise TinyrelError("manifest/invalid", f"manifest {path} is not readable JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise TinyrelError("manifest/schema", f"{path} is not a {SCHEMA} manifest")
+    for key in ("files", "tensors"):
+        if not isinstance(doc.get(key), list) or not all(isinstance(x, dict) for x in doc[key]):
+            raise TinyrelError("manifest/invalid", f"{path}: '{key}' must be a list of objects")
+    return doc
+
+
+def compare(
+    expected: dict[str, Any],
+    files: dict[str, dict[str, Any]],
+    tensors: dict[tuple[str, str], dict[str, Any]],
+    report: Report,
+    *,
+    digests_checked: bool,
+) -> None:
+    """Report every difference between a manifest and what was observed on disk."""
+    want_files = {f["path"]: f for f in expected["files"]}
+    for rel in sorted(set(want_files) - set(files)):
+        report.error("manifest/missing-file", f"{rel} is in the manifest but not on disk", rel)
+    for rel in sorted(set(files) - set(want_files)):
+        report.error("manifest/extra-file", f"{rel} is on disk but not in the manifest", rel)
+    header_intact: dict[str, bool] = {}
+    for rel in sorted(set(files) & set(want_files)):
+        want, got = want_files[rel], files[rel]
+        if want.get("size") != got["size"]:
+            report.error("manifest/size", f"{rel}: {got['size']} bytes, manifest says {want.get('size')}", rel)
+        if "header_digest" in want or "header_digest" in got:
+            header_intact[rel] = want.get("header_digest") == got.get("header_digest")
+            if not header_intact[rel]:
+                report.error("manifest/header", f"{rel}: safetensors header differs from the manifest", rel)
+        elif digests_checked and want.get("sha256") != got.get("sha256"):
+            report.error("manifest/sha256", f"{rel}: sha256 differs from the manifest", rel)
+    want_tensors = {(t["file"], t["name"]): t for t in expected["tensors"]}
+    for file, name in sorted(set(want_tensors) - set(tensors)):
+        if file in files and header_intact.get(file, True):
+            report.error("manifest/missing-tensor", f"tensor {name!r} missing from {file}", file)
+    for file, name in sorted(set(tensors) - set(want_tensors)):
+        if header_intact.get(file, True):
+            report.error("manifest/extra-tensor", f"tensor {name!r} in {file} is not in the manifest", file)
+    fields = ("dtype", "shape", "data_offsets") + (("digest",) if digests_checked else ())
+    by_file: dict[str, list[str]] = {}
+    for key in sorted(set(tensors) & set(want_tensors), key=lambda k: (k[0], want_tensors[k]["data_offsets"][0])):
+        diffs = [f for f in fields if want_tensors[key].get(f) != tensors[key].get(f)]
+        if diffs:
+            by_file.setdefault(key[0], []).append(f"{key[1]} ({', '.join(diffs)})")
+    for file, changed in sorted(by_file.items()):
+        more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+        report.error(
+            "manifest/tensor-mismatch",
+            f"{file}: first differing tensor is {changed[0]}{more}",
+            file,
+        )
