@@ -93,7 +93,10 @@ def main(out_dir: str) -> None:
         weight_map.update({k: name for k in shard})
         print(f"wrote {name}: {len(shard)} tensors", flush=True)
     params = sum(math.prod(t.shape) for t in table.values())
-    index = {"metadata": {"total_size": total, "total_parameters": params}, "weight_map": dict(sorted(weight_map.items()))}
+    index = {
+        "metadata": {"total_size": total, "total_parameters": params},
+        "weight_map": dict(sorted(weight_map.items())),
+    }
     (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=4))
     (out / "config.json").write_text(json.dumps(CONFIG, indent=4, sort_keys=True))
     print(f"{len(table)} tensors, {total:,} data bytes, {params:,} parameters in {out}")

@@ -1,23 +1,40 @@
-"""The ``tinyrel`` command: dispatch only; every command lives in ``tinyrel.commands``."""
+"""The ``tinyrel`` command: dispatch only; every command lives in ``tinyrel.commands``.
+
+Command modules are imported only when invoked (Click's documented lazy-group pattern), so
+``tinyrel validate --quick`` does not pay for numpy, huggingface_hub or jinja2 at start-up.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from tinyrel import __version__
-from tinyrel.commands.lock import lock_command
-from tinyrel.commands.manifest import manifest_command
-from tinyrel.commands.validate import validate_command
+
+COMMANDS: dict[str, str] = {
+    "lock": "tinyrel.commands.lock:lock_command",
+    "manifest": "tinyrel.commands.manifest:manifest_command",
+    "validate": "tinyrel.commands.validate:validate_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tinyrel")
 def cli() -> None:
     """Release and packaging manager for fine-tuned MLX models."""
-
-
-for command in (manifest_command, validate_command, lock_command):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -24,10 +24,11 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def emit(report: Report, fmt: str, quiet: bool = False, headline: str | None = None) -> None:
+def emit(report: Report, fmt: str, quiet: bool = False, headline: str | None = None, err: bool = False) -> None:
+    """Print the rendered report (to stderr when stdout carries the command's product)."""
     text = render(report, fmt, quiet=quiet, headline=headline)
     if text:
-        click.echo(text)
+        click.echo(text, err=err)
     sys.exit(0 if report.ok else 1)
 
 
@@ -45,7 +46,7 @@ def report_command(func: Callable[..., Report]) -> Callable[..., None]:
             sys.exit(130)
         except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
             fail(TinyrelError("internal/error", f"{type(exc).__name__}: {exc}"), fmt)
-        emit(report, fmt, quiet, report.data.pop("_headline", None))
+        emit(report, fmt, quiet, report.data.pop("_headline", None), bool(report.data.pop("_stderr", False)))
 
     return wrapper
 

@@ -13,7 +13,14 @@ from tinyrel.sources.lock import Lock, check_lock, lock_source, read_lock, write
 
 @click.command("lock")
 @click.argument("source", required=False)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("tinyrel.lock"), show_default=True, help="Lock file to write or check.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("tinyrel.lock"),
+    show_default=True,
+    help="Lock file to write or check.",
+)
 @click.option("--name", default="weights", show_default=True, help="Name of the source entry.")
 @click.option("--check", is_flag=True, help="Exit 1 when the lock no longer matches what it points to.")
 @output_options
@@ -32,6 +39,7 @@ def lock_command(source: str | None, output: Path, name: str, check: bool) -> Re
     merged = [s for s in existing if s.name != name] + [entry]
     if report.ok:
         write_lock(output, Lock(merged))
-        report.data["_headline"] = f"locked {name} -> {output}: {len(entry.files)} files, kind {entry.kind}, durable={str(entry.durable).lower()}"
+        durable = str(entry.durable).lower()
+        report.data["_headline"] = f"locked {name} -> {output}: {len(entry.files)} files, durable={durable}"
     report.data["source"] = entry.to_toml()
     return report

@@ -14,7 +14,9 @@ from tinyrel.weights.validate import inspect_weights
 
 @click.command("manifest")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (atomically) instead of stdout.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (atomically) instead of stdout."
+)
 @output_options
 @report_command
 def manifest_command(directory: Path, output: Path | None) -> Report:
@@ -26,10 +28,10 @@ def manifest_command(directory: Path, output: Path | None) -> Report:
         return report
     if output is None:
         click.echo(mf.dumps(inspection.manifest), nl=False)
-        report.findings = [f for f in report.findings if f.severity == "error"]
-        report.data["_headline"] = None
+        report.data["_stderr"] = True
         return report
     mf.write(inspection.manifest, output)
     report.data["manifest"] = str(output)
-    report.data["_headline"] = f"wrote {output}: {inspection.manifest['totals']['tensors']} tensors, {inspection.manifest['totals']['files']} files"
+    totals = inspection.manifest["totals"]
+    report.data["_headline"] = f"wrote {output}: {totals['tensors']} tensors, {totals['files']} files"
     return report

@@ -14,13 +14,22 @@ from tinyrel.weights.validate import inspect_weights
 
 @click.command("validate")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Also require an exact match with this manifest.")
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also require an exact match with this manifest.",
+)
 @click.option("--quick", is_flag=True, help="Headers only: no digests, no NaN/Inf scan.")
 @click.option("--full-sha256", is_flag=True, help="Also compute every file's SHA-256 (sequential per file).")
-@click.option("--mlx-lm", "against_mlx_lm", is_flag=True, help="Also require the tensor table to equal mlx-lm's model parameters.")
+@click.option(
+    "--mlx-lm", "against_mlx_lm", is_flag=True, help="Also require the tensor table to equal mlx-lm's model parameters."
+)
 @output_options
 @report_command
-def validate_command(directory: Path, manifest_path: Path | None, quick: bool, full_sha256: bool, against_mlx_lm: bool) -> Report:
+def validate_command(
+    directory: Path, manifest_path: Path | None, quick: bool, full_sha256: bool, against_mlx_lm: bool
+) -> Report:
     """Check safetensors framing, shard index, MLX layout, values and hygiene of DIR."""
     expected = mf.load(manifest_path) if manifest_path else None
     inspection = inspect_weights(directory, expected=expected, quick=quick, full_sha256=full_sha256)
@@ -29,5 +38,7 @@ def validate_command(directory: Path, manifest_path: Path | None, quick: bool, f
 
         check_against_mlx_lm(inspection.model, inspection.report)
     summary = inspection.report.data["summary"]
-    inspection.report.data["_headline"] = f"validated {directory}: {summary['files']} files, {summary['tensors']} tensors ({summary['mode']})"
+    inspection.report.data["_headline"] = (
+        f"validated {directory}: {summary['files']} files, {summary['tensors']} tensors ({summary['mode']})"
+    )
     return inspection.report

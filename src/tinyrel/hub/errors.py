@@ -45,9 +45,13 @@ def hub_errors(what: str, token: str | None = None) -> Iterator[None]:
     except errors.HfHubHTTPError as exc:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status == 401 or status == 403:
-            raise TinyrelError("hub/auth", f"{what}: the Hub rejected the token (HTTP {status}); check HF_TOKEN") from None
+            raise TinyrelError(
+                "hub/auth", f"{what}: the Hub rejected the token (HTTP {status}); check HF_TOKEN"
+            ) from None
         raise TinyrelError("hub/http", scrub(f"{what}: {_first_line(exc)}", token)) from None
     except errors.LocalTokenNotFoundError:
         raise TinyrelError("hub/no-token", "no Hub token: set HF_TOKEN or run `hf auth login`") from None
     except (httpx.HTTPError, OSError) as exc:
-        raise TinyrelError("hub/unreachable", scrub(f"{what}: cannot reach the Hub ({_first_line(exc)})", token)) from None
+        raise TinyrelError(
+            "hub/unreachable", scrub(f"{what}: cannot reach the Hub ({_first_line(exc)})", token)
+        ) from None

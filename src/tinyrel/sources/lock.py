@@ -1,17 +1,17 @@
 """The package lock file (TOML): read, write atomically, and check against reality.
 
-    schema = "tinyrel.lock/1"
-    [[sources]]
-    name = "weights"
-    uri = "hf://org/name@main"
-    kind = "hub"                 # local-path | local-cache | hub
-    revision = "<commit sha>"
-    durable = true               # a pinned commit on a host
-    public = true                # omitted when unknown
-    [[sources.files]]
-    path = "model.safetensors"
-    size = 123
-    sha256 = "…"
+schema = "tinyrel.lock/1"
+[[sources]]
+name = "weights"
+uri = "hf://org/name@main"
+kind = "hub"                 # local-path | local-cache | hub
+revision = "<commit sha>"
+durable = true               # a pinned commit on a host
+public = true                # omitted when unknown
+[[sources.files]]
+path = "model.safetensors"
+size = 123
+sha256 = "…"
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ class Lock:
         return tomli_w.dumps({"schema": SCHEMA, "sources": [s.to_toml() for s in self.sources]})
 
 
-def lock_source(uri: str, name: str = "weights", base: Path | None = None, token: str | None = None) -> tuple[LockedSource, Report]:
+def lock_source(
+    uri: str, name: str = "weights", base: Path | None = None, token: str | None = None
+) -> tuple[LockedSource, Report]:
     """Library entry point: resolve one source into a lock entry plus findings."""
     report = Report()
     source = resolve(parse_source(uri, base), name, report, token)
@@ -106,7 +108,11 @@ def check_lock(path: Path, base: Path | None = None, token: str | None = None) -
     report = Report()
     lock = read_lock(path)
     for locked in lock.sources:
-        uri = f"hf://{parse_source(locked.uri).repo_id}@{locked.revision}" if locked.kind == "hub" and locked.revision else locked.uri
+        uri = (
+            f"hf://{parse_source(locked.uri).repo_id}@{locked.revision}"
+            if locked.kind == "hub" and locked.revision
+            else locked.uri
+        )
         try:
             actual = resolve(parse_source(uri, base), locked.name, report, token)
         except TinyrelError as exc:

@@ -60,10 +60,7 @@ def _git_blob_sha1(path: Path) -> str:
 def _hash_dir(root: Path) -> dict[str, dict[str, Any]]:
     files = list_files(root)
     scan = run_scan([], [(rel, root / rel) for rel in files])
-    return {
-        rel: {"path": rel, "size": (root / rel).stat().st_size, "sha256": scan.file_sha256[rel]}
-        for rel in files
-    }
+    return {rel: {"path": rel, "size": (root / rel).stat().st_size, "sha256": scan.file_sha256[rel]} for rel in files}
 
 
 def _snapshot_dir(ref: SourceRef) -> tuple[Path, str]:
@@ -95,7 +92,9 @@ def resolve_local(ref: SourceRef, name: str, report: Report) -> LockedSource:
             blob = link.resolve().name
             actual = entry["sha256"] if _SHA256_RE.match(blob) else _git_blob_sha1(link) if len(blob) == 40 else None
             if actual is not None and actual != blob:
-                report.error("lock/cache-blob-corrupt", f"{rel}: cache blob {blob[:12]}… does not match its content", rel)
+                report.error(
+                    "lock/cache-blob-corrupt", f"{rel}: cache blob {blob[:12]}… does not match its content", rel
+                )
     return LockedSource(name, ref.uri, ref.kind, list(files.values()), revision, False, False, str(root.resolve()))
 
 

@@ -45,9 +45,7 @@ def check_index(model: ModelDir, report: Report) -> None:
         elif shard in model.headers and name not in seen:
             report.error("index/extra-tensor", f"{name!r} is in the index but in no shard", INDEX_NAME)
         elif name in seen and seen[name] != shard:
-            report.error(
-                "index/wrong-shard", f"{name!r} maps to {shard} but lives in {seen[name]}", INDEX_NAME
-            )
+            report.error("index/wrong-shard", f"{name!r} maps to {shard} but lives in {seen[name]}", INDEX_NAME)
     for name, rel in sorted(seen.items()):
         if name not in weight_map:
             report.error("index/unlisted-tensor", f"{name!r} in {rel} is not in the index", INDEX_NAME)
@@ -91,12 +89,18 @@ def check_quantized_layers(model: ModelDir, report: Report) -> None:
             continue
         bits, group_size, mode = params
         if weight is None or weight.dtype != "U32":
-            report.error("mlx/quantized-weight", f"{prefix}.weight must exist with dtype U32", weight.file if weight else tensor.file)
+            report.error(
+                "mlx/quantized-weight",
+                f"{prefix}.weight must exist with dtype U32",
+                weight.file if weight else tensor.file,
+            )
             continue
         in_features = weight.shape[-1] * 32 // bits if weight.shape else 0
         expected = (*weight.shape[:-1], in_features // group_size) if weight.shape else ()
         if weight.shape and (weight.shape[-1] * 32) % bits:
-            report.error("mlx/quantized-shape", f"{prefix}.weight width is not a multiple of {bits}-bit packing", weight.file)
+            report.error(
+                "mlx/quantized-shape", f"{prefix}.weight width is not a multiple of {bits}-bit packing", weight.file
+            )
         if tensor.shape != expected:
             report.error(
                 "mlx/quantized-shape",
@@ -110,7 +114,9 @@ def check_quantized_layers(model: ModelDir, report: Report) -> None:
     if cfg.quantization(model.config) is None:
         for name, tensor in sorted(by_name.items()):
             if name.endswith(".weight") and tensor.dtype == "U32":
-                report.error("mlx/quantization-config", f"{name} is packed U32 but config.json has no quantization", tensor.file)
+                report.error(
+                    "mlx/quantization-config", f"{name} is packed U32 but config.json has no quantization", tensor.file
+                )
 
 
 def check_config_tensors(model: ModelDir, report: Report) -> None:
@@ -135,9 +141,17 @@ def check_config_tensors(model: ModelDir, report: Report) -> None:
         quant = cfg.layer_quantization(model.config, prefix) if embed.dtype == "U32" else None
         hidden = width * 32 // quant[0] if quant else width
         if text.get("vocab_size") not in (None, rows):
-            report.error("mlx/vocab-size", f"config vocab_size {text.get('vocab_size')} but embeddings have {rows} rows", "config.json")
+            report.error(
+                "mlx/vocab-size",
+                f"config vocab_size {text.get('vocab_size')} but embeddings have {rows} rows",
+                "config.json",
+            )
         if text.get("hidden_size") not in (None, hidden):
-            report.error("mlx/hidden-size", f"config hidden_size {text.get('hidden_size')} but embeddings are {hidden} wide", "config.json")
+            report.error(
+                "mlx/hidden-size",
+                f"config hidden_size {text.get('hidden_size')} but embeddings are {hidden} wide",
+                "config.json",
+            )
     has_head = any(t.name.endswith("lm_head.weight") for t in tensors)
     tied = bool(text.get("tie_word_embeddings", False))
     if tied and has_head:

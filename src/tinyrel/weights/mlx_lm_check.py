@@ -51,7 +51,9 @@ def check_against_mlx_lm(model: ModelDir, report: Report) -> None:
     try:
         expected = expected_parameters(dict(model.config), set(tensors))
     except Exception as exc:  # noqa: BLE001 - any model-construction failure is a finding
-        report.error("mlx-lm/unsupported", f"mlx-lm cannot build this config: {type(exc).__name__}: {exc}", "config.json")
+        report.error(
+            "mlx-lm/unsupported", f"mlx-lm cannot build this config: {type(exc).__name__}: {exc}", "config.json"
+        )
         return
     for name in sorted(expected.keys() - tensors.keys()):
         report.error("mlx-lm/missing-parameter", f"mlx-lm expects {name!r}, which no shard holds")
@@ -59,4 +61,6 @@ def check_against_mlx_lm(model: ModelDir, report: Report) -> None:
         report.error("mlx-lm/unexpected-tensor", f"{name!r} is not a parameter of mlx-lm's model class")
     for name in sorted(expected.keys() & tensors.keys()):
         if expected[name] != tensors[name]:
-            report.error("mlx-lm/shape", f"{name!r} has shape {list(tensors[name])}, mlx-lm expects {list(expected[name])}")
+            report.error(
+                "mlx-lm/shape", f"{name!r} has shape {list(tensors[name])}, mlx-lm expects {list(expected[name])}"
+            )

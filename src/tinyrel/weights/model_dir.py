@@ -75,9 +75,7 @@ def check_hygiene(root: Path, files: list[str], report: Report) -> None:
                 cache_repo is not None and target.is_relative_to(cache_repo / "blobs")
             )
             if not inside:
-                report.error(
-                    "hygiene/symlink-escape", f"{rel} links outside the model directory to {target}", rel
-                )
+                report.error("hygiene/symlink-escape", f"{rel} links outside the model directory to {target}", rel)
 
 
 def _load_json(path: Path, rel: str, report: Report, code: str) -> dict[str, Any] | None:

@@ -100,9 +100,7 @@ def read_header(path: Path, rel: str, report: Report) -> SafetensorsHeader | Non
     return parse_header_bytes(prefix + raw, rel, size, report)
 
 
-def parse_header_bytes(
-    header_bytes: bytes, rel: str, file_size: int, report: Report
-) -> SafetensorsHeader | None:
+def parse_header_bytes(header_bytes: bytes, rel: str, file_size: int, report: Report) -> SafetensorsHeader | None:
     """Check the JSON header and the data layout it describes."""
     try:
         text = header_bytes[8:].decode("utf-8")
@@ -132,9 +130,7 @@ def parse_header_bytes(
 
 
 def _check_metadata(meta: object, rel: str, report: Report) -> dict[str, str]:
-    if not isinstance(meta, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
-    ):
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
         report.error("safetensors/bad-metadata", "__metadata__ must map strings to strings", rel)
         return {}
     return meta
@@ -151,21 +147,15 @@ def _check_entry(name: str, spec: object, rel: str, report: Report) -> TensorEnt
     if dtype not in DTYPE_SIZES:
         report.error("safetensors/unknown-dtype", f"tensor {name!r}: unknown dtype {dtype!r}", rel)
         return None
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
-        report.error(
-            "safetensors/bad-shape", f"tensor {name!r}: shape must be non-negative ints", rel
-        )
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        report.error("safetensors/bad-shape", f"tensor {name!r}: shape must be non-negative ints", rel)
         return None
     if (
         not isinstance(offsets, list)
         or len(offsets) != 2
         or not all(isinstance(o, int) and not isinstance(o, bool) and o >= 0 for o in offsets)
     ):
-        report.error(
-            "safetensors/bad-offsets", f"tensor {name!r}: data_offsets must be [begin, end]", rel
-        )
+        report.error("safetensors/bad-offsets", f"tensor {name!r}: data_offsets must be [begin, end]", rel)
         return None
     begin, end = offsets
     if begin > end:
@@ -195,9 +185,7 @@ def _check_layout(tensors: list[TensorEntry], data_len: int, rel: str, report: R
             )
             return
         if entry.begin < cursor:
-            report.error(
-                "safetensors/overlap", f"tensor {entry.name!r} overlaps the previous tensor", rel
-            )
+            report.error("safetensors/overlap", f"tensor {entry.name!r} overlaps the previous tensor", rel)
             return
         if entry.begin > cursor:
             report.error(
@@ -208,6 +196,4 @@ def _check_layout(tensors: list[TensorEntry], data_len: int, rel: str, report: R
             return
         cursor = entry.end
     if cursor != data_len:
-        report.error(
-            "safetensors/trailing-bytes", f"{data_len - cursor} bytes after the last tensor", rel
-        )
+        report.error("safetensors/trailing-bytes", f"{data_len - cursor} bytes after the last tensor", rel)

@@ -7,6 +7,7 @@ Data is read in fixed windows through ``mmap`` with ``MAP_POPULATE`` (no per-pag
 and each window is unmapped before the next, so resident memory stays bounded by
 ``workers × WINDOW`` whatever the model size.  Inside a window the digest and the value scan run
 over the same cache-sized block back to back, so the scan reads from cache, not from RAM.
+numpy and blake3 are imported on first use: header-only runs never load them.
 """
 
 from __future__ import annotations
@@ -20,23 +21,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import blake3
-import numpy as np
-
 TENSOR_DIGEST = "blake3"
 WINDOW = 16 * 1024 * 1024
 BLOCK = 2 * 1024 * 1024
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 
 # dtype -> (unsigned view, mask clearing the sign bit, smallest masked value that is NaN/Inf)
-_NONFINITE_RULES: dict[str, tuple[type[np.unsignedinteger], int, int]] = {
-    "BF16": (np.uint16, 0x7FFF, 0x7F80),
-    "F16": (np.uint16, 0x7FFF, 0x7C00),
-    "F32": (np.uint32, 0x7FFFFFFF, 0x7F800000),
-    "C64": (np.uint32, 0x7FFFFFFF, 0x7F800000),
-    "F64": (np.uint64, 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000),
-    "F8_E5M2": (np.uint8, 0x7F, 0x7C),
-    "F8_E4M3": (np.uint8, 0x7F, 0x7F),
+_NONFINITE_RULES: dict[str, tuple[str, int, int]] = {
+    "BF16": ("uint16", 0x7FFF, 0x7F80),
+    "F16": ("uint16", 0x7FFF, 0x7C00),
+    "F32": ("uint32", 0x7FFFFFFF, 0x7F800000),
+    "C64": ("uint32", 0x7FFFFFFF, 0x7F800000),
+    "F64": ("uint64", 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000),
+    "F8_E5M2": ("uint8", 0x7F, 0x7C),
+    "F8_E4M3": ("uint8", 0x7F, 0x7F),
 }
 
 
@@ -86,23 +84,25 @@ def _windows(fd: int, start: int, nbytes: int) -> Iterable[memoryview]:
         done += chunk_len
 
 
-class _Scratch(threading.local):
-    def __init__(self) -> None:
-        self.buffer = np.empty(BLOCK, dtype=np.uint8)
-
-
-_scratch = _Scratch()
+_scratch = threading.local()  # one reusable output buffer per worker thread
 
 
 def _has_nonfinite(block: memoryview, dtype: str) -> bool:
+    import numpy as np
+
     view_type, mask, threshold = _NONFINITE_RULES[dtype]
     values = np.frombuffer(block, dtype=view_type)
-    out = _scratch.buffer[: block.nbytes].view(view_type)
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None:
+        buffer = _scratch.buffer = np.empty(BLOCK, dtype=np.uint8)
+    out = buffer[: block.nbytes].view(view_type)
     np.bitwise_and(values, mask, out=out)
     return bool(out.max() >= threshold)
 
 
 def _scan_tensor(job: TensorJob, progress: Callable[[int], None]) -> TensorResult:
+    import blake3
+
     hasher = blake3.blake3(max_threads=1) if job.digest else None
     check = job.finite and job.dtype in _NONFINITE_RULES
     nonfinite = False
@@ -143,6 +143,8 @@ def sha256_file(path: Path) -> str:
 
 
 def blake3_bytes(data: bytes) -> str:
+    import blake3
+
     return blake3.blake3(data).hexdigest()
 
 

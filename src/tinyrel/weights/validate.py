@@ -60,9 +60,7 @@ def inspect_weights(
     sha_files: list[tuple[str, Path]] = []
     if scan_data and (want_digests or full_sha256):
         sha_files = [
-            (rel, root / rel)
-            for rel in model.files
-            if build_manifest or full_sha256 or rel not in model.headers
+            (rel, root / rel) for rel in model.files if build_manifest or full_sha256 or rel not in model.headers
         ]
     total = sum(j.nbytes for _, j in tensor_jobs) + sum(p.stat().st_size for _, p in sha_files)
     with byte_progress("scanning weights", total, enabled=progress) as advance:

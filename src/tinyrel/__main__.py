@@ -1,0 +1,5 @@
+"""``python -m tinyrel``."""
+
+from tinyrel.cli import main
+
+main()
