@@ -13,6 +13,10 @@ import click
 from tinyrel import __version__
 
 COMMANDS: dict[str, str] = {
+    "card": "tinyrel.commands.card:card_command",
+    "check": "tinyrel.commands.check:check_command",
+    "init": "tinyrel.commands.init:init_command",
+    "publish": "tinyrel.commands.publish:publish_command",
     "lock": "tinyrel.commands.lock:lock_command",
     "manifest": "tinyrel.commands.manifest:manifest_command",
     "validate": "tinyrel.commands.validate:validate_command",

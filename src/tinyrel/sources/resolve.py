@@ -75,12 +75,16 @@ def _snapshot_dir(ref: SourceRef) -> tuple[Path, str]:
     return repo_dir / "snapshots" / revision, revision
 
 
-def resolve_local(ref: SourceRef, name: str, report: Report) -> LockedSource:
+def local_dir(ref: SourceRef) -> tuple[Path, str | None]:
+    """The directory a local source points at now (and the cache revision, for snapshots)."""
     if ref.kind == LOCAL_CACHE:
-        root, revision = _snapshot_dir(ref)
-    else:
-        assert ref.path is not None
-        root, revision = ref.path, None
+        return _snapshot_dir(ref)
+    assert ref.path is not None
+    return ref.path, None
+
+
+def resolve_local(ref: SourceRef, name: str, report: Report) -> LockedSource:
+    root, revision = local_dir(ref)
     if not root.is_dir():
         raise TinyrelError("source/not-found", f"{ref.uri}: {root} is not a directory", path=str(root))
     files = _hash_dir(root)

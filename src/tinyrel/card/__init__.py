@@ -1,0 +1,1 @@
+"""The model card: front matter from huggingface_hub's ModelCardData, body from a Jinja2 template."""

@@ -1,0 +1,35 @@
+"""``tinyrel card [RELEASE] [-o FILE]``: render the model card exactly as the gate checks it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tinyrel.atomic import write_text_atomic
+from tinyrel.commands._common import output_options, report_command
+from tinyrel.findings import Report
+from tinyrel.policy.gate import run_gate
+from tinyrel.policy.workspace import find_workspace
+
+
+@click.command("card")
+@click.argument("release", required=False)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the card here (atomically)."
+)
+@output_options
+@report_command
+def card_command(release: str | None, output: Path | None) -> Report:
+    """Render the Hugging Face model card for RELEASE (stdout, or -o FILE)."""
+    ws = find_workspace()
+    result = run_gate(ws, ws.spec(release))
+    report = Report([f for f in result.report.findings if f.code.startswith("card/")])
+    if output is None:
+        click.echo(result.card, nl=False)
+        report.data["_stderr"] = True
+    else:
+        write_text_atomic(output, result.card)
+        report.data["_headline"] = f"wrote {output}"
+    report.data["card"] = str(output) if output else None
+    return report

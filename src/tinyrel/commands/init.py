@@ -1,0 +1,35 @@
+"""``tinyrel init WEIGHTS --name N --base-model ID`` and ``tinyrel init --example DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tinyrel.commands._common import output_options, report_command
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.scaffold.init import init_example, init_real
+
+
+@click.command("init")
+@click.argument("weights", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", help="Release name (a file-name-safe slug).")
+@click.option("--base-model", help="Hub id of the base model, e.g. Qwen/Qwen3-4B.")
+@click.option("--dir", "dest", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option(
+    "--example",
+    "example",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the seed example workspace into this directory.",
+)
+@output_options
+@report_command
+def init_command(
+    weights: Path | None, name: str | None, base_model: str | None, dest: Path, example: Path | None
+) -> Report:
+    """Scaffold a release workspace (spec, lock, manifest, CHANGELOG entry, card template)."""
+    if example is not None:
+        return init_example(example)
+    if weights is None or not name or not base_model:
+        raise TinyrelError("usage/init", "give WEIGHTS --name NAME --base-model ID, or --example DIR", usage=True)
+    return init_real(weights, name, base_model, dest)

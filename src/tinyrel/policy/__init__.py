@@ -1,0 +1,1 @@
+"""Policy: the release spec, the workspace that holds it, and the blockers checked against it."""

@@ -1,0 +1,1 @@
+"""Scaffolding: ``tinyrel init`` for a real model and ``tinyrel init --example`` for the seed."""
