@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinyrel.findings import Finding
+from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.sources.resolve import LockedSource
@@ -119,21 +119,19 @@ def weights(ctx: GateContext) -> list[Finding]:
 
 
 def _local_weights(ctx: GateContext) -> Path | None:
-    """The weights directory on this machine: the spec's source (relative to the workspace, so
-    clones work), else the lock's recorded path; ``None`` when neither exists here."""
+    """The weights directory on this machine, from the spec's source (relative paths resolve
+    against the workspace, so clones work); ``None`` when it is not here or is a Hub source."""
     from tinyrel.sources.resolve import local_dir
     from tinyrel.sources.uri import HUB, parse_source
 
-    candidates = []
     try:
         ref = parse_source(ctx.spec.weights_source, base=ctx.ws.root)
-        if ref.kind != HUB:
-            candidates.append(local_dir(ref)[0])
-    except Exception:  # noqa: BLE001 - a bad source URI is reported by the lock, not here
-        pass
-    if ctx.lock and ctx.lock.kind != HUB and ctx.lock.path:
-        candidates.append(Path(ctx.lock.path))
-    return next((c for c in candidates if c.is_dir()), None)
+    except TinyrelError:
+        return None
+    if ref.kind == HUB:
+        return None
+    path = local_dir(ref)[0]
+    return path if path.is_dir() else None
 
 
 def manifest_lock(ctx: GateContext) -> list[Finding]:
@@ -167,12 +165,18 @@ def _table_rows(text: str) -> list[list[str]]:
 
 
 def routed_only_copy(ctx: GateContext) -> list[Finding]:
+    """The statement must be in the card's own voice (intro or Routing section), not only quoted in
+    a blocker's unblock text; forbidden copy is searched everywhere in the body."""
     card, where = ctx.card, ctx.template_path
     body = card.split("\n---\n", 1)[-1]
+    intro = re.split(r"^##\s", body, maxsplit=1, flags=re.M)[0]
+    statement = (intro + (_section(card, "Routing") or "")).lower()
     found = []
-    if ctx.spec.routing.routed_only and "routed-only" not in body.lower():
-        found.append(_err("routed-only-copy", "the card does not state routed-only use", where))
-    if ctx.spec.routing.domain.lower() not in body.lower():
+    if ctx.spec.routing.routed_only and "routed-only" not in statement:
+        found.append(
+            _err("routed-only-copy", "the card's intro and Routing section do not state routed-only use", where)
+        )
+    if ctx.spec.routing.domain.lower() not in statement:
         found.append(_err("routed-only-copy", f"the card does not name the domain ({ctx.spec.routing.domain})", where))
     for pattern in ctx.spec.routing.forbidden_copy:
         match = re.search(pattern, body, re.I)
@@ -184,6 +188,9 @@ def routed_only_copy(ctx: GateContext) -> list[Finding]:
 def negative_transfer_table(ctx: GateContext) -> list[Finding]:
     where = ctx.template_path
     breadth = ctx.spec.evals_of("breadth")
+    if not breadth:
+        message = "the spec has no breadth evals; measure out-of-domain performance for the negative-transfer table"
+        return [_err("negative-transfer-table", message, ctx.rel(ctx.spec.path))]
     section = _section(ctx.card, "Negative transfer")
     if section is None or not _table_rows(section):
         return [
