@@ -7,21 +7,10 @@ import shutil
 import struct
 from pathlib import Path
 
-TINY_QWEN3 = {
-    "architectures": ["Qwen3ForCausalLM"],
-    "model_type": "qwen3",
-    "hidden_size": 64,
-    "num_hidden_layers": 2,
-    "intermediate_size": 128,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "head_dim": 16,
-    "rms_norm_eps": 1e-06,
-    "vocab_size": 256,
-    "max_position_embeddings": 512,
-    "rope_theta": 1000000.0,
-    "tie_word_embeddings": True,
-}
+from tinyrel.scaffold.standin import TINY_CONFIG
+
+# The example's stand-in config, with a smaller vocabulary to keep fixtures tiny.
+TINY_QWEN3 = {**TINY_CONFIG, "vocab_size": 256, "max_position_embeddings": 512}
 
 
 def write_mlx_model(

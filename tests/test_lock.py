@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tomllib
@@ -10,26 +9,15 @@ from pathlib import Path
 
 from helpers import codes, run, run_json
 
+from tinyrel.scaffold.standin import place_in_cache
 from tinyrel.sources.uri import LOCAL_CACHE, parse_source
 
 
-def make_cache(model: Path, hf_home: Path, repo: str = "lab/tiny", rev: str = "a" * 40) -> Path:
-    """Lay ``model`` out the way huggingface_hub's cache does: blobs + snapshot symlinks + refs."""
-    repo_dir = hf_home / "hub" / ("models--" + repo.replace("/", "--"))
-    (repo_dir / "blobs").mkdir(parents=True)
-    snapshot = repo_dir / "snapshots" / rev
-    snapshot.mkdir(parents=True)
-    (repo_dir / "refs").mkdir()
-    (repo_dir / "refs" / "main").write_text(rev)
-    for path in sorted(model.iterdir()):
-        data = path.read_bytes()
-        if path.suffix == ".safetensors":
-            blob = hashlib.sha256(data).hexdigest()
-        else:
-            blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        (repo_dir / "blobs" / blob).write_bytes(data)
-        os.symlink(Path("../../blobs") / blob, snapshot / path.name)
-    return snapshot
+def make_cache(model: Path, hf_home: Path, repo: str = "lab/tiny") -> Path:
+    """Lay a copy of ``model`` out the way huggingface_hub's cache does (blobs, snapshot links, refs)."""
+    staging = hf_home.parent / f"staging-{repo.replace('/', '-')}"
+    shutil.copytree(model, staging)
+    return place_in_cache(staging, hf_home / "hub", repo)
 
 
 def test_lock_local_dir_and_check(model_dir, tmp_path):
@@ -50,11 +38,13 @@ def test_lock_cache_snapshot(model_store, tmp_path):
     hf_home = Path(os.environ["HF_HOME"])
     snapshot = make_cache(model_store["q4"], hf_home)
     lock = tmp_path / "l.toml"
-    for source in (str(snapshot), "hf-cache://lab/tiny@main", f"hf-cache://lab/tiny@{'a' * 40}"):
+    revision = snapshot.name
+    assert (snapshot.parents[1] / "refs" / "main").read_text() == revision
+    for source in (str(snapshot), "hf-cache://lab/tiny@main", f"hf-cache://lab/tiny@{revision}"):
         exit_code, doc = run_json("lock", source, "-o", lock)
         assert exit_code == 0, doc
         entry = tomllib.loads(lock.read_text())["sources"][0]
-        assert entry["kind"] == LOCAL_CACHE and entry["revision"] == "a" * 40
+        assert entry["kind"] == LOCAL_CACHE and entry["revision"] == revision
         assert entry["durable"] is False
     # validation accepts snapshot -> blobs links
     assert run_json("validate", snapshot)[0] == 0
