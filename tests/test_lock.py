@@ -80,3 +80,14 @@ def test_missing_source_is_clean(tmp_path):
     result = run("lock", tmp_path / "absent", "-o", tmp_path / "l.toml")
     assert result.exit_code == 1 and "error[source/not-found]" in result.output
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_hub_unreachable_is_a_clean_error(tmp_path, monkeypatch):
+    """The real huggingface_hub client against a closed local port: one line, no token, no traceback."""
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setenv("HF_TOKEN", "hf_secretvalue123")
+    result = run("lock", "hf://org/name@main", "-o", tmp_path / "l.toml")
+    assert result.exit_code == 1 and "error[hub/unreachable]" in result.output
+    assert "hf_secretvalue123" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "l.toml").exists()

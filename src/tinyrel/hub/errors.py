@@ -27,7 +27,6 @@ def _first_line(exc: BaseException) -> str:
 @contextlib.contextmanager
 def hub_errors(what: str, token: str | None = None) -> Iterator[None]:
     """Map Hub errors raised inside the block to ``hub/...`` codes."""
-    import httpx
     from huggingface_hub import errors
 
     try:
@@ -51,7 +50,11 @@ def hub_errors(what: str, token: str | None = None) -> Iterator[None]:
         raise TinyrelError("hub/http", scrub(f"{what}: {_first_line(exc)}", token)) from None
     except errors.LocalTokenNotFoundError:
         raise TinyrelError("hub/no-token", "no Hub token: set HF_TOKEN or run `hf auth login`") from None
-    except (httpx.HTTPError, OSError) as exc:
-        raise TinyrelError(
-            "hub/unreachable", scrub(f"{what}: cannot reach the Hub ({_first_line(exc)})", token)
-        ) from None
+    except Exception as exc:
+        # The HTTP stack differs across huggingface_hub releases (requests, httpx, httpx2), so
+        # transport failures are recognised by their class hierarchy's names, not imported types.
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if names & {"OSError", "ConnectError", "TransportError", "TimeoutException", "NetworkError", "HTTPError"}:
+            message = f"{what}: cannot reach the Hub ({_first_line(exc)})"
+            raise TinyrelError("hub/unreachable", scrub(message, token)) from None
+        raise

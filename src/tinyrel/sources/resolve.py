@@ -9,6 +9,7 @@ downloading weights (sizes and LFS SHA-256 come from the API).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +110,8 @@ def resolve_hub(ref: SourceRef, name: str, report: Report, token: str | bool | N
     from tinyrel.hub.errors import hub_errors
 
     assert ref.repo_id is not None
-    api = HfApi(token=token)
+    endpoint = os.environ.get("HF_ENDPOINT")  # read now: huggingface_hub reads it once at import
+    api = HfApi(endpoint=endpoint, token=token)
     with hub_errors(ref.uri):
         info = api.model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
         files = []
@@ -118,7 +120,9 @@ def resolve_hub(ref: SourceRef, name: str, report: Report, token: str | bool | N
             if sibling.lfs is not None:
                 entry["sha256"] = sibling.lfs.sha256
             else:
-                local = hf_hub_download(ref.repo_id, sibling.rfilename, revision=info.sha, token=token)
+                local = hf_hub_download(
+                    ref.repo_id, sibling.rfilename, revision=info.sha, token=token, endpoint=endpoint
+                )
                 entry["sha256"] = hashlib.sha256(Path(local).read_bytes()).hexdigest()
             files.append(entry)
     public = not bool(info.private) and not bool(getattr(info, "gated", False))
