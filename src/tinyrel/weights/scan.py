@@ -171,21 +171,17 @@ def run_scan(
             with lock:
                 progress(n)
 
-    work: list[tuple[int, Callable[[], object], tuple[str, str]]] = []
+    result = ScanResult({}, {})
+    # (bytes, job, where its result goes): biggest first, results stored under their own key.
+    work: list[tuple[int, Callable[[], object], dict, object]] = []
     for rel, job in tensor_jobs:
-        work.append((job.nbytes, lambda j=job: _scan_tensor(j, tick), ("tensor", f"{rel}\0{job.name}")))
+        work.append((job.nbytes, lambda j=job: _scan_tensor(j, tick), result.tensors, (rel, job.name)))
     for rel, path in sha_files:
-        work.append((path.stat().st_size, lambda p=path: _sha256_file(p, tick), ("sha", rel)))
+        work.append((path.stat().st_size, lambda p=path: _sha256_file(p, tick), result.file_sha256, rel))
     work.sort(key=lambda item: item[0], reverse=True)
 
-    result = ScanResult({}, {})
     with ThreadPoolExecutor(max_workers=worker_count(), thread_name_prefix="tinyrel-scan") as pool:
-        futures = [(key, pool.submit(fn)) for _, fn, key in work]
-        for (kind, key), future in futures:
-            value = future.result()
-            if kind == "sha":
-                result.file_sha256[key] = value  # type: ignore[assignment]
-            else:
-                rel, name = key.split("\0", 1)
-                result.tensors[(rel, name)] = value  # type: ignore[assignment]
+        futures = [(target, key, pool.submit(fn)) for _, fn, target, key in work]
+        for target, key, future in futures:
+            target[key] = future.result()
     return result
