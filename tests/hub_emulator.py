@@ -1,0 +1,507 @@
+"""A local Hugging Face Hub emulator: the slice of the Hub API that huggingface_hub uses over LFS.
+
+Tests (and other tooling) point the *real* ``huggingface_hub`` client at it with ``HF_ENDPOINT`` and
+``HF_HUB_DISABLE_XET=1``.  It implements: create repo, repo / revision info with siblings,
+preupload, the LFS batch API (basic transfer) with upload and verify, NDJSON commits, refs and
+tags, paths-info and tree listings with LFS sha256/size, and ``resolve`` downloads (GET/HEAD with
+ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size).  Blobs are content-addressed by SHA-256 on
+disk; commits are immutable snapshots; state is persisted as JSON so a restart keeps the repos.
+
+Fault injection (``--fail-upload N`` / ``--drop-upload N`` or ``POST /_emulator/faults``) makes the
+N-th LFS upload fail with HTTP 507 (not retried by the client) or drop the connection mid-request.
+``GET /_emulator/stats`` reports counters; tests use them to prove a re-run only sends what is missing.
+
+    python tests/hub_emulator.py --host 127.0.0.1 --port 8765 --data /tmp/hub --token hf_test
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+LFS_PATTERNS = re.compile(r"\.(safetensors|bin|gguf|npz|pt|pth|h5|onnx|msgpack|zip|tar|gz)$")
+LFS_THRESHOLD = 10 * 1024 * 1024
+GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n"
+ZERO_COMMIT = "0" * 40
+
+
+def git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class HubError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None, **extra: str):
+        super().__init__(message)
+        self.status, self.message, self.code, self.extra = status, message, code, extra
+
+
+class HubState:
+    """Repos, refs and commits (JSON on disk) plus the blob store (one file per SHA-256)."""
+
+    def __init__(self, data: Path):
+        self.data = data
+        (data / "blobs").mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        state_file = data / "state.json"
+        self.state = json.loads(state_file.read_text()) if state_file.is_file() else {"repos": {}, "commits": {}}
+        self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0}
+        self.faults: dict[str, int | None] = {"fail_upload": None, "drop_upload": None}
+
+    def save(self) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.data, prefix=".state.")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self.state, handle)
+        os.replace(tmp, self.data / "state.json")
+
+    def blob_path(self, sha256: str) -> Path:
+        return self.data / "blobs" / sha256
+
+    def has_blob(self, sha256: str) -> bool:
+        return self.blob_path(sha256).is_file()
+
+    def store_blob(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        if not self.has_blob(sha):
+            self.blob_path(sha).write_bytes(data)
+        return sha
+
+    def repo(self, repo_id: str) -> dict:
+        repo = self.state["repos"].get(repo_id)
+        if repo is None:
+            raise HubError(404, f"Repository {repo_id} not found", "RepoNotFound")
+        return repo
+
+    def resolve(self, repo_id: str, revision: str) -> str:
+        repo, revision = self.repo(repo_id), unquote(revision)
+        if revision in repo["branches"]:
+            return repo["branches"][revision]
+        if revision in repo["tags"]:
+            return repo["tags"][revision]
+        if revision in self.state["commits"] and revision in repo["history"]:
+            return revision
+        raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+
+    def files(self, commit: str) -> dict[str, dict]:
+        return self.state["commits"][commit]["files"] if commit != ZERO_COMMIT else {}
+
+    def commit(self, repo_id: str, branch: str, summary: str, changes: dict[str, dict | None], parent: str | None):
+        repo = self.repo(repo_id)
+        head = repo["branches"].get(branch)
+        if head is None:
+            raise HubError(404, f"Invalid rev id: {branch}", "RevisionNotFound")
+        if parent is not None and parent != head:
+            raise HubError(412, "A commit has happened since. Please refresh and try again.")
+        files = dict(self.files(head))
+        for path, entry in changes.items():
+            if entry is None:
+                if path not in files and not any(p.startswith(path.rstrip("/") + "/") for p in files):
+                    raise HubError(404, "A file with this name doesn't exist", "EntryNotFound")
+                files = {p: e for p, e in files.items() if p != path and not p.startswith(path.rstrip("/") + "/")}
+            else:
+                files[path] = entry
+        body = json.dumps({"parent": head, "summary": summary, "files": files, "t": time.time_ns()}, sort_keys=True)
+        oid = hashlib.sha1(body.encode()).hexdigest()
+        self.state["commits"][oid] = {"parent": head, "summary": summary, "files": files}
+        repo["branches"][branch] = oid
+        repo["history"].append(oid)
+        self.stats["commits"] += 1
+        self.save()
+        return oid
+
+
+def entry_for(data: bytes, lfs: bool) -> dict:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "lfs": lfs, "git": git_blob_sha1(data)}
+
+
+def file_json(path: str, entry: dict) -> dict:
+    """A tree / paths-info entry, shaped like the Hub's."""
+    out = {"type": "file", "path": path, "size": entry["size"], "oid": entry["git"]}
+    if entry["lfs"]:
+        out["lfs"] = {"oid": entry["sha256"], "size": entry["size"], "pointerSize": 134}
+    return out
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorServer
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - signature fixed by the base class
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, head: bool = False):
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _json(self, obj, status: int = 200) -> None:
+        self._send(status, json.dumps(obj).encode(), {"Content-Type": "application/json"})
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _auth(self, required: bool) -> None:
+        header = self.headers.get("Authorization")
+        token = self.server.token
+        if header is not None and token is not None and header != f"Bearer {token}":
+            raise HubError(401, "Invalid credentials in Authorization header")
+        if required and token is not None and header is None:
+            raise HubError(401, "Authorization header is required")
+
+    def _read_access(self, repo_id: str) -> None:
+        self._auth(required=False)
+        if self.server.hub.repo(repo_id)["private"] and self.headers.get("Authorization") is None:
+            raise HubError(401, "Repository not found", "RepoNotFound")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        try:
+            with self.server.hub.lock if method != "PUT" else _nolock():
+                for pattern, handler_name in ROUTES.get(method, []):
+                    match = pattern.fullmatch(url.path)
+                    if match:
+                        getattr(self, handler_name)(*match.groups(), query=query)
+                        return
+            raise HubError(404, f"no route {method} {url.path}")
+        except HubError as exc:
+            headers = {"Content-Type": "application/json", "X-Error-Message": exc.message}
+            if exc.code:
+                headers["X-Error-Code"] = exc.code
+            self._send(exc.status, json.dumps({"error": exc.message, **exc.extra}).encode(), headers, head=method == "HEAD")
+        except ConnectionError:
+            self.close_connection = True
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # -- API ----------------------------------------------------------------------------------
+
+    def whoami(self, query) -> None:
+        self._auth(required=True)
+        self._json({"type": "user", "name": "emulator-user", "orgs": [], "auth": {"type": "access_token"}})
+
+    def create_repo(self, query) -> None:
+        self._auth(required=True)
+        payload = json.loads(self._body() or b"{}")
+        repo_id = f"{payload['organization']}/{payload['name']}" if payload.get("organization") else payload["name"]
+        hub = self.server.hub
+        if repo_id in hub.state["repos"]:
+            raise HubError(409, "You already created this model repo", url=f"{self.server.base_url}/{repo_id}")
+        hub.state["repos"][repo_id] = {
+            "private": payload.get("visibility") == "private" or bool(payload.get("private")),
+            "branches": {"main": ZERO_COMMIT}, "tags": {}, "history": [],
+        }
+        hub.store_blob(GITATTRIBUTES)
+        hub.commit(repo_id, "main", "initial commit", {".gitattributes": entry_for(GITATTRIBUTES, False)}, None)
+        self._json({"url": f"{self.server.base_url}/{repo_id}", "name": repo_id})
+
+    def validate_yaml(self, query) -> None:
+        self._body()
+        self._json({"errors": [], "warnings": []})
+
+    def repo_info(self, repo_id: str, revision: str | None = None, query=None) -> None:
+        self._read_access(repo_id)
+        hub = self.server.hub
+        commit = hub.resolve(repo_id, revision or "main")
+        siblings = []
+        for path, entry in sorted(hub.files(commit).items()):
+            sibling = {"rfilename": path, "size": entry["size"], "blobId": entry["git"]}
+            if entry["lfs"]:
+                sibling["lfs"] = {"sha256": entry["sha256"], "size": entry["size"], "pointerSize": 134}
+            siblings.append(sibling)
+        repo = hub.repo(repo_id)
+        self._json({"id": repo_id, "modelId": repo_id, "sha": commit, "private": repo["private"], "tags": [],
+                    "siblings": siblings, "lastModified": "2026-11-25T00:00:00.000Z", "disabled": False,
+                    "gated": False, "downloads": 0, "likes": 0})
+
+    def refs(self, repo_id: str, query) -> None:
+        self._read_access(repo_id)
+        repo = self.server.hub.repo(repo_id)
+        as_refs = lambda kind, refs: [  # noqa: E731
+            {"name": n, "ref": f"refs/{kind}/{n}", "targetCommit": c} for n, c in sorted(refs.items())
+        ]
+        self._json({"branches": as_refs("heads", repo["branches"]), "tags": as_refs("tags", repo["tags"]),
+                    "converts": []})
+
+    def create_tag(self, repo_id: str, revision: str, query) -> None:
+        self._auth(required=True)
+        payload = json.loads(self._body())
+        hub = self.server.hub
+        commit = hub.resolve(repo_id, revision)
+        tags = hub.repo(repo_id)["tags"]
+        if payload["tag"] in tags:
+            raise HubError(409, f"Tag {payload['tag']} already exists")
+        tags[payload["tag"]] = commit
+        hub.save()
+        self._json({"name": payload["tag"], "ref": f"refs/tags/{payload['tag']}", "targetCommit": commit})
+
+    def delete_tag(self, repo_id: str, tag: str, query) -> None:
+        self._auth(required=True)
+        tags = self.server.hub.repo(repo_id)["tags"]
+        if tags.pop(unquote(tag), None) is None:
+            raise HubError(404, "Tag not found", "RevisionNotFound")
+        self.server.hub.save()
+        self._json({})
+
+    def preupload(self, repo_id: str, revision: str, query) -> None:
+        self._auth(required=True)
+        hub = self.server.hub
+        existing = hub.files(hub.resolve(repo_id, revision))
+        out = []
+        for item in json.loads(self._body())["files"]:
+            sample = base64.b64decode(item["sample"])
+            lfs = bool(LFS_PATTERNS.search(item["path"])) or item["size"] >= LFS_THRESHOLD or b"\0" in sample
+            remote = existing.get(item["path"])
+            oid = (remote["sha256"] if remote["lfs"] else remote["git"]) if remote else None
+            out.append({"path": item["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False,
+                        "oid": oid})
+        self._json({"files": out, "commitOid": hub.resolve(repo_id, revision)})
+
+    def lfs_batch(self, repo_id: str, query) -> None:
+        self._auth(required=True)
+        self.server.hub.repo(repo_id)
+        objects = []
+        for obj in json.loads(self._body())["objects"]:
+            entry = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
+            if not self.server.hub.has_blob(obj["oid"]):
+                base = f"{self.server.base_url}/_lfs/{repo_id}/{obj['oid']}"
+                upload = f"{base}?sig={self.server.presign(obj['oid'])}"
+                entry["actions"] = {"upload": {"href": upload, "header": {}}, "verify": {"href": base + "/verify"}}
+            objects.append(entry)
+        self._json({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
+
+    def lfs_upload(self, repo_id: str, oid: str, query) -> None:
+        hub = self.server.hub
+        if query.get("sig", [""])[0] != self.server.presign(oid):
+            raise HubError(403, "upload URL signature does not match")
+        with hub.lock:
+            hub.stats["uploads"] += 1
+            number = hub.stats["uploads"]
+            fail, drop = hub.faults["fail_upload"], hub.faults["drop_upload"]
+        if drop == number:
+            self.rfile.read(min(int(self.headers.get("Content-Length") or 0), 1024))
+            self.close_connection = True
+            hub.stats["failed_uploads"] += 1
+            raise ConnectionError("injected connection drop")
+        data = self._body()
+        if fail == number:
+            hub.stats["failed_uploads"] += 1
+            raise HubError(507, f"injected failure of upload #{number}")
+        if hashlib.sha256(data).hexdigest() != oid:
+            raise HubError(400, "uploaded content does not match its oid")
+        with hub.lock:
+            hub.store_blob(data)
+            hub.stats["uploaded_bytes"] += len(data)
+        self._send(200)
+
+    def lfs_verify(self, repo_id: str, oid: str, query) -> None:
+        self._auth(required=True)
+        payload = json.loads(self._body())
+        path = self.server.hub.blob_path(oid)
+        if not path.is_file() or path.stat().st_size != payload["size"]:
+            raise HubError(404, "object not found or size mismatch")
+        self._json({"success": True})
+
+    def commit(self, repo_id: str, revision: str, query) -> None:
+        self._auth(required=True)
+        hub = self.server.hub
+        hub.repo(repo_id)
+        summary, parent, changes = "", None, {}
+        for line in self._body().splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            key, value = item["key"], item["value"]
+            if key == "header":
+                summary, parent = value.get("summary", ""), value.get("parentCommit")
+            elif key == "file":
+                data = base64.b64decode(value["content"])
+                hub.store_blob(data)
+                changes[value["path"]] = entry_for(data, False)
+            elif key == "lfsFile":
+                blob = hub.blob_path(value["oid"])
+                if not blob.is_file() or blob.stat().st_size != value["size"]:
+                    raise HubError(422, f"LFS object {value['oid']} for {value['path']} was never uploaded")
+                changes[value["path"]] = entry_for(blob.read_bytes(), True)
+            elif key in ("deletedFile", "deletedFolder"):
+                changes[value["path"]] = None
+        oid = hub.commit(repo_id, unquote(revision), summary, changes, parent)
+        self._json({"success": True, "commitOid": oid, "commitUrl": f"{self.server.base_url}/{repo_id}/commit/{oid}"})
+
+    def paths_info(self, repo_id: str, revision: str, query) -> None:
+        self._read_access(repo_id)
+        hub = self.server.hub
+        files = hub.files(hub.resolve(repo_id, revision))
+        wanted = parse_qs(self._body().decode()).get("paths", [])
+        self._json([file_json(p, files[p]) for p in wanted if p in files])
+
+    def tree(self, repo_id: str, revision: str, path: str | None, query) -> None:
+        self._read_access(repo_id)
+        hub = self.server.hub
+        prefix = (unquote(path).strip("/") + "/") if path else ""
+        recursive = query.get("recursive", ["false"])[0].lower() in ("1", "true")
+        out, folders = [], set()
+        for name, entry in sorted(hub.files(hub.resolve(repo_id, revision)).items()):
+            if not name.startswith(prefix):
+                continue
+            rest = name[len(prefix):]
+            parts = rest.split("/")
+            for depth in range(1, len(parts)):
+                folder = prefix + "/".join(parts[:depth])
+                if (recursive or depth == 1) and folder not in folders:
+                    folders.add(folder)
+                    out.append({"type": "directory", "path": folder, "oid": ZERO_COMMIT, "size": 0})
+            if recursive or len(parts) == 1:
+                out.append(file_json(name, entry))
+        self._json(out)
+
+    def resolve_file(self, repo_id: str, revision: str, path: str, query) -> None:
+        head = self.command == "HEAD"
+        self._read_access(repo_id)
+        hub = self.server.hub
+        commit = hub.resolve(repo_id, revision)
+        entry = hub.files(commit).get(unquote(path))
+        if entry is None:
+            raise HubError(404, "Entry not found", "EntryNotFound")
+        data = hub.blob_path(entry["sha256"]).read_bytes() if not head else b""
+        headers = {"X-Repo-Commit": commit, "ETag": f'"{entry["git"]}"', "Content-Type": "application/octet-stream"}
+        if entry["lfs"]:
+            headers.update({"X-Linked-Etag": f'"{entry["sha256"]}"', "X-Linked-Size": str(entry["size"])})
+        self.send_response(200)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(entry["size"]))
+        self.end_headers()
+        if not head:
+            self.wfile.write(data)
+
+    def emulator_stats(self, query) -> None:
+        self._json({**self.server.hub.stats, "blobs": len(list((self.server.hub.data / "blobs").iterdir()))})
+
+    def emulator_faults(self, query) -> None:
+        self.server.hub.faults.update(json.loads(self._body()))
+        self._json(self.server.hub.faults)
+
+
+class _nolock:
+    """Uploads stream outside the state lock so parallel transfers really run in parallel."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+REPO = r"((?:[\w.-]+/)?[\w.-]+)"
+ROUTES: dict[str, list[tuple[re.Pattern, str]]] = {
+    method: [(re.compile(p), name) for p, name in routes]
+    for method, routes in {
+        "GET": [
+            (r"/api/whoami-v2", "whoami"),
+            (r"/api/models/" + REPO + r"/refs", "refs"),
+            (r"/api/models/" + REPO + r"/revision/([^/]+)", "repo_info"),
+            (r"/api/models/" + REPO + r"/tree/([^/]+)(?:/(.+))?", "tree"),
+            (r"/api/models/" + REPO, "repo_info"),
+            (r"/" + REPO + r"/resolve/([^/]+)/(.+)", "resolve_file"),
+            (r"/_emulator/stats", "emulator_stats"),
+        ],
+        "HEAD": [(r"/" + REPO + r"/resolve/([^/]+)/(.+)", "resolve_file")],
+        "POST": [
+            (r"/api/repos/create", "create_repo"),
+            (r"/api/validate-yaml", "validate_yaml"),
+            (r"/api/models/" + REPO + r"/preupload/([^/]+)", "preupload"),
+            (r"/api/models/" + REPO + r"/commit/([^/]+)", "commit"),
+            (r"/api/models/" + REPO + r"/tag/([^/]+)", "create_tag"),
+            (r"/api/models/" + REPO + r"/paths-info/([^/]+)", "paths_info"),
+            (r"/" + REPO + r"\.git/info/lfs/objects/batch", "lfs_batch"),
+            (r"/_lfs/" + REPO + r"/([0-9a-f]{64})/verify", "lfs_verify"),
+            (r"/_emulator/faults", "emulator_faults"),
+        ],
+        "PUT": [(r"/_lfs/" + REPO + r"/([0-9a-f]{64})", "lfs_upload")],
+        "DELETE": [(r"/api/models/" + REPO + r"/tag/([^/]+)", "delete_tag")],
+    }.items()
+}
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, data: Path, token: str | None, verbose: bool = False):
+        super().__init__((host, port), Handler)
+        self.hub = HubState(data)
+        self.token = token
+        self.verbose = verbose
+        self.base_url = f"http://{host}:{self.server_address[1]}"
+
+    def presign(self, oid: str) -> str:
+        """Upload URLs are pre-signed (like S3's): the PUT itself carries no token."""
+        return hashlib.sha256(f"{self.token}:{oid}".encode()).hexdigest()[:32]
+
+    def start_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="hub-emulator", daemon=True)
+        thread.start()
+        return thread
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--data", type=Path, required=True, help="directory for blobs and state")
+    parser.add_argument("--token", default=None, help="the only accepted Bearer token (default: no auth)")
+    parser.add_argument("--fail-upload", type=int, default=None, metavar="N", help="fail the N-th LFS upload")
+    parser.add_argument("--drop-upload", type=int, default=None, metavar="N", help="drop the N-th LFS upload")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    server = EmulatorServer(args.host, args.port, args.data, args.token, args.verbose)
+    server.hub.faults.update({"fail_upload": args.fail_upload, "drop_upload": args.drop_upload})
+    print(f"hub emulator ready on {server.base_url} (data: {args.data})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
