@@ -37,3 +37,53 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.fixture(scope="session")
+def example_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``tinyrel init --example`` workspace per session; tests get copies."""
+    from helpers import run
+
+    dest = tmp_path_factory.mktemp("example") / "ws"
+    assert run("init", "--example", dest).exit_code == 0
+    return dest
+
+
+@pytest.fixture
+def example(example_store: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    dest = tmp_path / "ws"
+    shutil.copytree(example_store, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory):
+    """Real EC P-256 keys and a CA-issued code-signing certificate (see signing_keys.py)."""
+    from signing_keys import write_key_material
+
+    return write_key_material(tmp_path_factory.mktemp("keys"))
+
+
+HUB_TOKEN = "hf_emulatorSecretToken0123456789"
+
+
+@pytest.fixture
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The local Hub emulator on a free port, with the real client pointed at it."""
+    import huggingface_hub.constants as hf_constants
+    from hub_emulator import EmulatorServer
+
+    server = EmulatorServer("127.0.0.1", 0, tmp_path / "hub-data", HUB_TOKEN)
+    server.start_in_thread()
+    monkeypatch.setenv("HF_ENDPOINT", server.base_url)
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    monkeypatch.setenv("HF_TOKEN", HUB_TOKEN)
+    # huggingface_hub reads these once at import; the test process imported it long ago.
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -18,118 +18,29 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
-import os
 import re
 import sys
-import tempfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-LFS_PATTERNS = re.compile(r"\.(safetensors|bin|gguf|npz|pt|pth|h5|onnx|msgpack|zip|tar|gz)$")
-LFS_THRESHOLD = 10 * 1024 * 1024
-GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n"
-ZERO_COMMIT = "0" * 40
+sys.path.insert(0, str(Path(__file__).parent))  # standalone start: find the sibling storage module
 
-
-def git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-class HubError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None, **extra: str):
-        super().__init__(message)
-        self.status, self.message, self.code, self.extra = status, message, code, extra
-
-
-class HubState:
-    """Repos, refs and commits (JSON on disk) plus the blob store (one file per SHA-256)."""
-
-    def __init__(self, data: Path):
-        self.data = data
-        (data / "blobs").mkdir(parents=True, exist_ok=True)
-        self.lock = threading.RLock()
-        state_file = data / "state.json"
-        self.state = json.loads(state_file.read_text()) if state_file.is_file() else {"repos": {}, "commits": {}}
-        self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0}
-        self.faults: dict[str, int | None] = {"fail_upload": None, "drop_upload": None}
-
-    def save(self) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.data, prefix=".state.")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.state, handle)
-        os.replace(tmp, self.data / "state.json")
-
-    def blob_path(self, sha256: str) -> Path:
-        return self.data / "blobs" / sha256
-
-    def has_blob(self, sha256: str) -> bool:
-        return self.blob_path(sha256).is_file()
-
-    def store_blob(self, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
-        if not self.has_blob(sha):
-            self.blob_path(sha).write_bytes(data)
-        return sha
-
-    def repo(self, repo_id: str) -> dict:
-        repo = self.state["repos"].get(repo_id)
-        if repo is None:
-            raise HubError(404, f"Repository {repo_id} not found", "RepoNotFound")
-        return repo
-
-    def resolve(self, repo_id: str, revision: str) -> str:
-        repo, revision = self.repo(repo_id), unquote(revision)
-        if revision in repo["branches"]:
-            return repo["branches"][revision]
-        if revision in repo["tags"]:
-            return repo["tags"][revision]
-        if revision in self.state["commits"] and revision in repo["history"]:
-            return revision
-        raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
-
-    def files(self, commit: str) -> dict[str, dict]:
-        return self.state["commits"][commit]["files"] if commit != ZERO_COMMIT else {}
-
-    def commit(self, repo_id: str, branch: str, summary: str, changes: dict[str, dict | None], parent: str | None):
-        repo = self.repo(repo_id)
-        head = repo["branches"].get(branch)
-        if head is None:
-            raise HubError(404, f"Invalid rev id: {branch}", "RevisionNotFound")
-        if parent is not None and parent != head:
-            raise HubError(412, "A commit has happened since. Please refresh and try again.")
-        files = dict(self.files(head))
-        for path, entry in changes.items():
-            if entry is None:
-                if path not in files and not any(p.startswith(path.rstrip("/") + "/") for p in files):
-                    raise HubError(404, "A file with this name doesn't exist", "EntryNotFound")
-                files = {p: e for p, e in files.items() if p != path and not p.startswith(path.rstrip("/") + "/")}
-            else:
-                files[path] = entry
-        body = json.dumps({"parent": head, "summary": summary, "files": files, "t": time.time_ns()}, sort_keys=True)
-        oid = hashlib.sha1(body.encode()).hexdigest()
-        self.state["commits"][oid] = {"parent": head, "summary": summary, "files": files}
-        repo["branches"][branch] = oid
-        repo["history"].append(oid)
-        self.stats["commits"] += 1
-        self.save()
-        return oid
-
-
-def entry_for(data: bytes, lfs: bool) -> dict:
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "lfs": lfs, "git": git_blob_sha1(data)}
-
-
-def file_json(path: str, entry: dict) -> dict:
-    """A tree / paths-info entry, shaped like the Hub's."""
-    out = {"type": "file", "path": path, "size": entry["size"], "oid": entry["git"]}
-    if entry["lfs"]:
-        out["lfs"] = {"oid": entry["sha256"], "size": entry["size"], "pointerSize": 134}
-    return out
+from hub_store import (  # noqa: E402
+    GITATTRIBUTES,
+    LFS_PATTERNS,
+    LFS_THRESHOLD,
+    ZERO_COMMIT,
+    HubError,
+    HubState,
+    entry_for,
+    file_json,
+    tree_entries,
+)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -183,7 +94,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         try:
-            with self.server.hub.lock if method != "PUT" else _nolock():
+            # Uploads stream outside the state lock so parallel transfers really run in parallel.
+            with self.server.hub.lock if method != "PUT" else contextlib.nullcontext():
                 for pattern, handler_name in ROUTES.get(method, []):
                     match = pattern.fullmatch(url.path)
                     if match:
@@ -194,7 +106,9 @@ class Handler(BaseHTTPRequestHandler):
             headers = {"Content-Type": "application/json", "X-Error-Message": exc.message}
             if exc.code:
                 headers["X-Error-Code"] = exc.code
-            self._send(exc.status, json.dumps({"error": exc.message, **exc.extra}).encode(), headers, head=method == "HEAD")
+            self._send(
+                exc.status, json.dumps({"error": exc.message, **exc.extra}).encode(), headers, head=method == "HEAD"
+            )
         except ConnectionError:
             self.close_connection = True
 
@@ -228,7 +142,9 @@ class Handler(BaseHTTPRequestHandler):
             raise HubError(409, "You already created this model repo", url=f"{self.server.base_url}/{repo_id}")
         hub.state["repos"][repo_id] = {
             "private": payload.get("visibility") == "private" or bool(payload.get("private")),
-            "branches": {"main": ZERO_COMMIT}, "tags": {}, "history": [],
+            "branches": {"main": ZERO_COMMIT},
+            "tags": {},
+            "history": [],
         }
         hub.store_blob(GITATTRIBUTES)
         hub.commit(repo_id, "main", "initial commit", {".gitattributes": entry_for(GITATTRIBUTES, False)}, None)
@@ -249,9 +165,21 @@ class Handler(BaseHTTPRequestHandler):
                 sibling["lfs"] = {"sha256": entry["sha256"], "size": entry["size"], "pointerSize": 134}
             siblings.append(sibling)
         repo = hub.repo(repo_id)
-        self._json({"id": repo_id, "modelId": repo_id, "sha": commit, "private": repo["private"], "tags": [],
-                    "siblings": siblings, "lastModified": "2026-11-25T00:00:00.000Z", "disabled": False,
-                    "gated": False, "downloads": 0, "likes": 0})
+        self._json(
+            {
+                "id": repo_id,
+                "modelId": repo_id,
+                "sha": commit,
+                "private": repo["private"],
+                "tags": [],
+                "siblings": siblings,
+                "lastModified": "2026-11-25T00:00:00.000Z",
+                "disabled": False,
+                "gated": False,
+                "downloads": 0,
+                "likes": 0,
+            }
+        )
 
     def refs(self, repo_id: str, query) -> None:
         self._read_access(repo_id)
@@ -259,8 +187,9 @@ class Handler(BaseHTTPRequestHandler):
         as_refs = lambda kind, refs: [  # noqa: E731
             {"name": n, "ref": f"refs/{kind}/{n}", "targetCommit": c} for n, c in sorted(refs.items())
         ]
-        self._json({"branches": as_refs("heads", repo["branches"]), "tags": as_refs("tags", repo["tags"]),
-                    "converts": []})
+        self._json(
+            {"branches": as_refs("heads", repo["branches"]), "tags": as_refs("tags", repo["tags"]), "converts": []}
+        )
 
     def create_tag(self, repo_id: str, revision: str, query) -> None:
         self._auth(required=True)
@@ -292,8 +221,9 @@ class Handler(BaseHTTPRequestHandler):
             lfs = bool(LFS_PATTERNS.search(item["path"])) or item["size"] >= LFS_THRESHOLD or b"\0" in sample
             remote = existing.get(item["path"])
             oid = (remote["sha256"] if remote["lfs"] else remote["git"]) if remote else None
-            out.append({"path": item["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False,
-                        "oid": oid})
+            out.append(
+                {"path": item["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid}
+            )
         self._json({"files": out, "commitOid": hub.resolve(repo_id, revision)})
 
     def lfs_batch(self, repo_id: str, query) -> None:
@@ -377,22 +307,8 @@ class Handler(BaseHTTPRequestHandler):
     def tree(self, repo_id: str, revision: str, path: str | None, query) -> None:
         self._read_access(repo_id)
         hub = self.server.hub
-        prefix = (unquote(path).strip("/") + "/") if path else ""
         recursive = query.get("recursive", ["false"])[0].lower() in ("1", "true")
-        out, folders = [], set()
-        for name, entry in sorted(hub.files(hub.resolve(repo_id, revision)).items()):
-            if not name.startswith(prefix):
-                continue
-            rest = name[len(prefix):]
-            parts = rest.split("/")
-            for depth in range(1, len(parts)):
-                folder = prefix + "/".join(parts[:depth])
-                if (recursive or depth == 1) and folder not in folders:
-                    folders.add(folder)
-                    out.append({"type": "directory", "path": folder, "oid": ZERO_COMMIT, "size": 0})
-            if recursive or len(parts) == 1:
-                out.append(file_json(name, entry))
-        self._json(out)
+        self._json(tree_entries(hub.files(hub.resolve(repo_id, revision)), unquote(path or ""), recursive))
 
     def resolve_file(self, repo_id: str, revision: str, path: str, query) -> None:
         head = self.command == "HEAD"
@@ -420,16 +336,6 @@ class Handler(BaseHTTPRequestHandler):
     def emulator_faults(self, query) -> None:
         self.server.hub.faults.update(json.loads(self._body()))
         self._json(self.server.hub.faults)
-
-
-class _nolock:
-    """Uploads stream outside the state lock so parallel transfers really run in parallel."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc) -> None:
-        return None
 
 
 REPO = r"((?:[\w.-]+/)?[\w.-]+)"
@@ -496,10 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     server = EmulatorServer(args.host, args.port, args.data, args.token, args.verbose)
     server.hub.faults.update({"fail_upload": args.fail_upload, "drop_upload": args.drop_upload})
     print(f"hub emulator ready on {server.base_url} (data: {args.data})", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

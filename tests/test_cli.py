@@ -30,6 +30,6 @@ def test_unknown_option_is_usage_error():
     assert result.exit_code == 2
 
 
-def test_publish_weights_mode_is_a_clean_error(tmp_path):
+def test_publish_weights_needs_a_workspace_and_a_repo_id(tmp_path):
     result = run("publish", "--mode", "weights", cwd=str(tmp_path))
-    assert result.exit_code == 1 and "error[publish/weights-unavailable]" in result.output
+    assert result.exit_code == 2 and "error[workspace/not-found]" in result.output

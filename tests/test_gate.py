@@ -14,20 +14,6 @@ from helpers import codes, run, run_json
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def example_store(tmp_path_factory) -> Path:
-    dest = tmp_path_factory.mktemp("example") / "ws"
-    assert run("init", "--example", dest).exit_code == 0
-    return dest
-
-
-@pytest.fixture
-def example(example_store, tmp_path) -> Path:
-    dest = tmp_path / "ws"
-    shutil.copytree(example_store, dest, symlinks=True)
-    return dest
-
-
 def test_repo_root_gate_fails_only_on_weight_distribution():
     exit_code, doc = run_json("check", cwd=REPO)
     assert exit_code == 1

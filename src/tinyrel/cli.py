@@ -17,9 +17,11 @@ COMMANDS: dict[str, str] = {
     "check": "tinyrel.commands.check:check_command",
     "init": "tinyrel.commands.init:init_command",
     "publish": "tinyrel.commands.publish:publish_command",
+    "sign": "tinyrel.commands.sign:sign_command",
     "lock": "tinyrel.commands.lock:lock_command",
     "manifest": "tinyrel.commands.manifest:manifest_command",
     "validate": "tinyrel.commands.validate:validate_command",
+    "verify": "tinyrel.commands.verify:verify_command",
 }
 
 

@@ -34,6 +34,7 @@ class CardInputs:
     blockers: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
     source_uri: str = ""
+    repo_id: str | None = None
     overrides: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -89,7 +90,7 @@ def render_card(spec: ReleaseSpec, inputs: CardInputs, template: Path | None = N
             overrides=inputs.overrides,
             files=inputs.files,
             source_uri=inputs.source_uri,
-            repo_id=spec.repo_id or f"ORG/{spec.name}",
+            repo_id=inputs.repo_id or spec.repo_id or f"ORG/{spec.name}",
         )
     except jinja2.TemplateError as exc:
         line = getattr(exc, "lineno", None)

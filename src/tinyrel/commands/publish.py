@@ -1,4 +1,8 @@
-"""``tinyrel publish --mode metadata|weights [RELEASE]``: run the gate, then emit the release."""
+"""``tinyrel publish --mode metadata|weights [RELEASE]``: run the gate, then emit the release.
+
+``--out DIR`` writes a metadata-only release locally; ``--repo-id ORG/NAME`` pushes the release
+to the Hub as one tagged commit (weights included with ``--mode weights``).
+"""
 
 from __future__ import annotations
 
@@ -7,35 +11,56 @@ from pathlib import Path
 import click
 
 from tinyrel.commands._common import output_options, report_command
+from tinyrel.commands.sign import signer_config, signer_options
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.workspace import find_workspace
-from tinyrel.publish import publish_metadata
 
 
 @click.command("publish")
 @click.argument("release", required=False)
 @click.option("--mode", type=click.Choice(["metadata", "weights"]), required=True, help="What to release.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the release into this directory.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write a metadata release here.")
+@click.option("--repo-id", help="Push the release to this Hub repo (ORG/NAME) as one tagged commit.")
+@click.option("--private", is_flag=True, help="Create the Hub repo private (it then does not count as public).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (files, bytes, what the Hub has); change nothing.")
 @click.option(
     "--allow", "allow", multiple=True, metavar="BLOCKER", help="Publish despite this blocker (needs --reason)."
 )
 @click.option("--reason", help="Why the allowed blockers are overridden; printed on the card.")
+@signer_options
 @output_options
 @report_command
 def publish_command(
-    release: str | None, mode: str, out: Path | None, allow: tuple[str, ...], reason: str | None
+    release: str | None,
+    mode: str,
+    out: Path | None,
+    repo_id: str | None,
+    private: bool,
+    dry_run: bool,
+    allow: tuple[str, ...],
+    reason: str | None,
+    **signer: object,
 ) -> Report:
-    """Gate, then write a metadata-only release (card, manifest, lock, spec snapshot; no weights)."""
+    """Gate, then publish: metadata-only (--out DIR or --repo-id) or hosted weights (--repo-id)."""
     if allow and not reason:
         raise TinyrelError(
             "usage/reason-required", "--allow needs --reason TEXT (it is printed on the card)", usage=True
         )
-    if mode == "weights":
-        raise TinyrelError(
-            "publish/weights-unavailable",
-            "hosted weight releases (publish --mode weights) are not implemented in this version; use --mode metadata",
-        )
-    if out is None:
-        raise TinyrelError("usage/out-required", "publish --mode metadata needs --out DIR", usage=True)
+    overrides = {blocker: reason or "" for blocker in allow}
     ws = find_workspace()
-    return publish_metadata(ws, ws.spec(release), out, {blocker: reason or "" for blocker in allow})
+    spec = ws.spec(release)
+    if repo_id is not None:
+        from tinyrel.publish.hub import publish_to_hub
+
+        keyed = signer["private_key"] or signer["keyless"]
+        config = signer_config(**signer) if keyed else None
+        return publish_to_hub(
+            ws, spec, mode=mode, repo_id=repo_id, signer=config, private=private, dry_run=dry_run, overrides=overrides
+        )
+    if mode == "weights":
+        raise TinyrelError("usage/repo-id-required", "publish --mode weights needs --repo-id ORG/NAME", usage=True)
+    if out is None:
+        raise TinyrelError("usage/out-required", "publish --mode metadata needs --out DIR or --repo-id", usage=True)
+    from tinyrel.publish.local import publish_metadata
+
+    return publish_metadata(ws, spec, out, overrides)

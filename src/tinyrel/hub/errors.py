@@ -24,37 +24,53 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def classify(exc: BaseException, what: str, token: str | None = None) -> TinyrelError | None:
+    """The TinyrelError for a Hub failure, looking through wrapping exceptions (huggingface_hub
+    re-raises upload failures as ``RuntimeError(...) from HfHubHTTPError``); ``None`` if unknown."""
+    from huggingface_hub import errors
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        found = _classify_one(seen, what, token, errors)
+        if found is not None:
+            return found
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> TinyrelError | None:
+    if isinstance(exc, TinyrelError):
+        return exc
+    if isinstance(exc, errors.RepositoryNotFoundError):
+        return TinyrelError("hub/not-found", f"{what}: repository not found (or no access with this token)")
+    if isinstance(exc, errors.RevisionNotFoundError):
+        return TinyrelError("hub/revision-not-found", f"{what}: revision not found")
+    if isinstance(exc, (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError)):
+        return TinyrelError("hub/file-not-found", f"{what}: file not found on the Hub")
+    if isinstance(exc, errors.GatedRepoError):
+        return TinyrelError("hub/gated", f"{what}: gated repository; request access first")
+    if isinstance(exc, errors.HfHubHTTPError):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            return TinyrelError("hub/auth", f"{what}: the Hub rejected the token (HTTP {status}); check HF_TOKEN")
+        return TinyrelError("hub/http", scrub(f"{what}: {_first_line(exc)}", token))
+    if isinstance(exc, errors.LocalTokenNotFoundError):
+        return TinyrelError("hub/no-token", "no Hub token: set HF_TOKEN or run `hf auth login`")
+    # The HTTP stack differs across huggingface_hub releases (requests, httpx, httpx2), so
+    # transport failures are recognised by their class hierarchy's names, not imported types.
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"OSError", "ConnectError", "TransportError", "TimeoutException", "NetworkError", "HTTPError"}:
+        return TinyrelError("hub/unreachable", scrub(f"{what}: cannot reach the Hub ({_first_line(exc)})", token))
+    return None
+
+
 @contextlib.contextmanager
 def hub_errors(what: str, token: str | None = None) -> Iterator[None]:
     """Map Hub errors raised inside the block to ``hub/...`` codes."""
-    from huggingface_hub import errors
-
     try:
         yield
-    except TinyrelError:
-        raise
-    except errors.RepositoryNotFoundError:
-        raise TinyrelError("hub/not-found", f"{what}: repository not found (or no access with this token)") from None
-    except errors.RevisionNotFoundError:
-        raise TinyrelError("hub/revision-not-found", f"{what}: revision not found") from None
-    except (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError):
-        raise TinyrelError("hub/file-not-found", f"{what}: file not found on the Hub") from None
-    except errors.GatedRepoError:
-        raise TinyrelError("hub/gated", f"{what}: gated repository; request access first") from None
-    except errors.HfHubHTTPError as exc:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        if status == 401 or status == 403:
-            raise TinyrelError(
-                "hub/auth", f"{what}: the Hub rejected the token (HTTP {status}); check HF_TOKEN"
-            ) from None
-        raise TinyrelError("hub/http", scrub(f"{what}: {_first_line(exc)}", token)) from None
-    except errors.LocalTokenNotFoundError:
-        raise TinyrelError("hub/no-token", "no Hub token: set HF_TOKEN or run `hf auth login`") from None
     except Exception as exc:
-        # The HTTP stack differs across huggingface_hub releases (requests, httpx, httpx2), so
-        # transport failures are recognised by their class hierarchy's names, not imported types.
-        names = {cls.__name__ for cls in type(exc).__mro__}
-        if names & {"OSError", "ConnectError", "TransportError", "TimeoutException", "NetworkError", "HTTPError"}:
-            message = f"{what}: cannot reach the Hub ({_first_line(exc)})"
-            raise TinyrelError("hub/unreachable", scrub(message, token)) from None
-        raise
+        found = classify(exc, what, token)
+        if found is None:
+            raise
+        raise found from None

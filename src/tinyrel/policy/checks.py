@@ -53,7 +53,8 @@ def _warn(check: str, message: str, path: str | None = None) -> Finding:
 
 
 def weight_distribution(ctx: GateContext) -> list[Finding]:
-    if ctx.mode == "metadata" or (ctx.mode == "check" and ctx.spec.distribution_mode == "metadata"):
+    # A metadata release does not distribute weights; a weights publish is what resolves this check.
+    if ctx.mode in ("metadata", "weights") or (ctx.mode == "check" and ctx.spec.distribution_mode == "metadata"):
         return []
     lock = ctx.lock
     if lock is None:

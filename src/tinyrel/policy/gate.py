@@ -47,6 +47,15 @@ def _blocker_rows(
     return rows
 
 
+def check_overrides(spec: ReleaseSpec, overrides: dict[str, str]) -> None:
+    """``--allow`` may only name blockers the spec declares."""
+    unknown = sorted(set(overrides) - {b.id for b in spec.blockers})
+    if unknown:
+        known = sorted(b.id for b in spec.blockers)
+        message = f"--allow names unknown blockers {unknown}; known: {known}"
+        raise TinyrelError("publish/unknown-blocker", message, usage=True)
+
+
 def run_gate(
     ws: Workspace,
     spec: ReleaseSpec,
@@ -54,7 +63,9 @@ def run_gate(
     mode: str = "check",
     require_weights: bool = False,
     overrides: dict[str, str] | None = None,
+    repo_id: str | None = None,
 ) -> GateResult:
+    """Run every check; ``repo_id`` is the Hub repo the release is going to (it is named on the card)."""
     overrides = overrides or {}
     report = Report()
     ctx = GateContext(ws, spec, mode, require_weights, card_template=ws.template())
@@ -79,8 +90,11 @@ def run_gate(
     inputs = CardInputs(
         files=[f for f in files if f.get("sha256")],
         source_uri=ctx.lock.uri if ctx.lock else spec.weights_source,
+        repo_id=repo_id,
         overrides=[{"blocker": k, "reason": v} for k, v in sorted(overrides.items())],
     )
+    if mode == "weights" and repo_id:
+        inputs.source_uri = f"hf://{repo_id}@v{spec.version}"
     for _ in range(2):  # render, check the card, render again with the final blocker status
         inputs.blockers = _blocker_rows(spec, outcomes, overrides)
         ctx.card = render_card(spec, inputs, ctx.card_template)

@@ -10,20 +10,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tinyrel.findings import Report, TinyrelError
-from tinyrel.policy.gate import gate_summary, run_gate
+from tinyrel.findings import Report
+from tinyrel.policy.gate import check_overrides, gate_summary, run_gate
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.sources.lock import Lock, write_lock
 
 
 def publish_metadata(ws: Workspace, spec: ReleaseSpec, out: Path, overrides: dict[str, str]) -> Report:
-    known = {b.id for b in spec.blockers}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise TinyrelError(
-            "publish/unknown-blocker", f"--allow names unknown blockers {unknown}; known: {sorted(known)}", usage=True
-        )
+    check_overrides(spec, overrides)
     result = run_gate(ws, spec, mode="metadata", overrides=overrides)
     report = result.report
     report.data["_headline"] = gate_summary(result)

@@ -1,0 +1,81 @@
+"""``tinyrel sign MODEL_PATH --signature FILE (--private-key PEM | --sigstore)``: write an OMS bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tinyrel.commands._common import output_options, report_command
+from tinyrel.findings import Report
+
+
+def signer_options(func):
+    """Signing-method options, shared by ``sign`` and ``publish --mode weights``."""
+    options = [
+        click.option(
+            "--private-key",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="EC private key (PEM, P-256/P-384) for key or certificate signing.",
+        ),
+        click.option("--key-password-env", metavar="VAR", help="Environment variable holding the key's password."),
+        click.option(
+            "--signing-certificate",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Certificate of the private key: selects certificate signing.",
+        ),
+        click.option(
+            "--certificate-chain",
+            "chain",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Intermediate/root certificates to embed (repeatable).",
+        ),
+        click.option(
+            "--sigstore",
+            "keyless",
+            is_flag=True,
+            help="Sigstore keyless signing with ambient CI credentials (needs network).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def signer_config(private_key, key_password_env, signing_certificate, chain, keyless):
+    import os
+
+    from tinyrel.findings import TinyrelError
+    from tinyrel.signing.sign import SignerConfig
+
+    if keyless and (private_key or signing_certificate):
+        raise TinyrelError("usage/sign-method", "--sigstore cannot be combined with a private key", usage=True)
+    method = "sigstore" if keyless else "certificate" if signing_certificate else "key"
+    password = os.environ.get(key_password_env) if key_password_env else None
+    return SignerConfig(method, private_key, password, signing_certificate, tuple(chain))
+
+
+@click.command("sign")
+@click.argument("model_path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--signature",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the bundle (e.g. MODEL/model.sig; it is never signed itself).",
+)
+@click.option(
+    "--ignore-path",
+    "ignore",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Leave this file or directory out of the signature (recorded in the bundle).",
+)
+@signer_options
+@output_options
+@report_command
+def sign_command(model_path: Path, signature: Path, ignore: tuple[Path, ...], **signer: object) -> Report:
+    """Sign MODEL_PATH in the OpenSSF Model Signing (OMS v1.0) format."""
+    from tinyrel.signing.sign import sign_model
+
+    return sign_model(model_path, signature, signer_config(**signer), ignore)

@@ -1,0 +1,72 @@
+"""``tinyrel verify TARGET --signature FILE (--public-key | --certificate-chain | --identity --issuer)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tinyrel.commands._common import output_options, report_command
+from tinyrel.findings import Report, TinyrelError
+
+
+@click.command("verify")
+@click.argument("target")
+@click.option(
+    "--signature",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The OMS bundle (default for hf:// targets: the repo's model.sig).",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="EC public key (PEM) paired with the signing key.",
+)
+@click.option(
+    "--certificate-chain",
+    "chain",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trusted certificate chain for certificate-signed bundles (repeatable).",
+)
+@click.option("--identity", help="Sigstore keyless: the signer identity (e.g. a workflow URL or e-mail).")
+@click.option("--issuer", help="Sigstore keyless: the OIDC issuer URL.")
+@click.option("--offline", is_flag=True, help="Sigstore keyless: use the embedded trust root, no network.")
+@click.option(
+    "--trust-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Sigstore keyless: a custom client trust config (JSON).",
+)
+@click.option("--ignore-path", "ignore", multiple=True, help="Also ignore this path (relative to TARGET).")
+@click.option("--no-download", is_flag=True, help="hf:// only: check the Hub's size/sha256 metadata, fetch no weights.")
+@output_options
+@report_command
+def verify_command(
+    target: str,
+    signature: Path | None,
+    public_key: Path | None,
+    chain: tuple[Path, ...],
+    identity: str | None,
+    issuer: str | None,
+    offline: bool,
+    trust_config: Path | None,
+    ignore: tuple[str, ...],
+    no_download: bool,
+) -> Report:
+    """Check TARGET (file, directory or hf://org/name@rev) against an OMS signature."""
+    from tinyrel.signing.verify import VerifierConfig, verify_local
+
+    config = VerifierConfig(public_key, chain, identity, issuer, offline, trust_config)
+    if target.startswith("hf://"):
+        from tinyrel.signing.remote import verify_hub
+
+        return verify_hub(target, signature, config, ignore, no_download)
+    if no_download:
+        raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
+    if signature is None:
+        raise TinyrelError("usage/signature", "--signature FILE is required for local targets", usage=True)
+    if not signature.is_file():
+        raise TinyrelError("usage/signature", f"signature {signature} does not exist", usage=True)
+    if not Path(target).exists():
+        raise TinyrelError("usage/verify-target", f"{target} does not exist", usage=True)
+    return verify_local(Path(target), signature, config, ignore)

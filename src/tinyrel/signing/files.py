@@ -1,0 +1,95 @@
+"""Which files a model signature covers, and their digests — with OMS (model_signing) semantics.
+
+The OpenSSF Model Signing format signs every regular file under the model root except ignored
+paths (git metadata always; the signature itself; whatever the signer recorded).  tinyrel uses the
+same rules so that ``python -m model_signing verify`` and ``tinyrel verify`` agree on what a release
+is.  Digests are SHA-256 per file ("files" serialization), computed on all cores through the same
+windowed reader as validation — or taken from a manifest the gate has just verified.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+
+from tinyrel.findings import TinyrelError
+
+# model_signing ignores these in every model directory (hashing.Config.hash, ignore_git_paths=True).
+GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
+# huggingface_hub's per-directory download state (``snapshot_download(local_dir=...)``): not model content.
+HF_LOCAL_DIR_STATE = ".cache/huggingface"
+
+
+def is_ignored(rel: str, ignore: Iterable[str]) -> bool:
+    """``rel`` is ignored when it equals an ignore path or lies below it (model_signing's rule)."""
+    path = PurePosixPath(rel)
+    for item in ignore:
+        item = item.strip("/")
+        if item in ("", "."):
+            continue
+        if path == PurePosixPath(item) or PurePosixPath(item) in path.parents:
+            return True
+    return False
+
+
+def absolute(path: Path) -> Path:
+    """Absolute and normalised, without following links (an HF snapshot's files are links)."""
+    return Path(os.path.normpath(os.path.abspath(path)))
+
+
+def relative_ignores(root: Path, paths: Iterable[str | Path]) -> list[str]:
+    """Ignore paths given on the command line (absolute or relative to the cwd) or already relative
+    to the model root, as POSIX paths relative to ``root``; paths outside it are dropped."""
+    out: list[str] = []
+    base = absolute(root)
+    for raw in paths:
+        candidate = Path(raw)
+        options = [candidate] if candidate.is_absolute() else [Path.cwd() / candidate, base / candidate]
+        for option in options:
+            try:
+                rel = absolute(option).relative_to(base).as_posix()
+            except ValueError:
+                continue
+            if rel != ".":
+                out.append(rel)
+                break
+    return sorted(set(out))
+
+
+def signed_files(root: Path, ignore: Iterable[str]) -> list[str]:
+    """Regular files under ``root`` (links to files are followed, as in an HF cache snapshot),
+    relative POSIX paths, sorted; a single-file model is the one entry ``"."``."""
+    ignore = list(ignore)
+    if root.is_file():
+        return ["."]
+    if not root.is_dir():
+        raise TinyrelError("verify/target-missing", f"{root} is not a file or directory", path=str(root))
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root)
+        dirnames[:] = sorted(d for d in dirnames if not is_ignored((rel_dir / d).as_posix(), ignore))
+        for name in filenames:
+            rel = (rel_dir / name).as_posix()
+            if is_ignored(rel, ignore):
+                continue
+            if not (Path(dirpath) / name).is_file():
+                raise TinyrelError("verify/special-file", f"{rel} is not a regular file (broken link?)", path=rel)
+            out.append(rel)
+    return sorted(out)
+
+
+def sha256_digests(
+    root: Path, files: list[str], known: Mapping[str, str] | None = None, progress: bool = True
+) -> dict[str, str]:
+    """SHA-256 of each file, on all cores; entries in ``known`` are trusted and not re-read."""
+    from tinyrel.progress import byte_progress
+    from tinyrel.weights.scan import run_scan
+
+    known = dict(known or {})
+    paths = {rel: (root if rel == "." else root / rel) for rel in files}
+    todo = [(rel, paths[rel]) for rel in files if rel not in known]
+    total = sum(path.stat().st_size for _, path in todo)
+    with byte_progress("hashing files", total, enabled=progress) as advance:
+        scan = run_scan([], todo, advance)
+    return {rel: known.get(rel) or scan.file_sha256[rel] for rel in files}

@@ -1,0 +1,120 @@
+"""Sign a model in the OpenSSF Model Signing (OMS v1.0) format through the reference library.
+
+``model_signing`` builds the in-toto statement (predicate ``https://model_signing/signature/v1.0``),
+the DSSE envelope and the Sigstore bundle; tinyrel only supplies the manifest — built from digests
+it already has — so the weights are not hashed a second time.  Methods: an EC private key
+(``key``), a key plus certificate chain (``certificate``), or Sigstore keyless signing with ambient
+CI credentials (``sigstore``; needs network access to Fulcio and Rekor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from tinyrel.atomic import write_text_atomic
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.signing.files import GIT_PATHS, absolute, relative_ignores, sha256_digests, signed_files
+
+METHODS = ("key", "certificate", "sigstore")
+
+
+@dataclass
+class SignerConfig:
+    """How to sign: ``method`` plus the material it needs."""
+
+    method: str = "key"
+    private_key: Path | None = None
+    password: str | None = None
+    signing_certificate: Path | None = None
+    certificate_chain: Sequence[Path] = field(default_factory=tuple)
+    identity_token: str | None = None
+    use_staging: bool = False
+
+    def signer(self):
+        """The model_signing signer for this method (errors become ``sign/...`` codes)."""
+        from model_signing._signing import sign_certificate, sign_ec_key, sign_sigstore
+
+        try:
+            if self.method == "key":
+                if self.private_key is None:
+                    raise TinyrelError("usage/private-key", "key signing needs --private-key PEM", usage=True)
+                return sign_ec_key.Signer(self.private_key, self.password)
+            if self.method == "certificate":
+                if self.private_key is None or self.signing_certificate is None:
+                    raise TinyrelError(
+                        "usage/certificate",
+                        "certificate signing needs --private-key and --signing-certificate",
+                        usage=True,
+                    )
+                return sign_certificate.Signer(self.private_key, self.signing_certificate, self.certificate_chain)
+            if self.method == "sigstore":
+                return sign_sigstore.Signer(
+                    use_ambient_credentials=True, identity_token=self.identity_token, use_staging=self.use_staging
+                )
+        except TinyrelError:
+            raise
+        except (ValueError, TypeError, OSError) as exc:
+            raise TinyrelError("sign/key", f"cannot load the signing key: {_first_line(exc)}") from None
+        raise TinyrelError("usage/sign-method", f"unknown signing method {self.method!r}", usage=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def oms_manifest(model_name: str, digests: Mapping[str, str], ignore_paths: Sequence[str]):
+    """A model_signing ``files`` manifest (SHA-256 per file) from precomputed digests."""
+    from model_signing import manifest
+    from model_signing._hashing.hashing import Digest
+
+    items = [
+        manifest.FileManifestItem(path=PurePosixPath(rel), digest=Digest("sha256", bytes.fromhex(digest)))
+        for rel, digest in sorted(digests.items())
+    ]
+    serialization = manifest._FileSerialization("sha256", False, [Path(p) for p in sorted(set(ignore_paths))])
+    return manifest.Manifest(model_name, items, serialization)
+
+
+def sign_digests(model_name: str, digests: Mapping[str, str], ignore_paths: Sequence[str], config: SignerConfig) -> str:
+    """Return the OMS bundle (JSON text) signing ``digests``."""
+    from model_signing._signing import signing
+
+    signer = config.signer()
+    payload = signing.Payload(oms_manifest(model_name, digests, ignore_paths))
+    try:
+        signature = signer.sign(payload)
+    except Exception as exc:  # noqa: BLE001 - signer backends raise many types (crypto, OIDC, HTTP)
+        raise TinyrelError("sign/failed", f"signing failed ({config.method}): {_first_line(exc)}") from None
+    return signature.bundle.to_json()  # both bundle flavours (sigstore_models) serialise the same way
+
+
+def sign_model(
+    root: Path,
+    signature: Path,
+    config: SignerConfig,
+    ignore: Sequence[str | Path] = (),
+    known_digests: Mapping[str, str] | None = None,
+) -> Report:
+    """Sign the model at ``root`` and write the bundle to ``signature`` atomically."""
+    root = absolute(root)
+    ignored = relative_ignores(root, [*ignore, absolute(signature)]) + list(GIT_PATHS)
+    files = signed_files(root, ignored)
+    if not files:
+        raise TinyrelError("sign/empty", f"{root} has no files to sign", path=str(root))
+    digests = sha256_digests(root, files, known_digests)
+    bundle = sign_digests(root.name, digests, ignored, config)
+    write_text_atomic(signature, bundle)
+    report = Report()
+    report.data.update(
+        {
+            "signature": str(signature),
+            "method": config.method,
+            "files": len(files),
+            "ignore_paths": sorted(set(ignored)),
+        }
+    )
+    report.data["_headline"] = f"signed {len(files)} files of {root} ({config.method}) → {signature}"
+    return report

@@ -1,0 +1,133 @@
+"""Storage of the local Hub emulator: repos, refs and immutable commits over a content-addressed
+blob store (one file per SHA-256), persisted as JSON so a restarted emulator keeps its repos."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import unquote
+
+LFS_PATTERNS = re.compile(r"\.(safetensors|bin|gguf|npz|pt|pth|h5|onnx|msgpack|zip|tar|gz)$")
+LFS_THRESHOLD = 10 * 1024 * 1024
+GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n"
+ZERO_COMMIT = "0" * 40
+
+
+def git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class HubError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None, **extra: str):
+        super().__init__(message)
+        self.status, self.message, self.code, self.extra = status, message, code, extra
+
+
+class HubState:
+    """Repos, refs and commits (JSON on disk) plus the blob store (one file per SHA-256)."""
+
+    def __init__(self, data: Path):
+        self.data = data
+        (data / "blobs").mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        state_file = data / "state.json"
+        self.state = json.loads(state_file.read_text()) if state_file.is_file() else {"repos": {}, "commits": {}}
+        self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0}
+        self.faults: dict[str, int | None] = {"fail_upload": None, "drop_upload": None}
+
+    def save(self) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.data, prefix=".state.")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self.state, handle)
+        os.replace(tmp, self.data / "state.json")
+
+    def blob_path(self, sha256: str) -> Path:
+        return self.data / "blobs" / sha256
+
+    def has_blob(self, sha256: str) -> bool:
+        return self.blob_path(sha256).is_file()
+
+    def store_blob(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        if not self.has_blob(sha):
+            self.blob_path(sha).write_bytes(data)
+        return sha
+
+    def repo(self, repo_id: str) -> dict:
+        repo = self.state["repos"].get(repo_id)
+        if repo is None:
+            raise HubError(404, f"Repository {repo_id} not found", "RepoNotFound")
+        return repo
+
+    def resolve(self, repo_id: str, revision: str) -> str:
+        repo, revision = self.repo(repo_id), unquote(revision)
+        if revision in repo["branches"]:
+            return repo["branches"][revision]
+        if revision in repo["tags"]:
+            return repo["tags"][revision]
+        if revision in self.state["commits"] and revision in repo["history"]:
+            return revision
+        raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+
+    def files(self, commit: str) -> dict[str, dict]:
+        return self.state["commits"][commit]["files"] if commit != ZERO_COMMIT else {}
+
+    def commit(self, repo_id: str, branch: str, summary: str, changes: dict[str, dict | None], parent: str | None):
+        repo = self.repo(repo_id)
+        head = repo["branches"].get(branch)
+        if head is None:
+            raise HubError(404, f"Invalid rev id: {branch}", "RevisionNotFound")
+        if parent is not None and parent != head:
+            raise HubError(412, "A commit has happened since. Please refresh and try again.")
+        files = dict(self.files(head))
+        for path, entry in changes.items():
+            if entry is None:
+                if path not in files and not any(p.startswith(path.rstrip("/") + "/") for p in files):
+                    raise HubError(404, "A file with this name doesn't exist", "EntryNotFound")
+                files = {p: e for p, e in files.items() if p != path and not p.startswith(path.rstrip("/") + "/")}
+            else:
+                files[path] = entry
+        body = json.dumps({"parent": head, "summary": summary, "files": files, "t": time.time_ns()}, sort_keys=True)
+        oid = hashlib.sha1(body.encode()).hexdigest()
+        self.state["commits"][oid] = {"parent": head, "summary": summary, "files": files}
+        repo["branches"][branch] = oid
+        repo["history"].append(oid)
+        self.stats["commits"] += 1
+        self.save()
+        return oid
+
+
+def entry_for(data: bytes, lfs: bool) -> dict:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "lfs": lfs, "git": git_blob_sha1(data)}
+
+
+def file_json(path: str, entry: dict) -> dict:
+    """A tree / paths-info entry, shaped like the Hub's."""
+    out = {"type": "file", "path": path, "size": entry["size"], "oid": entry["git"]}
+    if entry["lfs"]:
+        out["lfs"] = {"oid": entry["sha256"], "size": entry["size"], "pointerSize": 134}
+    return out
+
+
+def tree_entries(files: dict[str, dict], path: str, recursive: bool) -> list[dict]:
+    """``/tree`` listing under ``path``: folders first seen, then files, like the Hub."""
+    prefix = (path.strip("/") + "/") if path.strip("/") else ""
+    out, folders = [], set()
+    for name, entry in sorted(files.items()):
+        if not name.startswith(prefix):
+            continue
+        parts = name[len(prefix) :].split("/")
+        for depth in range(1, len(parts)):
+            folder = prefix + "/".join(parts[:depth])
+            if (recursive or depth == 1) and folder not in folders:
+                folders.add(folder)
+                out.append({"type": "directory", "path": folder, "oid": ZERO_COMMIT, "size": 0})
+        if recursive or len(parts) == 1:
+            out.append(file_json(name, entry))
+    return out
