@@ -1,0 +1,195 @@
+"""Hosted releases against the local Hub emulator, through the real huggingface_hub client."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import HUB_TOKEN
+from fixtures import write_mlx_model
+from helpers import codes, run, run_json
+
+NAME = "qwen3-4b-fileops"
+
+
+def api(hub):
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+
+
+def stats(hub) -> dict:
+    return dict(hub.hub.stats, blobs=len(list((hub.hub.data / "blobs").iterdir())))
+
+
+def publish(ws: Path, *args: str | Path) -> tuple[int, dict]:
+    return run_json("publish", "--mode", "weights", "--repo-id", "org/name", *args, cwd=ws)
+
+
+def test_publish_weights_end_to_end(example, hub, keys, tmp_path):
+    from huggingface_hub import snapshot_download
+
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
+                 cwd=example)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert HUB_TOKEN not in result.output
+
+    lock = tomllib.loads((example / "tinyrel.lock").read_text())["sources"][0]
+    commit = lock["revision"]
+    assert lock["uri"] == f"hf://org/name@{commit}" and lock["kind"] == "hub" and lock["durable"] and lock["public"]
+    assert run("check", cwd=example).exit_code == 0
+
+    refs = api(hub).list_repo_refs("org/name")
+    assert [(t.name, t.target_commit) for t in refs.tags] == [("v0.1.0", commit)]
+    assert stats(hub)["commits"] == 2  # the repo's initial commit, then exactly one release commit
+    files = {s.rfilename for s in api(hub).model_info("org/name", revision="v0.1.0").siblings}
+    assert {"model.safetensors", "README.md", "manifest.json", "tinyrel.lock", "release.toml", "model.sig"} <= files
+
+    local = Path(snapshot_download("org/name", revision="v0.1.0", local_dir=tmp_path / "dl", endpoint=hub.base_url))
+    reference = subprocess.run(
+        [sys.executable, "-m", "model_signing", "verify", "key", str(local), "--signature", str(local / "model.sig"),
+         "--public_key", str(keys.public_key), "--ignore-paths", str(local / ".cache")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert reference.returncode == 0, reference.stderr
+    card = (local / "README.md").read_text()
+    assert "hf://org/name@v0.1.0" in card and "routed-only" in card
+
+    for extra in ([], ["--no-download"]):
+        code, doc = run_json("verify", "hf://org/name@v0.1.0", "--public-key", keys.public_key, *extra)
+        assert code == 0 and doc["verified"] and doc["commit"] == commit
+
+    written = [p for root in (example, local) for p in root.rglob("*") if p.is_file()]
+    assert not [p for p in written if HUB_TOKEN.encode() in p.read_bytes()]
+
+
+def test_rerun_converges_and_a_changed_release_cannot_move_the_tag(example, hub, keys):
+    assert publish(example, "--private-key", keys.private_key)[0] == 0
+    commits = stats(hub)["commits"]
+    code, doc = publish(example, "--private-key", keys.private_key)
+    assert code == 0 and "publish/already-published" in codes(doc, "info")
+    assert stats(hub)["commits"] == commits
+
+    spec = example / "release" / f"{NAME}.toml"
+    spec.write_text(spec.read_text().replace("Send only file-operation", "Route only file-operation"))
+    code, doc = publish(example, "--private-key", keys.private_key)
+    assert code == 1 and codes(doc) == {"publish/tag-exists"}
+    assert stats(hub)["commits"] == commits
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(example, hub):
+    code, doc = publish(example, "--dry-run")
+    assert code == 0
+    plan = {row["path"]: row["status"] for row in doc["plan"]["files"]}
+    assert plan["model.safetensors"] == "upload" and "README.md" in plan
+    assert doc["plan"]["upload_bytes"] == doc["plan"]["bytes"] > 0
+    assert not api(hub).repo_exists("org/name")
+
+
+@pytest.fixture
+def sharded(example) -> Path:
+    """The example workspace with its weights replaced by a 3-shard mlx-lm model."""
+    write_mlx_model(example / "weights", shards=3)
+    spec = example / "release" / f"{NAME}.toml"
+    spec.write_text(re.sub(r'(?m)^source = ".*"$', 'source = "weights"', spec.read_text()))
+    assert run("manifest", "weights", "-o", f"manifests/{NAME}.json", cwd=example).exit_code == 0
+    assert run("lock", "weights", "--name", NAME, cwd=example).exit_code == 0
+    assert codes(run_json("check", cwd=example)[1]) == {"blocker/weight-distribution"}
+    return example
+
+
+def test_interrupted_publish_leaves_nothing_and_the_rerun_sends_only_missing_blobs(sharded, hub, keys):
+    hub.hub.faults["fail_upload"] = 2
+    lock_before = (sharded / "tinyrel.lock").read_text()
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
+                 cwd=sharded)  # fmt: skip
+    assert result.exit_code == 1 and "error[hub/http]" in result.output and "Traceback" not in result.output
+    refs = api(hub).list_repo_refs("org/name")
+    assert refs.tags == [] and stats(hub)["commits"] == 1  # only the repo's initial commit
+    assert {s.rfilename for s in api(hub).model_info("org/name").siblings} == {".gitattributes"}
+    assert (sharded / "tinyrel.lock").read_text() == lock_before
+
+    hub.hub.faults["fail_upload"] = None
+    before = stats(hub)
+    stored_shards = sum(1 for p in (hub.hub.data / "blobs").iterdir() if p.stat().st_size > 10_000)
+    code, doc = publish(sharded, "--private-key", keys.private_key)
+    after = stats(hub)
+    assert code == 0, doc
+    assert 0 < after["uploads"] - before["uploads"] == 3 - stored_shards < 3
+    assert after["commits"] - before["commits"] == 1
+    assert [t.name for t in api(hub).list_repo_refs("org/name").tags] == ["v0.1.0"]
+
+
+def test_a_dropped_connection_is_retried(example, hub):
+    hub.hub.faults["drop_upload"] = 1
+    code, doc = publish(example)
+    assert code == 0 and "publish/unsigned" in codes(doc, "warning")
+    assert stats(hub)["failed_uploads"] == 1
+
+
+def test_wrong_or_missing_token_is_a_clean_error(example, hub, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_wrongToken")
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", cwd=example)
+    assert result.exit_code == 1 and "error[hub/auth]" in result.output
+    assert "hf_wrongToken" not in result.output and "Traceback" not in result.output
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setenv("HF_TOKEN_PATH", str(example / "no-token"))
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", cwd=example)
+    assert result.exit_code == 1 and "error[hub/no-token]" in result.output
+
+
+def test_metadata_release_to_the_hub_holds_no_weights(example, hub, keys):
+    lock_before = (example / "tinyrel.lock").read_text()
+    code, doc = run_json("publish", "--mode", "metadata", "--repo-id", "org/meta", "--private-key", keys.private_key,
+                         cwd=example)  # fmt: skip
+    assert code == 0, doc
+    files = {s.rfilename for s in api(hub).model_info("org/meta").siblings}
+    assert files == {".gitattributes", "README.md", "release.toml", "manifest.json", "tinyrel.lock", "model.sig"}
+    assert (example / "tinyrel.lock").read_text() == lock_before
+    assert run("verify", "hf://org/meta@v0.1.0", "--public-key", keys.public_key).exit_code == 0
+
+
+def test_private_release_does_not_resolve_weight_distribution(example, hub):
+    code, doc = publish(example, "--private")
+    assert code == 0 and "publish/private" in codes(doc, "warning")
+    code, doc = run_json("check", cwd=example)
+    assert code == 1 and codes(doc) == {"blocker/weight-distribution"}
+
+
+def test_emulator_starts_standalone(tmp_path):
+    script = Path(__file__).with_name("hub_emulator.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--host", "127.0.0.1", "--port", "0", "--data", str(tmp_path / "d"),
+         "--token", "t0k"], stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        assert "ready" in line
+        url = re.search(r"http://[\d.:]+", line).group(0)
+        from huggingface_hub import HfApi
+
+        HfApi(endpoint=url, token="t0k").create_repo("a/b")
+        from urllib.request import urlopen
+
+        assert json.loads(urlopen(f"{url}/api/models/a/b", timeout=10).read())["id"] == "a/b"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TINYREL_LIVE_HUB_REPO"), reason="live Hub: set TINYREL_LIVE_HUB_REPO=org/name and HF_TOKEN"
+)
+def test_live_hub_metadata_release(example, keys, monkeypatch):  # pragma: no cover - needs network and a token
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    repo = os.environ["TINYREL_LIVE_HUB_REPO"]
+    result = run("publish", "--mode", "metadata", "--repo-id", repo, "--private-key", keys.private_key, cwd=example)
+    assert result.exit_code == 0, result.output
+    verified = run("verify", f"hf://{repo}@v0.1.0", "--public-key", keys.public_key, "--no-download")
+    assert verified.exit_code == 0, verified.output
