@@ -16,6 +16,7 @@ from fixtures import write_mlx_model
 from helpers import codes, run, run_json
 
 NAME = "qwen3-4b-fileops"
+LIVE_TOKEN = os.environ.get("HF_TOKEN")  # read at import: the isolation fixture removes it from each test
 
 
 def api(hub):
@@ -188,6 +189,7 @@ def test_emulator_starts_standalone(tmp_path):
 )
 def test_live_hub_metadata_release(example, keys, monkeypatch):  # pragma: no cover - needs network and a token
     monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.setenv("HF_TOKEN", LIVE_TOKEN or "")
     repo = os.environ["TINYREL_LIVE_HUB_REPO"]
     result = run("publish", "--mode", "metadata", "--repo-id", repo, "--private-key", keys.private_key, cwd=example)
     assert result.exit_code == 0, result.output
