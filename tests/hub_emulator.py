@@ -328,6 +328,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(entry["size"]))
         self.end_headers()
         if not head:
+            if entry["lfs"]:
+                hub.stats["lfs_downloads"] += 1
             self.wfile.write(data)
 
     def emulator_stats(self, query) -> None:

@@ -38,7 +38,7 @@ class HubState:
         self.lock = threading.RLock()
         state_file = data / "state.json"
         self.state = json.loads(state_file.read_text()) if state_file.is_file() else {"repos": {}, "commits": {}}
-        self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0}
+        self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0, "lfs_downloads": 0}
         self.faults: dict[str, int | None] = {"fail_upload": None, "drop_upload": None}
 
     def save(self) -> None:

@@ -15,6 +15,7 @@ from tinyrel import __version__
 COMMANDS: dict[str, str] = {
     "card": "tinyrel.commands.card:card_command",
     "check": "tinyrel.commands.check:check_command",
+    "diff": "tinyrel.commands.diff:diff_command",
     "init": "tinyrel.commands.init:init_command",
     "publish": "tinyrel.commands.publish:publish_command",
     "sign": "tinyrel.commands.sign:sign_command",

@@ -81,9 +81,12 @@ class _SigstoreVerifier(ms_signing.Verifier):
     """model_signing's Sigstore verifier, but able to use the embedded trust root offline."""
 
     def __init__(self, identity: str, issuer: str, offline: bool, trust_config: Path | None):
+        import logging
+
         from sigstore.models import ClientTrustConfig
         from sigstore.verify import Verifier, policy
 
+        logging.getLogger("sigstore").setLevel(logging.ERROR)  # "TUF loaded in offline mode" is not news here
         if trust_config is not None:
             root = ClientTrustConfig.from_json(trust_config.read_text(encoding="utf-8")).trusted_root
             self._verifier = Verifier(trusted_root=root)

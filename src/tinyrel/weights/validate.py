@@ -35,11 +35,13 @@ def inspect_weights(
     build_manifest: bool = False,
     full_sha256: bool = False,
     progress: bool = True,
+    file_sha256: bool = True,
 ) -> Inspection:
     """Check ``root``; compare with ``expected`` if given; build a manifest if asked.
 
     ``quick`` reads headers only (no digests, no value scan).  File SHA-256 of safetensors files is
-    computed only for ``build_manifest``/``full_sha256``: validation against a manifest verifies
+    computed only for ``build_manifest``/``full_sha256`` (``file_sha256=False`` builds a manifest
+    with tensor digests only, which is all ``tinyrel diff`` needs): validation against a manifest verifies
     header digests and per-tensor digests instead, which cover the same bytes in parallel.
     """
     report = Report()
@@ -60,7 +62,9 @@ def inspect_weights(
     sha_files: list[tuple[str, Path]] = []
     if scan_data and (want_digests or full_sha256):
         sha_files = [
-            (rel, root / rel) for rel in model.files if build_manifest or full_sha256 or rel not in model.headers
+            (rel, root / rel)
+            for rel in model.files
+            if (build_manifest and file_sha256) or full_sha256 or rel not in model.headers
         ]
     total = sum(j.nbytes for _, j in tensor_jobs) + sum(p.stat().st_size for _, p in sha_files)
     with byte_progress("scanning weights", total, enabled=progress) as advance:

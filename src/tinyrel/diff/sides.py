@@ -1,0 +1,55 @@
+"""Turn a diff operand into a manifest: a manifest file, a model directory, or an ``hf://`` release.
+
+Manifests and Hub releases are compared without reading any weights (a Hub release is read through
+its ``manifest.json``); a directory is scanned once for per-tensor digests (no file SHA-256).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tinyrel.findings import TinyrelError
+from tinyrel.weights import manifest as mf
+
+
+def load_side(operand: str) -> dict[str, Any]:
+    if operand.startswith("hf://"):
+        return _from_hub(operand)
+    path = Path(operand)
+    if path.is_file():
+        return mf.load(path)
+    if path.is_dir():
+        return _from_directory(path)
+    raise TinyrelError("usage/diff-operand", f"{operand} is not a manifest, a model directory or hf:// ref", usage=True)
+
+
+def _from_directory(path: Path) -> dict[str, Any]:
+    from tinyrel.weights.validate import inspect_weights
+
+    inspection = inspect_weights(path, build_manifest=True, file_sha256=False)
+    if inspection.manifest is None:
+        first = inspection.report.errors[0] if inspection.report.errors else None
+        detail = f": {first.code}: {first.message}" if first else ""
+        raise TinyrelError("diff/invalid-weights", f"{path} does not validate (run tinyrel validate){detail}")
+    return inspection.manifest
+
+
+def _from_hub(uri: str) -> dict[str, Any]:
+    from huggingface_hub import hf_hub_download
+
+    from tinyrel.hub.errors import hub_errors
+    from tinyrel.sources.uri import HUB, parse_source
+
+    ref = parse_source(uri)
+    if ref.kind != HUB or ref.repo_id is None:
+        raise TinyrelError("usage/diff-operand", f"{uri} is not an hf://org/name[@rev] reference", usage=True)
+    with hub_errors(uri):
+        local = hf_hub_download(
+            ref.repo_id, "manifest.json", revision=ref.revision, endpoint=os.environ.get("HF_ENDPOINT")
+        )
+    try:
+        return mf.load(Path(local))
+    except TinyrelError as exc:
+        raise TinyrelError(exc.code, f"{uri}: {exc.message}") from None
