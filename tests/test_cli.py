@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 def test_version_and_help():
     assert run("--version").output.startswith("tinyrel, version")
     help_text = run("--help").output
-    for command in ("check", "card", "init", "lock", "manifest", "publish", "validate"):
+    commands = ("check", "card", "completion", "diff", "init", "lock", "manifest", "publish", "sign", "validate")
+    for command in (*commands, "verify"):
         assert command in help_text
 
 
@@ -33,3 +34,22 @@ def test_unknown_option_is_usage_error():
 def test_publish_weights_needs_a_workspace_and_a_repo_id(tmp_path):
     result = run("publish", "--mode", "weights", cwd=str(tmp_path))
     assert result.exit_code == 2 and "error[workspace/not-found]" in result.output
+
+
+def test_shell_completion_script_and_completions():
+    script = run("completion", "bash").output
+    assert "_TINYREL_COMPLETE=bash_complete" in script and "complete -o nosort -F" in script
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, _TINYREL_COMPLETE="bash_complete", COMP_WORDS="tinyrel ver", COMP_CWORD="1")
+    proc = subprocess.run([sys.executable, "-m", "tinyrel"], env=env, capture_output=True, text=True, timeout=60)
+    assert "plain,verify" in proc.stdout.splitlines()
+    assert run("completion", "tcsh").exit_code == 2
+
+
+def test_missing_workspace_names_the_fix(tmp_path):
+    result = run("check", cwd=str(tmp_path))
+    assert result.exit_code == 2
+    assert "error[workspace/not-found]" in result.output and "tinyrel init --example" in result.output

@@ -15,6 +15,7 @@ from tinyrel import __version__
 COMMANDS: dict[str, str] = {
     "card": "tinyrel.commands.card:card_command",
     "check": "tinyrel.commands.check:check_command",
+    "completion": "tinyrel.commands.completion:completion_command",
     "diff": "tinyrel.commands.diff:diff_command",
     "init": "tinyrel.commands.init:init_command",
     "publish": "tinyrel.commands.publish:publish_command",
@@ -45,4 +46,5 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli()
+    # Fixed names, so ``python -m tinyrel`` and the console script complete and print alike.
+    cli.main(prog_name="tinyrel", complete_var="_TINYREL_COMPLETE")

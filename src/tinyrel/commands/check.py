@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from tinyrel.commands._common import output_options, report_command
@@ -13,11 +15,31 @@ from tinyrel.policy.workspace import find_workspace
 @click.command("check")
 @click.argument("release", required=False)
 @click.option("--require-weights", is_flag=True, help="Unreachable weights are an error, not a warning.")
+@click.option("--offline", is_flag=True, help="Skip the weights check: spec, card, blockers and CHANGELOG only.")
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append a Markdown summary of the gate to FILE (e.g. $GITHUB_STEP_SUMMARY).",
+)
+@click.option(
+    "--write-card", type=click.Path(dir_okay=False, path_type=Path), help="Also write the rendered card to FILE."
+)
 @output_options
 @report_command
-def check_command(release: str | None, require_weights: bool) -> Report:
+def check_command(
+    release: str | None, require_weights: bool, offline: bool, summary: Path | None, write_card: Path | None
+) -> Report:
     """Run every release check; exit 0 only when nothing is an error."""
     ws = find_workspace()
-    result = run_gate(ws, ws.spec(release), require_weights=require_weights)
+    result = run_gate(ws, ws.spec(release), require_weights=require_weights, offline=offline)
     result.report.data["_headline"] = gate_summary(result)
+    if summary is not None:
+        from tinyrel.policy.summary import gate_markdown
+
+        with summary.open("a", encoding="utf-8") as handle:
+            handle.write(gate_markdown(result))
+    if write_card is not None:
+        from tinyrel.atomic import write_text_atomic
+
+        write_text_atomic(write_card, result.card)
     return result.report

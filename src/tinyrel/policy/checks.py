@@ -27,6 +27,7 @@ class GateContext:
     spec: ReleaseSpec
     mode: str = "check"  # check | metadata | weights
     require_weights: bool = False
+    offline: bool = False  # no weight reads (pre-commit): the weights check is skipped
     lock: LockedSource | None = None
     manifest: dict[str, Any] | None = None
     card: str = ""
@@ -103,6 +104,9 @@ def changelog_entry(ctx: GateContext) -> list[Finding]:
 def weights(ctx: GateContext) -> list[Finding]:
     from tinyrel.weights.validate import inspect_weights
 
+    if ctx.offline:
+        ctx.notes.setdefault("skipped", set()).add("weights")
+        return []
     lock = ctx.lock
     local = _local_weights(ctx)
     if local is None:

@@ -64,11 +64,12 @@ def run_gate(
     require_weights: bool = False,
     overrides: dict[str, str] | None = None,
     repo_id: str | None = None,
+    offline: bool = False,
 ) -> GateResult:
     """Run every check; ``repo_id`` is the Hub repo the release is going to (it is named on the card)."""
     overrides = overrides or {}
     report = Report()
-    ctx = GateContext(ws, spec, mode, require_weights, card_template=ws.template())
+    ctx = GateContext(ws, spec, mode, require_weights, card_template=ws.template(), offline=offline)
     try:
         ctx.lock = read_lock(ws.lock_path).get(spec.name)
         if ctx.lock is None:
@@ -111,8 +112,10 @@ def run_gate(
     blockers = _blocker_rows(spec, outcomes, overrides)
     report.data["release"] = {"name": spec.name, "version": spec.version, "mode": mode}
     report.data["blockers"] = blockers
+    skipped = ctx.notes.get("skipped", set())
     report.data["checks"] = {
-        c: "fail" if any(f.severity == "error" for f in fs) else "warn" if fs else "pass" for c, fs in outcomes.items()
+        c: "skipped" if c in skipped else "fail" if any(f.severity == "error" for f in fs) else "warn" if fs else "pass"
+        for c, fs in outcomes.items()
     }
     return GateResult(report, ctx.card, ctx, blockers)
 
