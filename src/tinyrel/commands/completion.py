@@ -1,6 +1,6 @@
 """``tinyrel completion bash|zsh|fish``: print the shell completion script (Click's mechanism).
 
-    eval "$(tinyrel completion bash)"     # or add it to ~/.bashrc
+eval "$(tinyrel completion bash)"     # or add it to ~/.bashrc
 """
 
 from __future__ import annotations
