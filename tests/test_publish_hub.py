@@ -195,3 +195,19 @@ def test_live_hub_metadata_release(example, keys, monkeypatch):  # pragma: no co
     assert result.exit_code == 0, result.output
     verified = run("verify", f"hf://{repo}@v0.1.0", "--public-key", keys.public_key, "--no-download")
     assert verified.exit_code == 0, verified.output
+
+
+def test_unsigned_release_has_no_signature_to_verify(example, hub, keys):
+    assert run("publish", "--mode", "metadata", "--repo-id", "org/unsigned", cwd=example).exit_code == 0
+    result = run("verify", "hf://org/unsigned@v0.1.0", "--public-key", keys.public_key)
+    assert result.exit_code == 1 and "error[verify/no-signature]" in result.output
+
+
+def test_local_metadata_release_can_be_signed(example, keys):
+    result = run("publish", "--mode", "metadata", "--out", "dist", "--private-key", keys.private_key, cwd=example)
+    assert result.exit_code == 0, result.output
+    dist = example / "dist"
+    assert sorted(p.name for p in dist.iterdir()) == [
+        "README.md", "manifest.json", "model.sig", "release.toml", "tinyrel.lock",
+    ]  # fmt: skip
+    assert run("verify", dist, "--signature", dist / "model.sig", "--public-key", keys.public_key).exit_code == 0

@@ -6,6 +6,7 @@ Exit codes: 0 no errors, 1 errors found, 2 usage error.  No command lets a trace
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable
@@ -54,11 +55,10 @@ def report_command(func: Callable[..., Report]) -> Callable[..., None]:
 def fail(exc: TinyrelError, fmt: str) -> None:
     from tinyrel.hub.errors import scrub
 
-    message = scrub(exc.message)
-    if fmt == "json":
-        click.echo(render(Report([exc.as_finding()]), "json"))
-    elif fmt == "github":
-        click.echo(render(Report([exc.as_finding()]), "github"))
+    message = scrub(exc.message)  # a token must not leak through any format
+    finding = dataclasses.replace(exc.as_finding(), message=message)
+    if fmt in ("json", "github"):
+        click.echo(render(Report([finding]), fmt))
     else:
         click.echo(f"error[{exc.code}]: {message}", err=True)
     sys.exit(2 if exc.usage else 1)

@@ -49,11 +49,11 @@ def publish_command(
     overrides = {blocker: reason or "" for blocker in allow}
     ws = find_workspace()
     spec = ws.spec(release)
+    wants_signature = any(signer[k] for k in ("private_key", "keyless", "signing_certificate", "chain"))
+    config = signer_config(**signer) if wants_signature else None
     if repo_id is not None:
         from tinyrel.publish.hub import publish_to_hub
 
-        keyed = signer["private_key"] or signer["keyless"]
-        config = signer_config(**signer) if keyed else None
         return publish_to_hub(
             ws, spec, mode=mode, repo_id=repo_id, signer=config, private=private, dry_run=dry_run, overrides=overrides
         )
@@ -63,4 +63,4 @@ def publish_command(
         raise TinyrelError("usage/out-required", "publish --mode metadata needs --out DIR or --repo-id", usage=True)
     from tinyrel.publish.local import publish_metadata
 
-    return publish_metadata(ws, spec, out, overrides)
+    return publish_metadata(ws, spec, out, overrides, config)

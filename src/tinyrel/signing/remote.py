@@ -36,7 +36,7 @@ def verify_hub(
     no_download: bool = False,
     token: str | None = None,
 ) -> Report:
-    from huggingface_hub import HfApi, hf_hub_download, snapshot_download
+    from huggingface_hub import HfApi, snapshot_download
 
     from tinyrel.hub.errors import hub_errors
 
@@ -46,9 +46,7 @@ def verify_hub(
     with hub_errors(uri, token):
         commit = HfApi(endpoint=endpoint, token=token).model_info(ref.repo_id, revision=ref.revision).sha
         if signature is None:
-            signature = Path(
-                hf_hub_download(ref.repo_id, SIGNATURE_NAME, revision=commit, endpoint=endpoint, token=token)
-            )
+            signature = _repo_signature(ref.repo_id, commit, endpoint, token)
         if not no_download:
             root = Path(snapshot_download(ref.repo_id, revision=commit, endpoint=endpoint, token=token))
             report = verify_local(root, signature, config, [*ignore, str(root / SIGNATURE_NAME)])
@@ -72,6 +70,17 @@ def verify_hub(
         report.info("verify/no-download", "checked the Hub's LFS sha256/size metadata; weights were not downloaded")
     report.data["commit"] = commit
     return finish(report, uri, config)
+
+
+def _repo_signature(repo_id: str, commit: str, endpoint: str | None, token: str | None) -> Path:
+    from huggingface_hub import errors, hf_hub_download
+
+    try:
+        return Path(hf_hub_download(repo_id, SIGNATURE_NAME, revision=commit, endpoint=endpoint, token=token))
+    except (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError):
+        raise TinyrelError(
+            "verify/no-signature", f"hf://{repo_id}@{commit[:12]} has no {SIGNATURE_NAME}; pass --signature FILE"
+        ) from None
 
 
 def _hub_sha256(uri: str, token: str | None) -> dict[str, str]:

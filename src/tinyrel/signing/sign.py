@@ -57,6 +57,8 @@ class SignerConfig:
             raise
         except (ValueError, TypeError, OSError) as exc:
             raise TinyrelError("sign/key", f"cannot load the signing key: {_first_line(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - sigstore set-up reaches the network (TUF, OIDC)
+            raise TinyrelError("sign/setup", f"cannot set up {self.method} signing: {_first_line(exc)}") from None
         raise TinyrelError("usage/sign-method", f"unknown signing method {self.method!r}", usage=True)
 
 
