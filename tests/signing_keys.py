@@ -36,7 +36,7 @@ def _write_pub(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     )
 
 
-def _cert(subject: str, key, issuer: str, issuer_key, *, ca: bool) -> x509.Certificate:
+def _cert(subject: str, key, issuer: str, issuer_key, *, ca: bool, days: int) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -45,7 +45,7 @@ def _cert(subject: str, key, issuer: str, issuer_key, *, ca: bool) -> x509.Certi
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
     usage = dict.fromkeys(
@@ -67,7 +67,7 @@ def _cert(subject: str, key, issuer: str, issuer_key, *, ca: bool) -> x509.Certi
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def write_key_material(out: Path) -> KeyMaterial:
+def write_key_material(out: Path, days: int = 30) -> KeyMaterial:
     keys = {name: ec.generate_private_key(ec.SECP256R1()) for name in ("main", "other", "ca", "leaf")}
     p384 = ec.generate_private_key(ec.SECP384R1())
     m = KeyMaterial(
@@ -79,8 +79,8 @@ def write_key_material(out: Path) -> KeyMaterial:
     _write_key(m.p384_private_key, p384)
     _write_pub(m.p384_public_key, p384)
     _write_key(m.leaf_key, keys["leaf"])
-    ca = _cert("tinyrel test CA", keys["ca"], "tinyrel test CA", keys["ca"], ca=True)
-    leaf = _cert("tinyrel test publisher", keys["leaf"], "tinyrel test CA", keys["ca"], ca=False)
+    ca = _cert("tinyrel test CA", keys["ca"], "tinyrel test CA", keys["ca"], ca=True, days=days)
+    leaf = _cert("tinyrel test publisher", keys["leaf"], "tinyrel test CA", keys["ca"], ca=False, days=days)
     m.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     m.leaf_cert.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     return m

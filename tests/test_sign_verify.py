@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -209,3 +210,22 @@ def test_live_sigstore_keyless_sign_and_offline_verify(release_dir):  # pragma: 
     assert run("sign", release_dir, "--sigstore", "--signature", signature).exit_code == 0
     code, _ = verify(release_dir, signature, "--identity", identity, "--issuer", issuer, "--offline")
     assert code == 0
+
+
+LEGACY = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    "version, method",
+    [("0.3.1", "key"), ("1.0.1", "key"), ("1.0.1", "certificate")],
+)
+def test_bundles_from_older_model_signing_releases_verify(tmp_path, version, method):
+    """Checked-in bundles produced by model_signing 0.3.1 and 1.0.1 (tests/data/make_legacy_bundles.py)."""
+    data = tmp_path / "data"
+    shutil.copytree(LEGACY / f"model_signing-{version}", data)
+    trust = ["--public-key", data / "publisher.pub"] if method == "key" else ["--certificate-chain", data / "ca.crt"]
+    code, doc = verify(data / "model", data / f"{method}.sig", *trust)
+    assert code == 0 and doc["verified"], doc
+    (data / "model" / "config.json").write_text((data / "model" / "config.json").read_text().replace("8", "9"))
+    code, doc = verify(data / "model", data / f"{method}.sig", *trust)
+    assert code == 1 and codes(doc) == {"verify/changed"}
