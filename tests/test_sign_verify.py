@@ -229,3 +229,40 @@ def test_bundles_from_older_model_signing_releases_verify(tmp_path, version, met
     (data / "model" / "config.json").write_text((data / "model" / "config.json").read_text().replace("8", "9"))
     code, doc = verify(data / "model", data / f"{method}.sig", *trust)
     assert code == 1 and codes(doc) == {"verify/changed"}
+
+
+def test_keyless_bundle_verifies_under_its_trust_root_and_nowhere_else(release_dir, tmp_path):
+    """A keyless (Fulcio certificate + Rekor entry) bundle over model_signing's statement, from a
+    private Sigstore: the real sigstore-python verifier, only the trust root is the test's."""
+    from google.protobuf import json_format
+    from model_signing import hashing
+    from model_signing._signing import signing
+    from sigstore_testing import PrivateSigstore
+
+    statement = signing.Payload(hashing.Config().hash(release_dir)).statement.pb
+    sigstore = PrivateSigstore()
+    signature = tmp_path / "keyless.sig"
+    signature.write_text(
+        sigstore.bundle(json_format.MessageToJson(statement).encode(), "ci@example.com", "https://oidc.example")
+    )
+    root, client = sigstore.trusted_root(tmp_path / "root.json"), sigstore.client_trust_config(tmp_path / "client.json")
+    who = ["--identity", "ci@example.com", "--issuer", "https://oidc.example"]
+
+    for trust in (root, client):
+        code, doc = verify(release_dir, signature, *who, "--trust-config", trust)
+        assert code == 0 and doc["verified"] and doc["method"] == "sigstore", doc
+    ref = model_signing_cli(
+        "verify", "sigstore", release_dir, "--signature", signature, "--identity", "ci@example.com",
+        "--identity_provider", "https://oidc.example", "--trust_config", client,
+    )  # fmt: skip
+    assert ref.returncode == 0, ref.stderr
+
+    for wrong in (["--identity", "else@example.com", "--issuer", "https://oidc.example"],
+                  ["--identity", "ci@example.com", "--issuer", "https://evil.example"]):  # fmt: skip
+        code, doc = verify(release_dir, signature, *wrong, "--trust-config", root)
+        assert code == 1 and codes(doc) == {"verify/signature"}
+    other = PrivateSigstore().trusted_root(tmp_path / "other.json")
+    assert codes(verify(release_dir, signature, *who, "--trust-config", other)[1]) == {"verify/signature"}
+    _flip(release_dir)
+    code, doc = verify(release_dir, signature, *who, "--trust-config", root)
+    assert code == 1 and codes(doc) == {"verify/changed"}

@@ -83,12 +83,19 @@ class _SigstoreVerifier(ms_signing.Verifier):
     def __init__(self, identity: str, issuer: str, offline: bool, trust_config: Path | None):
         import logging
 
-        from sigstore.models import ClientTrustConfig
+        from sigstore.models import ClientTrustConfig, TrustedRoot
         from sigstore.verify import Verifier, policy
 
         logging.getLogger("sigstore").setLevel(logging.ERROR)  # "TUF loaded in offline mode" is not news here
         if trust_config is not None:
-            root = ClientTrustConfig.from_json(trust_config.read_text(encoding="utf-8")).trusted_root
+            # A client trust config (trust root + signing config) or a bare trusted root.
+            import json
+
+            text = trust_config.read_text(encoding="utf-8")
+            if str(json.loads(text).get("mediaType", "")).startswith("application/vnd.dev.sigstore.trustedroot"):
+                root = TrustedRoot.from_file(str(trust_config))
+            else:
+                root = ClientTrustConfig.from_json(text).trusted_root
             self._verifier = Verifier(trusted_root=root)
         else:
             self._verifier = Verifier.production(offline=offline)
