@@ -119,6 +119,13 @@ def test_interrupted_publish_leaves_nothing_and_the_rerun_sends_only_missing_blo
     hub.hub.faults["fail_upload"] = None
     before = stats(hub)
     stored_shards = sum(1 for p in (hub.hub.data / "blobs").iterdir() if p.stat().st_size > 10_000)
+    code, doc = publish(sharded, "--dry-run")
+    plan = [row["status"] for row in doc["plan"]["files"] if row["path"].endswith(".safetensors")]
+    assert (
+        code == 0
+        and plan.count("blob already on the Hub") == stored_shards
+        and plan.count("upload") == 3 - stored_shards
+    )
     code, doc = publish(sharded, "--private-key", keys.private_key)
     after = stats(hub)
     assert code == 0, doc
