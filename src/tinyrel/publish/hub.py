@@ -169,8 +169,9 @@ def publish_to_hub(
 
     with hub_errors(where, token):
         commit = _commit_and_tag(api, repo_id, tag, files, state, private, report, spec)
-        if mode == "weights":
-            _pin_lock(ws, spec, f"hf://{repo_id}@{commit}", token, report)
+        entry = _hub_lock_entry(spec, f"hf://{repo_id}@{commit}", token, report) if mode == "weights" else None
+    if entry is not None:
+        _pin_lock(ws, spec, entry, report)
     report.data.update({"commit": commit, "tag": tag, "repo_id": repo_id})
     report.data["_headline"] += f"\npublished {where}@{commit[:12]} ({tag}): {len(files)} files"
     return report
@@ -213,17 +214,23 @@ def _commit_and_tag(api, repo_id, tag, files, state, private, report, spec) -> s
     return info.oid
 
 
-def _pin_lock(ws: Workspace, spec: ReleaseSpec, uri: str, token: str | None, report: Report) -> None:
-    """Point the workspace lock at the published commit, so ``weight-distribution`` passes."""
-    from tinyrel.sources.lock import Lock, lock_source, read_lock, write_lock
+def _hub_lock_entry(spec: ReleaseSpec, uri: str, token: str | None, report: Report):
+    """The published commit as a lock entry, resolved from the Hub itself."""
+    from tinyrel.sources.lock import lock_source
 
-    entry, findings = lock_source(uri, spec.name, ws.root, token)
+    entry, findings = lock_source(uri, spec.name, None, token)
     report.extend(findings.findings)
+    return entry
+
+
+def _pin_lock(ws: Workspace, spec: ReleaseSpec, entry, report: Report) -> None:
+    """Point the workspace lock at the published commit (atomically), so ``weight-distribution`` passes."""
+    from tinyrel.sources.lock import Lock, read_lock, write_lock
+
     lock = read_lock(ws.lock_path) if ws.lock_path.is_file() else Lock([])
-    others = [s for s in lock.sources if s.name != spec.name]
-    write_lock(ws.lock_path, Lock([*others, entry]))
+    write_lock(ws.lock_path, Lock([*(s for s in lock.sources if s.name != spec.name), entry]))
     if not entry.public:
-        report.warning("publish/private", f"{uri} is private: weight-distribution needs a public host")
+        report.warning("publish/private", f"{entry.uri} is private: weight-distribution needs a public host")
 
 
 def _plan_text(plan: dict, state: RemoteState) -> str:
