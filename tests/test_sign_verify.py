@@ -266,3 +266,23 @@ def test_keyless_bundle_verifies_under_its_trust_root_and_nowhere_else(release_d
     _flip(release_dir)
     code, doc = verify(release_dir, signature, *who, "--trust-config", root)
     assert code == 1 and codes(doc) == {"verify/changed"}
+
+
+@pytest.mark.parametrize("serialization", ["shards", "blake2", "blake3"])
+def test_other_model_signing_serializations_verify(release_dir, keys, tmp_path, serialization):
+    """Bundles over shard digests or non-SHA-256 file digests are re-hashed the signer's way."""
+    from model_signing import hashing, signing
+
+    config = hashing.Config()
+    if serialization == "shards":
+        config.use_shard_serialization(shard_size=64 * 1024)
+    else:
+        config.use_file_serialization(hashing_algorithm=serialization)
+    signature = tmp_path / f"{serialization}.sig"
+    signing.Config().use_elliptic_key_signer(private_key=keys.private_key).set_hashing_config(config).sign(
+        release_dir, signature
+    )
+    assert verify(release_dir, signature, "--public-key", keys.public_key)[0] == 0
+    _truncate(release_dir)
+    code, doc = verify(release_dir, signature, "--public-key", keys.public_key)
+    assert code == 1 and codes(doc) & {"verify/changed", "verify/missing"}

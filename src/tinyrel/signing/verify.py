@@ -170,13 +170,17 @@ def local_digests(root: Path, signed: SignedManifest, ignore: list[str]) -> dict
     from model_signing import hashing
 
     params = signed.serialization
+    # The bundle records digest names ("blake2b"); the hashing API takes engine names ("blake2").
+    algorithm = {"blake2b": "blake2"}.get(params["hash_type"], params["hash_type"])
     config = hashing.Config()
     if params.get("method") == "shards":
         config.use_shard_serialization(
-            hashing_algorithm=params["hash_type"], shard_size=params["shard_size"], allow_symlinks=True
+            hashing_algorithm=algorithm,
+            shard_size=int(params["shard_size"]),
+            allow_symlinks=True,  # JSON float
         )
     else:
-        config.use_file_serialization(hashing_algorithm=params["hash_type"], allow_symlinks=True)
+        config.use_file_serialization(hashing_algorithm=algorithm, allow_symlinks=True)
     config.set_ignored_paths(paths=ignore, ignore_git_paths=True)
     manifest = config.hash(root)
     return {rd.identifier: rd.digest.digest_hex for rd in manifest.resource_descriptors()}
