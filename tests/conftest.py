@@ -87,3 +87,14 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def private_sigstore(tmp_path, monkeypatch):
+    """Fulcio, Rekor and OIDC discovery served locally, a client trust config, and an identity token."""
+    from sigstore_testing import PrivateSigstore
+
+    sigstore = PrivateSigstore()
+    sigstore.serve()
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", sigstore.identity_token("ci@example.com", "https://oidc.example"))
+    return sigstore, sigstore.client_trust_config(tmp_path / "client.json")

@@ -218,3 +218,12 @@ def test_local_metadata_release_can_be_signed(example, keys):
         "README.md", "manifest.json", "model.sig", "release.toml", "tinyrel.lock",
     ]  # fmt: skip
     assert run("verify", dist, "--signature", dist / "model.sig", "--public-key", keys.public_key).exit_code == 0
+
+
+def test_keyless_signed_hosted_release(example, hub, private_sigstore):
+    _, client = private_sigstore
+    code, doc = publish(example, "--sigstore", "--sigstore-trust-config", client)
+    assert code == 0, doc
+    who = ["--identity", "ci@example.com", "--issuer", "https://oidc.example", "--trust-config", client]
+    for extra in ([], ["--no-download"]):
+        assert run("verify", "hf://org/name@v0.1.0", *who, *extra).exit_code == 0

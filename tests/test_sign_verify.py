@@ -286,3 +286,37 @@ def test_other_model_signing_serializations_verify(release_dir, keys, tmp_path, 
     _truncate(release_dir)
     code, doc = verify(release_dir, signature, "--public-key", keys.public_key)
     assert code == 1 and codes(doc) & {"verify/changed", "verify/missing"}
+
+
+KEYLESS_WHO = ["--identity", "ci@example.com", "--issuer", "https://oidc.example"]
+
+
+def test_keyless_signing_runs_model_signing_and_sigstore_python_end_to_end(release_dir, private_sigstore, tmp_path):
+    """`tinyrel sign --sigstore`: model_signing's Sigstore signer asks Fulcio for a certificate and
+    Rekor for a log entry (here: the private instance), and the bundle verifies offline."""
+    _, client = private_sigstore
+    signature = tmp_path / "keyless.sig"
+    result = run("sign", release_dir, "--sigstore", "--sigstore-trust-config", client, "--signature", signature)
+    assert result.exit_code == 0, result.output
+    assert os.environ["SIGSTORE_ID_TOKEN"] not in result.output
+    code, doc = verify(release_dir, signature, *KEYLESS_WHO, "--trust-config", client)
+    assert code == 0 and doc["verified"], doc
+    ref = model_signing_cli(
+        "verify", "sigstore", release_dir, "--signature", signature, "--identity", "ci@example.com",
+        "--identity_provider", "https://oidc.example", "--trust_config", client,
+    )  # fmt: skip
+    assert ref.returncode == 0, ref.stderr
+
+
+def test_keyless_bundles_signed_by_the_reference_tool_verify(release_dir, private_sigstore, tmp_path):
+    _, client = private_sigstore
+    signature = tmp_path / "reference-keyless.sig"
+    signed = model_signing_cli(
+        "sign", "sigstore", release_dir, "--signature", signature, "--trust_config", client,
+        "--identity_token", os.environ["SIGSTORE_ID_TOKEN"],
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    assert verify(release_dir, signature, *KEYLESS_WHO, "--trust-config", client)[0] == 0
+    _flip(release_dir)
+    code, doc = verify(release_dir, signature, *KEYLESS_WHO, "--trust-config", client)
+    assert code == 1 and codes(doc) == {"verify/changed"}

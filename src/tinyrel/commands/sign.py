@@ -37,13 +37,26 @@ def signer_options(func):
             is_flag=True,
             help="Sigstore keyless signing with ambient CI credentials (needs network).",
         ),
+        click.option(
+            "--identity-token",
+            envvar="SIGSTORE_ID_TOKEN",
+            show_envvar=True,
+            help="Sigstore: an explicit OIDC token (default: detected from the CI environment).",
+        ),
+        click.option(
+            "--sigstore-trust-config",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Sigstore: a client trust config for a private Sigstore instance.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def signer_config(private_key, key_password_env, signing_certificate, chain, keyless):
+def signer_config(
+    private_key, key_password_env, signing_certificate, chain, keyless, identity_token=None, sigstore_trust_config=None
+):
     import os
 
     from tinyrel.findings import TinyrelError
@@ -53,7 +66,10 @@ def signer_config(private_key, key_password_env, signing_certificate, chain, key
         raise TinyrelError("usage/sign-method", "--sigstore cannot be combined with a private key", usage=True)
     method = "sigstore" if keyless else "certificate" if signing_certificate else "key"
     password = os.environ.get(key_password_env) if key_password_env else None
-    return SignerConfig(method, private_key, password, signing_certificate, tuple(chain))
+    return SignerConfig(
+        method, private_key, password, signing_certificate, tuple(chain), identity_token,
+        trust_config=sigstore_trust_config,
+    )  # fmt: skip
 
 
 @click.command("sign")

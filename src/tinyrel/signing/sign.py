@@ -31,6 +31,7 @@ class SignerConfig:
     certificate_chain: Sequence[Path] = field(default_factory=tuple)
     identity_token: str | None = None
     use_staging: bool = False
+    trust_config: Path | None = None  # a private Sigstore instance (ClientTrustConfig JSON)
 
     def signer(self):
         """The model_signing signer for this method (errors become ``sign/...`` codes)."""
@@ -51,7 +52,10 @@ class SignerConfig:
                 return sign_certificate.Signer(self.private_key, self.signing_certificate, self.certificate_chain)
             if self.method == "sigstore":
                 return sign_sigstore.Signer(
-                    use_ambient_credentials=True, identity_token=self.identity_token, use_staging=self.use_staging
+                    use_ambient_credentials=True,
+                    identity_token=self.identity_token,
+                    use_staging=self.use_staging,
+                    trust_config=self.trust_config,
                 )
         except TinyrelError:
             raise
