@@ -127,3 +127,12 @@ def test_pre_commit_hook_runs_the_offline_gate_without_reading_weights(example):
     assert '"blocker/weights"' not in offline.output
     online = run("check", "--format", "json", cwd=example)
     assert '"blocker/weights"' in online.output
+
+
+def test_annotations_are_relative_to_the_checkout_when_the_workspace_is_a_subdirectory(example, monkeypatch):
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(example.parent))
+    output = run("check", "--format", "github", cwd=example).output
+    assert f"file={example.name}/release/qwen3-4b-fileops.toml" in output
+    monkeypatch.delenv("GITHUB_WORKSPACE")
+    assert "file=release/qwen3-4b-fileops.toml" in run("check", "--format", "github", cwd=example).output
+

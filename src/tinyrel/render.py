@@ -33,11 +33,22 @@ def _escape_prop(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github_line(f: Finding) -> str:
+def _repo_path(path: str, root: str | None) -> str:
+    """GitHub resolves annotation paths against the checkout ($GITHUB_WORKSPACE), while findings
+    are relative to the tinyrel workspace, which may be a subdirectory of it."""
+    checkout = os.environ.get("GITHUB_WORKSPACE")
+    if not root or not checkout or os.path.isabs(path):
+        return path
+    full = os.path.normpath(os.path.join(root, path))
+    relative = os.path.relpath(full, os.path.realpath(checkout))
+    return path if relative.startswith("..") else relative
+
+
+def github_line(f: Finding, root: str | None = None) -> str:
     kind = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
     props = [f"title={_escape_prop(f.code)}"]
     if f.path:
-        props.insert(0, f"file={_escape_prop(f.path)}")
+        props.insert(0, f"file={_escape_prop(_repo_path(f.path, root))}")
         if f.line:
             props.insert(1, f"line={f.line}")
     return f"::{kind} {','.join(props)}::{_escape_data(f.message)}"
@@ -49,7 +60,8 @@ def render(report: Report, fmt: str, *, quiet: bool = False, headline: str | Non
         return json.dumps(report.to_dict(), indent=2, sort_keys=True)
     findings = [f for f in report.findings if not quiet or f.severity == "error"]
     if fmt == "github":
-        return "\n".join(github_line(f) for f in findings)
+        root = report.data.get("workspace")
+        return "\n".join(github_line(f, root) for f in findings)
     lines = [headline] if headline and not quiet else []
     lines += [_text_line(f) for f in findings]
     if not quiet:

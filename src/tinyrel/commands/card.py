@@ -18,12 +18,13 @@ from tinyrel.policy.workspace import find_workspace
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the card here (atomically)."
 )
+@click.option("--offline", is_flag=True, help="Do not read the weights (their blocker status shows as passing).")
 @output_options
 @report_command
-def card_command(release: str | None, output: Path | None) -> Report:
+def card_command(release: str | None, output: Path | None, offline: bool) -> Report:
     """Render the Hugging Face model card for RELEASE (stdout, or -o FILE)."""
     ws = find_workspace()
-    result = run_gate(ws, ws.spec(release))
+    result = run_gate(ws, ws.spec(release), offline=offline)
     report = Report([f for f in result.report.findings if f.code.startswith("card/")])
     if output is None:
         click.echo(result.card, nl=False)

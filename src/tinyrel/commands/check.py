@@ -33,6 +33,7 @@ def check_command(
     ws = find_workspace()
     result = run_gate(ws, ws.spec(release), require_weights=require_weights, offline=offline)
     result.report.data["_headline"] = gate_summary(result)
+    result.report.data["workspace"] = str(ws.root)
     if summary is not None:
         from tinyrel.policy.summary import gate_markdown
 
