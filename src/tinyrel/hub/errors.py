@@ -13,7 +13,8 @@ from tinyrel.findings import TinyrelError
 
 
 def scrub(text: str, token: str | None = None) -> str:
-    for secret in {token, os.environ.get("HF_TOKEN"), os.environ.get("HUGGING_FACE_HUB_TOKEN")}:
+    names = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "SIGSTORE_ID_TOKEN")
+    for secret in {token, *(os.environ.get(name) for name in names)}:
         if secret:
             text = text.replace(secret, "***")
     return text
