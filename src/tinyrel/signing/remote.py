@@ -47,11 +47,15 @@ def verify_hub(
         commit = HfApi(endpoint=endpoint, token=token).model_info(ref.repo_id, revision=ref.revision).sha
         if signature is None:
             signature = _repo_signature(ref.repo_id, commit, endpoint, token)
-        if not no_download:
-            root = Path(snapshot_download(ref.repo_id, revision=commit, endpoint=endpoint, token=token))
-            report = verify_local(root, signature, config, [*ignore, str(root / SIGNATURE_NAME)])
-            report.data.update({"commit": commit, "target": uri})
-            return finish(report, uri, config)
+        root = (
+            None
+            if no_download
+            else Path(snapshot_download(ref.repo_id, revision=commit, endpoint=endpoint, token=token))
+        )
+    if root is not None:  # hashing what arrived is local work, outside the Hub error mapping
+        report = verify_local(root, signature, config, [*ignore, str(root / SIGNATURE_NAME)])
+        report.data.update({"commit": commit, "target": uri})
+        return finish(report, uri, config)
 
     report = Report()
     signed = check_signature(signature, config, report)
