@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from tinyrel.commands._common import output_options, report_command
-from tinyrel.findings import Report
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.signing.sign import SignerConfig
 
 
-def signer_options(func):
+def signer_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Signing-method options, shared by ``sign`` and ``publish --mode weights``."""
     options = [
         click.option(
@@ -55,15 +59,19 @@ def signer_options(func):
 
 
 def signer_config(
-    private_key, key_password_env, signing_certificate, chain, keyless, identity_token=None, sigstore_trust_config=None
-):
-    import os
-
-    from tinyrel.findings import TinyrelError
-    from tinyrel.signing.sign import SignerConfig
-
+    private_key: Path | None,
+    key_password_env: str | None,
+    signing_certificate: Path | None,
+    chain: tuple[Path, ...],
+    keyless: bool,
+    identity_token: str | None = None,
+    sigstore_trust_config: Path | None = None,
+) -> SignerConfig:
+    """The signing options as a SignerConfig; the method follows from which options are given."""
     if keyless and (private_key or signing_certificate):
         raise TinyrelError("usage/sign-method", "--sigstore cannot be combined with a private key", usage=True)
+    if key_password_env and key_password_env not in os.environ:
+        raise TinyrelError("usage/key-password", f"--key-password-env: ${key_password_env} is not set", usage=True)
     method = "sigstore" if keyless else "certificate" if signing_certificate else "key"
     password = os.environ.get(key_password_env) if key_password_env else None
     return SignerConfig(
