@@ -135,4 +135,3 @@ def test_annotations_are_relative_to_the_checkout_when_the_workspace_is_a_subdir
     assert f"file={example.name}/release/qwen3-4b-fileops.toml" in output
     monkeypatch.delenv("GITHUB_WORKSPACE")
     assert "file=release/qwen3-4b-fileops.toml" in run("check", "--format", "github", cwd=example).output
-

@@ -320,3 +320,17 @@ def test_keyless_bundles_signed_by_the_reference_tool_verify(release_dir, privat
     _flip(release_dir)
     code, doc = verify(release_dir, signature, *KEYLESS_WHO, "--trust-config", client)
     assert code == 1 and codes(doc) == {"verify/changed"}
+
+
+def test_shard_serialization_signing(release_dir, keys):
+    signature = sign(release_dir, keys.private_key, "--shard-size", 65536)
+    import base64
+
+    statement = json.loads(base64.b64decode(json.loads(signature.read_text())["dsseEnvelope"]["payload"]))
+    assert statement["predicate"]["serialization"]["method"] == "shards"
+    assert any(r["name"].endswith(":0:65536") for r in statement["predicate"]["resources"])
+    assert verify(release_dir, signature, "--public-key", keys.public_key)[0] == 0
+    _truncate(release_dir)
+    assert verify(release_dir, signature, "--public-key", keys.public_key)[0] == 1
+    assert run("sign", release_dir, "--private-key", keys.private_key, "--signature", signature,
+               "--shard-size", 0).exit_code == 2  # fmt: skip

@@ -95,11 +95,19 @@ def signer_config(
     type=click.Path(path_type=Path),
     help="Leave this file or directory out of the signature (recorded in the bundle).",
 )
+@click.option(
+    "--shard-size",
+    type=int,
+    metavar="BYTES",
+    help="Sign SHA-256 digests of BYTES-sized shards (OMS 'shards') instead of whole files.",
+)
 @signer_options
 @output_options
 @report_command
-def sign_command(model_path: Path, signature: Path, ignore: tuple[Path, ...], **signer: object) -> Report:
+def sign_command(
+    model_path: Path, signature: Path, ignore: tuple[Path, ...], shard_size: int | None, **signer: Any
+) -> Report:
     """Sign MODEL_PATH in the OpenSSF Model Signing (OMS v1.0) format."""
     from tinyrel.signing.sign import sign_model
 
-    return sign_model(model_path, signature, signer_config(**signer), ignore)
+    return sign_model(model_path, signature, signer_config(**signer), ignore, shard_size=shard_size)

@@ -84,17 +84,29 @@ def oms_manifest(model_name: str, digests: Mapping[str, str], ignore_paths: Sequ
     return manifest.Manifest(model_name, items, serialization)
 
 
-def sign_digests(model_name: str, digests: Mapping[str, str], ignore_paths: Sequence[str], config: SignerConfig) -> str:
-    """Return the OMS bundle (JSON text) signing ``digests``."""
+def sign_manifest(manifest, config: SignerConfig) -> str:
+    """Return the OMS bundle (JSON text) signing a model_signing manifest."""
     from model_signing._signing import signing
 
     signer = config.signer()
-    payload = signing.Payload(oms_manifest(model_name, digests, ignore_paths))
     try:
-        signature = signer.sign(payload)
+        signature = signer.sign(signing.Payload(manifest))
     except Exception as exc:  # noqa: BLE001 - signer backends raise many types (crypto, OIDC, HTTP)
         raise TinyrelError("sign/failed", f"signing failed ({config.method}): {_first_line(exc)}") from None
     return signature.bundle.to_json()  # both bundle flavours (sigstore_models) serialise the same way
+
+
+def sign_digests(model_name: str, digests: Mapping[str, str], ignore_paths: Sequence[str], config: SignerConfig) -> str:
+    """Return the OMS bundle (JSON text) signing per-file SHA-256 ``digests``."""
+    return sign_manifest(oms_manifest(model_name, digests, ignore_paths), config)
+
+
+def shard_manifest(root: Path, shard_size: int, ignore_paths: Sequence[str]):
+    """A ``shards`` manifest (SHA-256 per byte range), hashed by model_signing itself."""
+    from model_signing import hashing
+
+    config = hashing.Config().use_shard_serialization(shard_size=shard_size)
+    return config.set_ignored_paths(paths=list(ignore_paths), ignore_git_paths=True).hash(root)
 
 
 def sign_model(
@@ -103,15 +115,24 @@ def sign_model(
     config: SignerConfig,
     ignore: Sequence[str | Path] = (),
     known_digests: Mapping[str, str] | None = None,
+    shard_size: int | None = None,
 ) -> Report:
-    """Sign the model at ``root`` and write the bundle to ``signature`` atomically."""
+    """Sign the model at ``root`` and write the bundle to ``signature`` atomically.
+
+    The default ``files`` serialization signs one SHA-256 per file, hashed on all cores (or taken
+    from ``known_digests``); ``shard_size`` selects model_signing's ``shards`` serialization.
+    """
     root = absolute(root)
     ignored = relative_ignores(root, [*ignore, absolute(signature)]) + list(GIT_PATHS)
     files = signed_files(root, ignored)
     if not files:
         raise TinyrelError("sign/empty", f"{root} has no files to sign", path=str(root))
-    digests = sha256_digests(root, files, known_digests)
-    bundle = sign_digests(root.name, digests, ignored, config)
+    if shard_size is not None:
+        if shard_size <= 0:
+            raise TinyrelError("usage/shard-size", "--shard-size must be a positive number of bytes", usage=True)
+        bundle = sign_manifest(shard_manifest(root, shard_size, ignored), config)
+    else:
+        bundle = sign_digests(root.name, sha256_digests(root, files, known_digests), ignored, config)
     write_text_atomic(signature, bundle)
     report = Report()
     report.data.update(
@@ -120,6 +141,7 @@ def sign_model(
             "method": config.method,
             "files": len(files),
             "ignore_paths": sorted(set(ignored)),
+            "serialization": "shards" if shard_size else "files",
         }
     )
     report.data["_headline"] = f"signed {len(files)} files of {root} ({config.method}) → {signature}"
