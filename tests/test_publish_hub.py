@@ -139,6 +139,7 @@ def test_a_dropped_connection_is_retried(example, hub):
     code, doc = publish(example)
     assert code == 0 and "publish/unsigned" in codes(doc, "warning")
     assert stats(hub)["failed_uploads"] == 1
+    assert "publish/readback" in codes(doc, "info")  # the Hub holds exactly what was sent
 
 
 def test_wrong_or_missing_token_is_a_clean_error(example, hub, monkeypatch):

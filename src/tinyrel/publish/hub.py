@@ -171,6 +171,7 @@ def publish_to_hub(
         commit = _commit_and_tag(api, repo_id, tag, files, state, private, report, spec)
         entry = _hub_lock_entry(spec, f"hf://{repo_id}@{commit}", token, report) if mode == "weights" else None
     if entry is not None:
+        _check_hosted(files, entry, report)
         _pin_lock(ws, spec, entry, report)
     report.data.update({"commit": commit, "tag": tag, "repo_id": repo_id})
     report.data["_headline"] += f"\npublished {where}@{commit[:12]} ({tag}): {len(files)} files"
@@ -221,6 +222,20 @@ def _hub_lock_entry(spec: ReleaseSpec, uri: str, token: str | None, report: Repo
     entry, findings = lock_source(uri, spec.name, None, token)
     report.extend(findings.findings)
     return entry
+
+
+def _check_hosted(files: list[ReleaseFile], entry, report: Report) -> None:
+    """Read-back: the Hub must report every released file with the size and SHA-256 we sent."""
+    # model.sig is compared by presence only: a re-run that finds the release already tagged
+    # signs afresh (ECDSA is randomised) but keeps the published signature.
+    hosted = {f["path"]: (f["size"], f["sha256"]) for f in entry.files if f["path"] not in GIT_PATHS}
+    sent = {f.path: (f.size, f.sha256) for f in files}
+    if "model.sig" in sent and "model.sig" in hosted:
+        hosted["model.sig"] = sent["model.sig"]
+    if hosted != sent:
+        differing = sorted(p for p in set(hosted) | set(sent) if hosted.get(p) != sent.get(p))
+        raise TinyrelError("publish/readback", f"the Hub's {entry.uri} differs from the release in {differing}")
+    report.info("publish/readback", f"the Hub reports the same size and SHA-256 for all {len(sent)} files")
 
 
 def _pin_lock(ws: Workspace, spec: ReleaseSpec, entry, report: Report) -> None:
