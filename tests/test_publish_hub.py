@@ -228,3 +228,19 @@ def test_keyless_signed_hosted_release(example, hub, private_sigstore):
     who = ["--identity", "ci@example.com", "--issuer", "https://oidc.example", "--trust-config", client]
     for extra in ([], ["--no-download"]):
         assert run("verify", "hf://org/name@v0.1.0", *who, *extra).exit_code == 0
+
+
+def test_lock_resolves_and_checks_a_hub_release(example, hub, tmp_path):
+    assert publish(example)[0] == 0
+    lock = tmp_path / "hub.lock"
+    code, doc = run_json("lock", "hf://org/name@v0.1.0", "-o", lock, "--name", "weights")
+    assert code == 0, doc
+    entry = tomllib.loads(lock.read_text())["sources"][0]
+    assert entry["kind"] == "hub" and entry["durable"] and entry["public"]
+    assert len(entry["revision"]) == 40 and {f["path"] for f in entry["files"]} >= {"model.safetensors", "README.md"}
+    assert run("lock", "--check", "-o", lock).exit_code == 0
+    entry["files"][0]["sha256"] = "0" * 64
+    import tomli_w
+
+    lock.write_text(tomli_w.dumps({"schema": "tinyrel.lock/1", "sources": [entry]}))
+    assert run("lock", "--check", "-o", lock).exit_code == 1
