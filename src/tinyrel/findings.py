@@ -14,6 +14,12 @@ from typing import Any, Literal
 Severity = Literal["error", "warning", "info"]
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for a finding: library messages often carry tracebacks or bodies."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class Finding:
     """One observation from a check; ``code`` is stable and machine-matchable."""

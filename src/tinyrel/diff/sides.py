@@ -6,7 +6,6 @@ its ``manifest.json``); a directory is scanned once for per-tensor digests (no f
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +36,13 @@ def _from_directory(path: Path) -> dict[str, Any]:
 
 
 def _from_hub(uri: str) -> dict[str, Any]:
-    from huggingface_hub import hf_hub_download
-
+    from tinyrel.hub.client import download, hub_ref
     from tinyrel.hub.errors import hub_errors
-    from tinyrel.sources.uri import HUB, parse_source
 
-    ref = parse_source(uri)
-    if ref.kind != HUB or ref.repo_id is None:
-        raise TinyrelError("usage/diff-operand", f"{uri} is not an hf://org/name[@rev] reference", usage=True)
+    ref = hub_ref(uri)
     with hub_errors(uri):
-        local = hf_hub_download(
-            ref.repo_id, "manifest.json", revision=ref.revision, endpoint=os.environ.get("HF_ENDPOINT")
-        )
+        local = download(ref.repo_id, "manifest.json", ref.revision)
     try:
-        return mf.load(Path(local))
+        return mf.load(local)
     except TinyrelError as exc:
         raise TinyrelError(exc.code, f"{uri}: {exc.message}") from None

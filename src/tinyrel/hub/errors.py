@@ -9,7 +9,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from tinyrel.findings import TinyrelError
+from tinyrel.findings import TinyrelError, first_line
 
 
 def scrub(text: str, token: str | None = None) -> str:
@@ -18,11 +18,6 @@ def scrub(text: str, token: str | None = None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def classify(exc: BaseException, what: str, token: str | None = None) -> TinyrelError | None:
@@ -54,14 +49,14 @@ def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> T
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status in (401, 403):
             return TinyrelError("hub/auth", f"{what}: the Hub rejected the token (HTTP {status}); check HF_TOKEN")
-        return TinyrelError("hub/http", scrub(f"{what}: {_first_line(exc)}", token))
+        return TinyrelError("hub/http", scrub(f"{what}: {first_line(exc)}", token))
     if isinstance(exc, errors.LocalTokenNotFoundError):
         return TinyrelError("hub/no-token", "no Hub token: set HF_TOKEN or run `hf auth login`")
     # The HTTP stack differs across huggingface_hub releases (requests, httpx, httpx2), so
     # transport failures are recognised by their class hierarchy's names, not imported types.
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {"OSError", "ConnectError", "TransportError", "TimeoutException", "NetworkError", "HTTPError"}:
-        return TinyrelError("hub/unreachable", scrub(f"{what}: cannot reach the Hub ({_first_line(exc)})", token))
+        return TinyrelError("hub/unreachable", scrub(f"{what}: cannot reach the Hub ({first_line(exc)})", token))
     return None
 
 

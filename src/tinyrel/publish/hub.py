@@ -13,11 +13,11 @@ Order matters for "nothing half-published is ever visible" and "a re-run converg
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 
 from tinyrel.findings import Report, TinyrelError
+from tinyrel.hub.client import git_blob_sha1, hub_api
 from tinyrel.hub.errors import hub_errors
 from tinyrel.policy.gate import check_overrides, gate_summary, run_gate
 from tinyrel.policy.spec import ReleaseSpec
@@ -46,12 +46,6 @@ class RemoteState:
     present_blobs: set[str] = field(default_factory=set)
 
 
-def _git_blob_sha1(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def same_content(sibling, release_file: ReleaseFile) -> bool:
     """Does a Hub file (RepoSibling) hold exactly this release file?"""
     if sibling.lfs is not None:
@@ -59,7 +53,7 @@ def same_content(sibling, release_file: ReleaseFile) -> bool:
     if sibling.size is not None and sibling.size != release_file.size:
         return False
     data = release_file.content if release_file.content is not None else release_file.source.read_bytes()
-    return sibling.blob_id == _git_blob_sha1(data)
+    return sibling.blob_id == git_blob_sha1(data)
 
 
 def _files_at(api, repo_id: str, revision: str) -> tuple[str, dict[str, object]]:
@@ -128,7 +122,7 @@ def publish_to_hub(
 ) -> Report:
     if not REPO_ID.match(repo_id):
         raise TinyrelError("usage/repo-id", f"--repo-id must look like ORG/NAME, got {repo_id!r}", usage=True)
-    from huggingface_hub import HfApi, get_token
+    from huggingface_hub import get_token
 
     check_overrides(spec, overrides or {})
     token = get_token()
@@ -147,7 +141,7 @@ def publish_to_hub(
         files = weights + metadata_files(result, entry)
     else:
         files = metadata_files(result)
-    api = HfApi(endpoint=os.environ.get("HF_ENDPOINT"), token=token)
+    api = hub_api(token)
     where = f"hf://{repo_id}"
     with hub_errors(where, token):
         state = remote_state(api, repo_id, tag, files, token)

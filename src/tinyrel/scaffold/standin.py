@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+from tinyrel.hub.client import git_blob_sha1
+
 TINY_CONFIG = {
     "architectures": ["Qwen3ForCausalLM"],
     "model_type": "qwen3",
@@ -92,10 +94,8 @@ def place_in_cache(model: Path, cache_root: Path, repo_id: str) -> Path:
     (repo_dir / "refs" / "main").write_text(revision)
     for path in files:
         data = path.read_bytes()
-        if path.suffix == ".safetensors":
-            blob = hashlib.sha256(data).hexdigest()
-        else:
-            blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        # The HF cache names LFS blobs by SHA-256 and the others by their git blob id.
+        blob = hashlib.sha256(data).hexdigest() if path.suffix == ".safetensors" else git_blob_sha1(data)
         (repo_dir / "blobs" / blob).write_bytes(data)
         link = snapshot / path.name
         if link.is_symlink() or link.exists():

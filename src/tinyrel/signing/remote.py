@@ -8,24 +8,15 @@ That checks the *Hub's claim* about its content against the signature — quick 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from tinyrel.findings import Report, TinyrelError
+from tinyrel.hub.client import download, endpoint, hub_api, hub_ref
 from tinyrel.signing.files import GIT_PATHS, is_ignored
 from tinyrel.signing.verify import VerifierConfig, check_signature, compare_resources, finish, verify_local
 
 SIGNATURE_NAME = "model.sig"
-
-
-def _hub_ref(uri: str):
-    from tinyrel.sources.uri import HUB, parse_source
-
-    ref = parse_source(uri)
-    if ref.kind != HUB or ref.repo_id is None:
-        raise TinyrelError("usage/verify-target", f"{uri} is not an hf://org/name[@rev] reference", usage=True)
-    return ref
 
 
 def verify_hub(
@@ -36,22 +27,19 @@ def verify_hub(
     no_download: bool = False,
     token: str | None = None,
 ) -> Report:
-    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub import snapshot_download
 
     from tinyrel.hub.errors import hub_errors
 
-    ref = _hub_ref(uri)
-    endpoint = os.environ.get("HF_ENDPOINT")
+    ref = hub_ref(uri)
     config.method  # noqa: B018 - validate the trust options before any network traffic
     with hub_errors(uri, token):
-        commit = HfApi(endpoint=endpoint, token=token).model_info(ref.repo_id, revision=ref.revision).sha
+        commit = hub_api(token).model_info(ref.repo_id, revision=ref.revision).sha
         if signature is None:
-            signature = _repo_signature(ref.repo_id, commit, endpoint, token)
-        root = (
-            None
-            if no_download
-            else Path(snapshot_download(ref.repo_id, revision=commit, endpoint=endpoint, token=token))
-        )
+            signature = _repo_signature(ref.repo_id, commit, token)
+        root = None
+        if not no_download:
+            root = Path(snapshot_download(ref.repo_id, revision=commit, endpoint=endpoint(), token=token))
     if root is not None:  # hashing what arrived is local work, outside the Hub error mapping
         report = verify_local(root, signature, config, [*ignore, str(root / SIGNATURE_NAME)])
         report.data.update({"commit": commit, "target": uri})
@@ -76,11 +64,11 @@ def verify_hub(
     return finish(report, uri, config)
 
 
-def _repo_signature(repo_id: str, commit: str, endpoint: str | None, token: str | None) -> Path:
-    from huggingface_hub import errors, hf_hub_download
+def _repo_signature(repo_id: str, commit: str, token: str | None) -> Path:
+    from huggingface_hub import errors
 
     try:
-        return Path(hf_hub_download(repo_id, SIGNATURE_NAME, revision=commit, endpoint=endpoint, token=token))
+        return download(repo_id, SIGNATURE_NAME, commit, token)
     except (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError):
         raise TinyrelError(
             "verify/no-signature", f"hf://{repo_id}@{commit[:12]} has no {SIGNATURE_NAME}; pass --signature FILE"
@@ -91,5 +79,5 @@ def _hub_sha256(uri: str, token: str | None) -> dict[str, str]:
     """Per-file SHA-256 as the Hub reports it (LFS metadata; small files fetched and hashed)."""
     from tinyrel.sources.resolve import resolve_hub
 
-    locked = resolve_hub(_hub_ref(uri), "verify", Report(), token)
+    locked = resolve_hub(hub_ref(uri), "verify", Report(), token)
     return {f["path"]: f["sha256"] for f in locked.files}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from tinyrel.atomic import write_text_atomic
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.findings import Report, TinyrelError, first_line
 from tinyrel.signing.files import GIT_PATHS, absolute, relative_ignores, sha256_digests, signed_files
 
 METHODS = ("key", "certificate", "sigstore")
@@ -60,15 +60,10 @@ class SignerConfig:
         except TinyrelError:
             raise
         except (ValueError, TypeError, OSError) as exc:
-            raise TinyrelError("sign/key", f"cannot load the signing key: {_first_line(exc)}") from None
+            raise TinyrelError("sign/key", f"cannot load the signing key: {first_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - sigstore set-up reaches the network (TUF, OIDC)
-            raise TinyrelError("sign/setup", f"cannot set up {self.method} signing: {_first_line(exc)}") from None
+            raise TinyrelError("sign/setup", f"cannot set up {self.method} signing: {first_line(exc)}") from None
         raise TinyrelError("usage/sign-method", f"unknown signing method {self.method!r}", usage=True)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def oms_manifest(model_name: str, digests: Mapping[str, str], ignore_paths: Sequence[str]):
@@ -92,7 +87,7 @@ def sign_manifest(manifest, config: SignerConfig) -> str:
     try:
         signature = signer.sign(signing.Payload(manifest))
     except Exception as exc:  # noqa: BLE001 - signer backends raise many types (crypto, OIDC, HTTP)
-        raise TinyrelError("sign/failed", f"signing failed ({config.method}): {_first_line(exc)}") from None
+        raise TinyrelError("sign/failed", f"signing failed ({config.method}): {first_line(exc)}") from None
     return signature.bundle.to_json()  # both bundle flavours (sigstore_models) serialise the same way
 
 

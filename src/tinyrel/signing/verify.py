@@ -18,7 +18,7 @@ from typing import Any
 
 from model_signing._signing import signing as ms_signing
 
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.findings import Report, TinyrelError, first_line
 from tinyrel.signing.files import (
     GIT_PATHS,
     HF_LOCAL_DIR_STATE,
@@ -131,25 +131,20 @@ def check_signature(signature_path: Path, config: VerifierConfig, report: Report
     try:
         signature = reader.read(signature_path)
     except Exception as exc:  # noqa: BLE001 - JSON, schema and protobuf errors alike
-        report.error("verify/bundle", f"{signature_path} is not a readable Sigstore bundle: {_line(exc)}")
+        report.error("verify/bundle", f"{signature_path} is not a readable Sigstore bundle: {first_line(exc)}")
         return None
     notes = io.StringIO()
     try:
         with contextlib.redirect_stdout(notes):  # model_signing prints legacy-format warnings on stdout
             manifest = verifier.verify(signature)
     except Exception as exc:  # noqa: BLE001 - every verifier failure means "not verified"
-        report.error("verify/signature", f"signature does not verify ({config.method}): {_line(exc)}")
+        report.error("verify/signature", f"signature does not verify ({config.method}): {first_line(exc)}")
         return None
     for note in filter(None, (n.strip() for n in notes.getvalue().splitlines())):
         report.warning("verify/legacy-bundle", note)
     resources = {rd.identifier: (rd.digest.algorithm, rd.digest.digest_hex) for rd in manifest.resource_descriptors()}
     report.info("verify/signature", f"signature verified ({config.method}); {len(resources)} signed resources")
     return SignedManifest(resources, dict(manifest.serialization_type), manifest.model_name)
-
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def compare_resources(expected: dict[str, str], actual: dict[str, str], report: Report) -> None:

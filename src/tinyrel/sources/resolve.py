@@ -9,13 +9,13 @@ downloading weights (sizes and LFS SHA-256 come from the API).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tinyrel.findings import Report, TinyrelError
+from tinyrel.hub.client import git_blob_sha1_file
 from tinyrel.sources.uri import COMMIT_RE, HUB, LOCAL_CACHE, SourceRef, cache_repo_dir
 from tinyrel.weights.model_dir import list_files
 from tinyrel.weights.scan import run_scan
@@ -48,14 +48,6 @@ class LockedSource:
             out["path"] = self.path
         out["files"] = sorted(self.files, key=lambda f: f["path"])
         return out
-
-
-def _git_blob_sha1(path: Path) -> str:
-    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _hash_dir(root: Path) -> dict[str, dict[str, Any]]:
@@ -95,7 +87,9 @@ def resolve_local(ref: SourceRef, name: str, report: Report) -> LockedSource:
             if not link.is_symlink():
                 continue
             blob = link.resolve().name
-            actual = entry["sha256"] if _SHA256_RE.match(blob) else _git_blob_sha1(link) if len(blob) == 40 else None
+            actual = (
+                entry["sha256"] if _SHA256_RE.match(blob) else git_blob_sha1_file(link) if len(blob) == 40 else None
+            )
             if actual is not None and actual != blob:
                 report.error(
                     "lock/cache-blob-corrupt", f"{rel}: cache blob {blob[:12]}… does not match its content", rel
@@ -105,25 +99,20 @@ def resolve_local(ref: SourceRef, name: str, report: Report) -> LockedSource:
 
 def resolve_hub(ref: SourceRef, name: str, report: Report, token: str | bool | None = None) -> LockedSource:
     """Pin ``hf://org/name@rev`` to a commit; LFS files need no download, small files are fetched."""
-    from huggingface_hub import HfApi, hf_hub_download
-
+    from tinyrel.hub.client import download, hub_api
     from tinyrel.hub.errors import hub_errors
 
     assert ref.repo_id is not None
-    endpoint = os.environ.get("HF_ENDPOINT")  # read now: huggingface_hub reads it once at import
-    api = HfApi(endpoint=endpoint, token=token)
     with hub_errors(ref.uri):
-        info = api.model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
+        info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
         files = []
         for sibling in info.siblings or []:
             entry: dict[str, Any] = {"path": sibling.rfilename, "size": sibling.size}
             if sibling.lfs is not None:
                 entry["sha256"] = sibling.lfs.sha256
             else:
-                local = hf_hub_download(
-                    ref.repo_id, sibling.rfilename, revision=info.sha, token=token, endpoint=endpoint
-                )
-                entry["sha256"] = hashlib.sha256(Path(local).read_bytes()).hexdigest()
+                local = download(ref.repo_id, sibling.rfilename, info.sha, token)
+                entry["sha256"] = hashlib.sha256(local.read_bytes()).hexdigest()
             files.append(entry)
     public = not bool(info.private) and not bool(getattr(info, "gated", False))
     return LockedSource(name, ref.uri, HUB, files, info.sha, bool(info.sha and COMMIT_RE.match(info.sha)), public)

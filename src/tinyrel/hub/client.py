@@ -1,0 +1,55 @@
+"""The one way tinyrel reaches the Hub: huggingface_hub's client, configured at call time.
+
+huggingface_hub reads ``HF_ENDPOINT`` once, at import; tinyrel reads it whenever it talks to the
+Hub, so a process (or a test) that points it elsewhere later is honoured everywhere alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from tinyrel.findings import TinyrelError
+
+
+def endpoint() -> str | None:
+    return os.environ.get("HF_ENDPOINT")
+
+
+def hub_api(token: str | bool | None = None) -> Any:
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=endpoint(), token=token)
+
+
+def download(repo_id: str, filename: str, revision: str | None, token: str | bool | None = None) -> Path:
+    """One file of a repo (through the local HF cache)."""
+    from huggingface_hub import hf_hub_download
+
+    return Path(hf_hub_download(repo_id, filename, revision=revision, endpoint=endpoint(), token=token))
+
+
+def hub_ref(uri: str):
+    """``hf://org/name[@rev]`` as a SourceRef; anything else is a usage error."""
+    from tinyrel.sources.uri import HUB, parse_source
+
+    ref = parse_source(uri)
+    if ref.kind != HUB or ref.repo_id is None:
+        raise TinyrelError("usage/hub-ref", f"{uri} is not an hf://org/name[@rev] reference", usage=True)
+    return ref
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """Git's blob id: what the Hub reports (and its cache names blobs by) for non-LFS files."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def git_blob_sha1_file(path: Path) -> str:
+    """``git_blob_sha1`` of a file, streamed."""
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
