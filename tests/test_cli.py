@@ -53,3 +53,9 @@ def test_missing_workspace_names_the_fix(tmp_path):
     result = run("check", cwd=str(tmp_path))
     assert result.exit_code == 2
     assert "error[workspace/not-found]" in result.output and "tinyrel init --example" in result.output
+
+
+def test_publish_destination_options_are_checked_before_any_work(tmp_path):
+    for args in (["--out", "dist", "--repo-id", "a/b"], ["--out", "dist", "--dry-run"], ["--private", "--out", "d"]):
+        result = run("publish", "--mode", "metadata", *args, cwd=str(tmp_path))
+        assert result.exit_code == 2 and "error[usage/destination]" in result.output

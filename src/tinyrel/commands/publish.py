@@ -46,6 +46,10 @@ def publish_command(
         raise TinyrelError(
             "usage/reason-required", "--allow needs --reason TEXT (it is printed on the card)", usage=True
         )
+    if repo_id is not None and out is not None:
+        raise TinyrelError("usage/destination", "give --out DIR or --repo-id ORG/NAME, not both", usage=True)
+    if repo_id is None and (dry_run or private):
+        raise TinyrelError("usage/destination", "--dry-run and --private apply to --repo-id releases", usage=True)
     overrides = {blocker: reason or "" for blocker in allow}
     ws = find_workspace()
     spec = ws.spec(release)
