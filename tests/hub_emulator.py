@@ -39,6 +39,7 @@ from hub_store import (  # noqa: E402
     HubState,
     entry_for,
     file_json,
+    model_info,
     tree_entries,
 )
 
@@ -158,28 +159,7 @@ class Handler(BaseHTTPRequestHandler):
         self._read_access(repo_id)
         hub = self.server.hub
         commit = hub.resolve(repo_id, revision or "main")
-        siblings = []
-        for path, entry in sorted(hub.files(commit).items()):
-            sibling = {"rfilename": path, "size": entry["size"], "blobId": entry["git"]}
-            if entry["lfs"]:
-                sibling["lfs"] = {"sha256": entry["sha256"], "size": entry["size"], "pointerSize": 134}
-            siblings.append(sibling)
-        repo = hub.repo(repo_id)
-        self._json(
-            {
-                "id": repo_id,
-                "modelId": repo_id,
-                "sha": commit,
-                "private": repo["private"],
-                "tags": [],
-                "siblings": siblings,
-                "lastModified": "2026-11-25T00:00:00.000Z",
-                "disabled": False,
-                "gated": False,
-                "downloads": 0,
-                "likes": 0,
-            }
-        )
+        self._json(model_info(repo_id, commit, hub.repo(repo_id)["private"], hub.files(commit)))
 
     def refs(self, repo_id: str, query) -> None:
         self._read_access(repo_id)

@@ -131,3 +131,26 @@ def tree_entries(files: dict[str, dict], path: str, recursive: bool) -> list[dic
         if recursive or len(parts) == 1:
             out.append(file_json(name, entry))
     return out
+
+
+def model_info(repo_id: str, commit: str, private: bool, files: dict[str, dict]) -> dict:
+    """``/api/models/{repo}[/revision/{rev}]``: repo info with siblings (LFS sha256 and size)."""
+    siblings = []
+    for path, entry in sorted(files.items()):
+        sibling = {"rfilename": path, "size": entry["size"], "blobId": entry["git"]}
+        if entry["lfs"]:
+            sibling["lfs"] = {"sha256": entry["sha256"], "size": entry["size"], "pointerSize": 134}
+        siblings.append(sibling)
+    return {
+        "id": repo_id,
+        "modelId": repo_id,
+        "sha": commit,
+        "private": private,
+        "tags": [],
+        "siblings": siblings,
+        "lastModified": "2026-11-25T00:00:00.000Z",
+        "disabled": False,
+        "gated": False,
+        "downloads": 0,
+        "likes": 0,
+    }
