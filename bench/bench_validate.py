@@ -59,16 +59,33 @@ def prepare(model: Path, work: Path) -> tuple[Path, Path, Path]:
     return manifest, pub, sig
 
 
+def run_rounds(commands: dict[str, list[str]], model: Path, rounds: int) -> dict[str, float]:
+    """Warm the page cache, run the commands alternately ``rounds`` times, print medians and
+    peak RSS; return the median wall time of each."""
+    for path in sorted(model.iterdir()):
+        with path.open("rb") as handle:
+            while handle.read(1 << 24):
+                pass
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, cmd in commands.items():
+            results[name].append(timed(cmd))
+    size = sum(p.stat().st_size for p in model.iterdir())
+    print(f"model: {model} ({size / 1e9:.2f} GB), cores: {os.cpu_count()}, rounds: {rounds}")
+    medians = {}
+    for name, runs in results.items():
+        medians[name] = wall = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        print(f"{name:32s} median {wall:6.2f} s  ({size / wall / 1e9:5.2f} GB/s)  peak RSS {rss:6.0f} MB")
+    return medians
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", type=Path, default=HERE / "out" / "qwen3-4b")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     manifest, pub, sig = prepare(args.dir, args.dir.parent / "bench-work")
-    for path in sorted(args.dir.iterdir()):  # warm the page cache
-        with path.open("rb") as handle:
-            while handle.read(1 << 24):
-                pass
     commands = {
         "tinyrel validate --manifest": [
             sys.executable,
@@ -93,19 +110,8 @@ def main() -> None:
         ],  # fmt: skip
         "tinyrel validate --quick": [sys.executable, "-m", "tinyrel", "validate", str(args.dir), "--quick"],
     }
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-    for _ in range(args.rounds):
-        for name, cmd in commands.items():
-            results[name].append(timed(cmd))
-    size = sum(p.stat().st_size for p in args.dir.iterdir())
-    print(f"model: {args.dir} ({size / 1e9:.2f} GB), cores: {os.cpu_count()}, rounds: {args.rounds}")
-    for name, runs in results.items():
-        wall = statistics.median(r[0] for r in runs)
-        rss = max(r[1] for r in runs)
-        print(f"{name:32s} median {wall:6.2f} s  ({size / wall / 1e9:5.2f} GB/s)  peak RSS {rss:6.0f} MB")
-    ratio = statistics.median(r[0] for r in results["tinyrel validate --manifest"]) / statistics.median(
-        r[0] for r in results["model_signing verify key"]
-    )
+    medians = run_rounds(commands, args.dir, args.rounds)
+    ratio = medians["tinyrel validate --manifest"] / medians["model_signing verify key"]
     print(f"validate --manifest / model_signing verify = {ratio:.2f}")
 
 
