@@ -151,6 +151,18 @@ class Handler(BaseHTTPRequestHandler):
         hub.commit(repo_id, "main", "initial commit", {".gitattributes": entry_for(GITATTRIBUTES, False)}, None)
         self._json({"url": f"{self.server.base_url}/{repo_id}", "name": repo_id})
 
+    def repo_settings(self, repo_id: str, query) -> None:
+        self._auth(required=True)
+        payload = json.loads(self._body() or b"{}")
+        with self.server.hub.lock:  # PUT routes run outside the state lock (uploads stream in parallel)
+            repo = self.server.hub.repo(repo_id)
+            if "visibility" in payload:
+                repo["private"] = payload["visibility"] == "private"
+            elif "private" in payload:
+                repo["private"] = bool(payload["private"])
+            self.server.hub.save()
+        self._json({})
+
     def validate_yaml(self, query) -> None:
         self._body()
         self._json({"errors": [], "warnings": []})
@@ -345,7 +357,10 @@ ROUTES: dict[str, list[tuple[re.Pattern, str]]] = {
             (r"/_lfs/" + REPO + r"/([0-9a-f]{64})/verify", "lfs_verify"),
             (r"/_emulator/faults", "emulator_faults"),
         ],
-        "PUT": [(r"/_lfs/" + REPO + r"/([0-9a-f]{64})", "lfs_upload")],
+        "PUT": [
+            (r"/_lfs/" + REPO + r"/([0-9a-f]{64})", "lfs_upload"),
+            (r"/api/models/" + REPO + r"/settings", "repo_settings"),
+        ],
         "DELETE": [(r"/api/models/" + REPO + r"/tag/([^/]+)", "delete_tag")],
     }.items()
 }

@@ -178,7 +178,7 @@ def test_init_real_model(model_store, tmp_path):
     lock = tomllib.loads((dest / "tinyrel.lock").read_text())
     assert lock["sources"][0]["name"] == "tiny"
     exit_code, doc = run_json("check", cwd=dest)
-    # a fresh scaffold has no breadth evals yet: the negative-transfer blocker says so
-    assert codes(doc) == {"blocker/weight-distribution", "blocker/negative-transfer-table"}
+    # a fresh scaffold has no breadth evals yet, and placeholders to replace: the gate says so
+    assert codes(doc) == {"blocker/weight-distribution", "blocker/negative-transfer-table", "spec/placeholder"}
     again = run("init", model_store["q4"], "--name", "tiny", "--base-model", "x/y", "--dir", dest)
     assert again.exit_code == 2 and "init/exists" in again.output

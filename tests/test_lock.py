@@ -78,7 +78,9 @@ def test_parse_source_forms(tmp_path):
 
 def test_missing_source_is_clean(tmp_path):
     result = run("lock", tmp_path / "absent", "-o", tmp_path / "l.toml")
-    assert result.exit_code == 1 and "error[source/not-found]" in result.output
+    # a missing path is a usage error (exit 2), as for validate
+    assert result.exit_code == 2 and "error[source/not-found]" in result.output
+    assert run("validate", tmp_path / "absent").exit_code == 2
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 

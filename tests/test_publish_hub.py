@@ -60,7 +60,8 @@ def test_publish_weights_end_to_end(example, hub, keys, tmp_path):
     )  # fmt: skip
     assert reference.returncode == 0, reference.stderr
     card = (local / "README.md").read_text()
-    assert "hf://org/name@v0.1.0" in card and "routed-only" in card
+    assert "tagged `v0.1.0` in `hf://org/name`" in card and "routed-only" in card
+    assert "not signed" not in card and "--public_key publisher.pub" in card
 
     for extra in ([], ["--no-download"]):
         code, doc = run_json("verify", "hf://org/name@v0.1.0", "--public-key", keys.public_key, *extra)
@@ -110,7 +111,8 @@ def test_interrupted_publish_leaves_nothing_and_the_rerun_sends_only_missing_blo
     lock_before = (sharded / "tinyrel.lock").read_text()
     result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
                  cwd=sharded)  # fmt: skip
-    assert result.exit_code == 1 and "error[hub/http]" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and "error[hub/server-error]" in result.output and "Traceback" not in result.output
+    assert "re-run the same command to resume" in result.output
     refs = api(hub).list_repo_refs("org/name")
     assert refs.tags == [] and stats(hub)["commits"] == 1  # only the repo's initial commit
     assert {s.rfilename for s in api(hub).model_info("org/name").siblings} == {".gitattributes"}
@@ -166,7 +168,7 @@ def test_metadata_release_to_the_hub_holds_no_weights(example, hub, keys):
 
 def test_private_release_does_not_resolve_weight_distribution(example, hub):
     code, doc = publish(example, "--private")
-    assert code == 0 and "publish/private" in codes(doc, "warning")
+    assert code == 0 and "publish/lock-not-pinned" in codes(doc, "warning")
     code, doc = run_json("check", cwd=example)
     assert code == 1 and codes(doc) == {"blocker/weight-distribution"}
 

@@ -1,25 +1,122 @@
-"""Atomic file and directory writes: a reader sees the old content or the new, never half of it."""
+"""Safe writes: atomic, only to regular files, honouring the umask, and never leaving debris.
+
+A reader sees the old content or the new, never half of it.  Targets that exist and are not
+regular files (devices such as ``/dev/null``, FIFOs, sockets, symlinks) are refused rather than
+replaced: tinyrel never destroys what it did not write.  Temporary files and staging directories
+carry the writer's pid in their name, are removed on every error path (SIGTERM is turned into
+an exception so that the same clean-up runs), and a later run removes those a killed run left.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import signal
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tinyrel.findings import TinyrelError
+
+_TAG = "tinyrel"
+# .<name>.<pid>.<random>.tinyrel.(tmp|staging|old)
+_LEFTOVER = re.compile(rf"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.{_TAG}\.(tmp|staging|old)$")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give: 0666 less the umask."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    return 0o777 & ~_umask()
+
+
+def check_output_target(path: Path, what: str = "output") -> None:
+    """Refuse a target that exists and is not a regular file (device, FIFO, socket, symlink, dir)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise TinyrelError("output/unusable", f"cannot use {what} {path}: {exc.strerror}", usage=True) from None
+    if stat.S_ISLNK(info.st_mode):
+        kind = "a symlink"
+    elif stat.S_ISREG(info.st_mode):
+        return
+    elif stat.S_ISDIR(info.st_mode):
+        kind = "a directory"
+    else:
+        kind = "a device, FIFO or socket"
+    raise TinyrelError(
+        "output/not-regular-file", f"{what} {path} exists and is {kind}; tinyrel writes only regular files", usage=True
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(directory: Path, name: str | None = None) -> list[str]:
+    """Remove temporary files and staging directories that a killed tinyrel run left in ``directory``.
+
+    Only entries named by this module (with the pid of a process that no longer runs) are touched.
+    """
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _LEFTOVER.match(entry.name)
+        if not match or (name is not None and match.group("name") != name):
+            continue
+        if _pid_alive(int(match.group("pid"))):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(entry.name)
+    return removed
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}."
+
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
+    """Write to a temporary file beside ``path``, fsync, then rename over it (umask honoured)."""
     target = Path(path)
+    check_output_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    clean_leftovers(target.parent, target.name)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=f".{_TAG}.tmp", dir=target.parent)
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        check_output_target(target)  # it may have changed while we wrote
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -33,23 +130,37 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 @contextlib.contextmanager
 def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a sibling temp directory; on success it replaces ``target`` in one rename.
+    """Yield a sibling staging directory; on success it replaces ``target`` in one rename.
 
-    An existing ``target`` is moved aside first and removed only after the new one is in place,
-    so a failure at any point leaves either the old directory or the new one, never a mix.
+    An existing ``target`` (which the caller has checked is tinyrel's own) is moved aside first and
+    removed only after the new one is in place, so a failure at any point leaves either the old
+    directory or the new one, never a mix, and no staging directory behind.
     """
-    final = Path(target)
+    final = Path(os.path.abspath(target))
     final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".staging", dir=final.parent))
+    clean_leftovers(final.parent, final.name)
+    stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
     try:
+        os.chmod(stage, dir_mode())
         yield stage
+        old = None
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.old", dir=final.parent))
+            os.rmdir(old)
+            os.replace(final, old)
+        os.replace(stage, final)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(stage, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def raise_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt in the main thread, so every clean-up path runs."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    with contextlib.suppress(ValueError):  # not the main thread (e.g. embedded use)
+        signal.signal(signal.SIGTERM, handler)

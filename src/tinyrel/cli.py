@@ -46,5 +46,8 @@ def cli() -> None:
 
 
 def main() -> None:
+    from tinyrel.atomic import raise_on_sigterm
+
+    raise_on_sigterm()  # SIGTERM runs the same clean-up as Ctrl-C: no temp file or staging dir is left
     # Fixed names, so ``python -m tinyrel`` and the console script complete and print alike.
     cli.main(prog_name="tinyrel", complete_var="_TINYREL_COMPLETE")

@@ -80,9 +80,6 @@ class Report:
         else:
             self.findings.extend(other)
 
-    def has(self, code: str) -> bool:
-        return any(f.code == code for f in self.findings)
-
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "findings": [f.to_dict() for f in self.findings], **self.data}
 
@@ -90,12 +87,15 @@ class Report:
 class TinyrelError(Exception):
     """A failure that stops a command: printed as ``error[code]: message``, exit 2 or 1."""
 
-    def __init__(self, code: str, message: str, *, usage: bool = False, path: str | None = None):
+    def __init__(
+        self, code: str, message: str, *, usage: bool = False, path: str | None = None, line: int | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.usage = usage
         self.path = path
+        self.line = line
 
     def as_finding(self) -> Finding:
-        return Finding(self.code, "error", self.message, self.path)
+        return Finding(self.code, "error", self.message, self.path, self.line)

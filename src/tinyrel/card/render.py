@@ -1,41 +1,100 @@
-"""Render the Hugging Face model card deterministically from the release spec.
+"""Render the Hugging Face model card deterministically from the release spec and the facts of
+this release (published where, signed or not, tagged or not).
 
 Front matter is built with ``huggingface_hub.ModelCardData`` (never YAML assembled by string
-templates); the body is a Jinja2 template rendered with ``StrictUndefined`` so a typo in a
-workspace's template fails loudly instead of printing nothing.
+templates).  The body is a Jinja2 template rendered in ``ImmutableSandboxedEnvironment`` with
+``StrictUndefined``: a workspace template is data, not code, and a typo fails loudly.  Every value
+printed by the template is escaped for Markdown and HTML unless a filter marks it as already safe
+(``num``, ``code``), so no spec string can open a table cell, a section, an HTML comment or a link.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from tinyrel.findings import TinyrelError
 from tinyrel.policy.spec import ReleaseSpec
 
 DEFAULT_TEMPLATE = Path(__file__).parent / "templates" / "card.md.j2"
+_MD_SPECIAL = re.compile(r"([\\`\[\]|*_])")
+_LINE_START = re.compile(r"^(\d*)([#+=~.)-])")
 
 
-def fmt_number(value: float | None, signed: bool = False) -> str:
+def md_escape(value: object) -> str:
+    """Spec text as literal Markdown: one line, HTML-escaped, structure characters escaped."""
+    text = " ".join(str(value).split())
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return _LINE_START.sub(r"\1\\\2", text)
+
+
+def code(value: object) -> Markup:
+    """A code span holding ``value`` verbatim (backtick fence longer than any run inside it)."""
+    text = " ".join(str(value).split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Markup(f"{fence}{pad}{html.escape(text, quote=False) if '<' in text else text}{pad}{fence}")
+
+
+def shell(value: object) -> Markup:
+    """A shell word for a command in a code block: one line, quoted when it needs quoting."""
+    import shlex
+
+    return Markup(shlex.quote(" ".join(str(value).split())))
+
+
+def fmt_number(value: float | None, signed: bool = False) -> Markup:
     """0.58 → "0.58", 1.0 → "1.00", 0.596 → "0.596"; None → "-"."""
     if value is None:
-        return "-"
+        return Markup("-")
     text = f"{value:.2f}" if round(value, 2) == round(value, 6) else f"{value:.3f}"
-    return f"+{text}" if signed and value > 0 else text
+    return Markup(f"+{text}" if signed and value > 0 else text)
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, bool) or value is None:
+        return Markup(md_escape(value))
+    if isinstance(value, int | float):
+        return Markup(str(value))
+    return Markup(md_escape(value))
+
+
+@dataclass
+class ReleaseFacts:
+    """What is true of this release as it will be (or is) published; the card states only these."""
+
+    destination: str = "preview"  # preview | local | hub
+    mode: str = "check"  # check | metadata | weights
+    repo_id: str | None = None
+    tag: str | None = None
+    signing: str | None = None  # None: unsigned; key | certificate | sigstore
+    sigstore_identity: str | None = None
+    sigstore_issuer: str | None = None
+    weights_location: str = ""  # a sentence: where the weights can be obtained, or that they cannot
+
+    @property
+    def hosted(self) -> bool:
+        return self.destination == "hub"
 
 
 @dataclass
 class CardInputs:
-    """Everything the card shows besides the spec: gate status, files, overrides."""
+    """Everything the card shows besides the spec: gate status, files, overrides, release facts."""
 
     blockers: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
-    source_uri: str = ""
-    repo_id: str | None = None
     overrides: list[dict[str, str]] = field(default_factory=list)
+    facts: ReleaseFacts = field(default_factory=ReleaseFacts)
 
 
 def card_data(spec: ReleaseSpec):
@@ -44,8 +103,11 @@ def card_data(spec: ReleaseSpec):
     results = [
         EvalResult(
             task_type=spec.pipeline_tag,
-            dataset_type=f"local/{e.id}",
+            dataset_type=e.dataset_id or f"local/{e.id}",
             dataset_name=e.name,
+            dataset_split=e.dataset_split,
+            dataset_config=e.dataset_config,
+            dataset_revision=e.dataset_revision,
             metric_type=e.metric,
             metric_value=e.tuned,
             metric_name=f"{e.metric} ({e.kind})",
@@ -65,35 +127,47 @@ def card_data(spec: ReleaseSpec):
     )
 
 
-def headline(spec: ReleaseSpec) -> list[dict[str, str]]:
+def headline(spec: ReleaseSpec) -> list[dict[str, Any]]:
     """Headline numbers come only from the spec's own evals — never from context rows."""
     rows = []
     for e in spec.evals:
-        value = fmt_number(e.tuned) if e.stock is None else f"{fmt_number(e.stock)} → {fmt_number(e.tuned)}"
+        value = fmt_number(e.tuned) if e.stock is None else Markup(f"{fmt_number(e.stock)} → {fmt_number(e.tuned)}")
         rows.append({"label": e.name, "value": value, "note": e.readout})
     if spec.artifact_size:
         rows.append({"label": "Artifact size", "value": spec.artifact_size, "note": ""})
     return rows
 
 
-def render_card(spec: ReleaseSpec, inputs: CardInputs, template: Path | None = None) -> str:
-    source = template or DEFAULT_TEMPLATE
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+def environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=True, finalize=_finalize
+    )
     env.filters["num"] = fmt_number
+    env.filters["code"] = code
+    env.filters["shell"] = shell
+    return env
+
+
+def render_card(spec: ReleaseSpec, inputs: CardInputs, template: Path | None = None, label: str | None = None) -> str:
+    source = template or DEFAULT_TEMPLATE
+    facts = inputs.facts
     try:
-        body = env.from_string(source.read_text(encoding="utf-8")).render(
-            spec=spec,
-            routing=spec.routing,
-            headline=headline(spec),
-            breadth=spec.evals_of("breadth"),
-            blockers=inputs.blockers,
-            overrides=inputs.overrides,
-            files=inputs.files,
-            source_uri=inputs.source_uri,
-            repo_id=inputs.repo_id or spec.repo_id or f"ORG/{spec.name}",
+        body = (
+            environment()
+            .from_string(source.read_text(encoding="utf-8"))
+            .render(
+                spec=spec,
+                routing=spec.routing,
+                headline=headline(spec),
+                breadth=spec.evals_of("breadth"),
+                blockers=inputs.blockers,
+                overrides=inputs.overrides,
+                files=inputs.files,
+                release=facts,
+                repo_id=facts.repo_id or spec.repo_id or "",
+            )
         )
-    except jinja2.TemplateError as exc:
+    except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
-        where = f"{source}:{line}" if line else str(source)
-        raise TinyrelError("card/template", f"{where}: {exc}", path=str(source)) from None
+        raise TinyrelError("card/template", str(exc), path=label or str(source), line=line) from None
     return f"---\n{card_data(spec).to_yaml()}\n---\n\n{body}"

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.render import FORMATS, render
+from tinyrel.render import FORMATS, error_line, render
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,9 +43,11 @@ def report_command(func: Callable[..., Report]) -> Callable[..., None]:
         except TinyrelError as exc:
             fail(exc, fmt)
         except KeyboardInterrupt:
-            click.echo("error[interrupted]: interrupted", err=True)
+            click.echo(error_line("interrupted", "interrupted; nothing half-written was left behind"), err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
+        except RecursionError:
+            fail(TinyrelError("input/too-deep", "input is nested too deeply to process"), fmt)
+        except Exception as exc:  # the contract is "never a traceback"
             fail(TinyrelError("internal/error", f"{type(exc).__name__}: {exc}"), fmt)
         emit(report, fmt, quiet, report.data.pop("_headline", None), bool(report.data.pop("_stderr", False)))
 
@@ -60,5 +62,5 @@ def fail(exc: TinyrelError, fmt: str) -> None:
     if fmt in ("json", "github"):
         click.echo(render(Report([finding]), fmt))
     else:
-        click.echo(f"error[{exc.code}]: {message}", err=True)
+        click.echo(error_line(exc.code, message, exc.path, exc.line), err=True)
     sys.exit(2 if exc.usage else 1)

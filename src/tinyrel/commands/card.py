@@ -9,6 +9,7 @@ import click
 from tinyrel.atomic import write_text_atomic
 from tinyrel.commands._common import output_options, report_command
 from tinyrel.findings import Report
+from tinyrel.policy.checks import CARD_CHECKS
 from tinyrel.policy.gate import run_gate
 from tinyrel.policy.workspace import find_workspace
 
@@ -18,14 +19,15 @@ from tinyrel.policy.workspace import find_workspace
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the card here (atomically)."
 )
-@click.option("--offline", is_flag=True, help="Do not read the weights (their blocker status shows as passing).")
+@click.option("--offline", is_flag=True, help="Do not read the weights (blockers that need them show as not checked).")
 @output_options
 @report_command
 def card_command(release: str | None, output: Path | None, offline: bool) -> Report:
     """Render the Hugging Face model card for RELEASE (stdout, or -o FILE)."""
     ws = find_workspace()
     result = run_gate(ws, ws.spec(release), offline=offline)
-    report = Report([f for f in result.report.findings if f.code.startswith("card/")])
+    own = {f"blocker/{c}" for c in CARD_CHECKS}
+    report = Report([f for f in result.report.findings if f.code in own or f.code.startswith(("card/", "spec/"))])
     if output is None:
         click.echo(result.card, nl=False)
         report.data["_stderr"] = True

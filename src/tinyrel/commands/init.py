@@ -12,7 +12,7 @@ from tinyrel.scaffold.init import init_example, init_real
 
 
 @click.command("init")
-@click.argument("weights", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("weights", required=False)
 @click.option("--name", help="Release name (a file-name-safe slug).")
 @click.option("--base-model", help="Hub id of the base model, e.g. Qwen/Qwen3-4B.")
 @click.option("--dir", "dest", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
@@ -25,9 +25,12 @@ from tinyrel.scaffold.init import init_example, init_real
 @output_options
 @report_command
 def init_command(
-    weights: Path | None, name: str | None, base_model: str | None, dest: Path, example: Path | None
+    weights: str | None, name: str | None, base_model: str | None, dest: Path, example: Path | None
 ) -> Report:
-    """Scaffold a release workspace (spec, lock, manifest, CHANGELOG entry, card template)."""
+    """Scaffold a release workspace (spec, lock, manifest, CHANGELOG entry, card template).
+
+    WEIGHTS is a model directory, a Hugging Face cache snapshot or hf-cache://ORG/NAME[@REV].
+    """
     if example is not None:
         return init_example(example)
     if weights is None or not name or not base_model:

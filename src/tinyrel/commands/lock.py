@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from tinyrel.atomic import check_output_target
 from tinyrel.commands._common import output_options, report_command
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.sources.lock import Lock, check_lock, lock_source, read_lock, write_lock
+from tinyrel.scaffold.init import check_name
+from tinyrel.sources.lock import check_lock, lock_source, read_lock, update_lock
 
 
 @click.command("lock")
@@ -29,16 +31,18 @@ def lock_command(source: str | None, output: Path, name: str, check: bool) -> Re
     """Resolve SOURCE (a directory, HF cache snapshot, hf-cache:// or hf:// reference) into the lock."""
     if check:
         target = Path(source) if source else output
-        report = check_lock(target, base=Path.cwd())
+        report = check_lock(target, base=target.parent.resolve())
         report.data["_headline"] = f"checked {target}"
         return report
     if not source:
         raise TinyrelError("usage/missing-source", "give a SOURCE to lock, or --check", usage=True)
-    entry, report = lock_source(source, name, base=Path.cwd())
-    existing = read_lock(output).sources if output.exists() else []
-    merged = [s for s in existing if s.name != name] + [entry]
+    check_name(name)
+    check_output_target(output, "lock")
+    if output.exists():
+        read_lock(output)  # a malformed lock is refused before any work, and never overwritten
+    entry, report = lock_source(source, name, base=output.parent.resolve())
     if report.ok:
-        write_lock(output, Lock(merged))
+        update_lock(output, entry)
         durable = str(entry.durable).lower()
         report.data["_headline"] = f"locked {name} -> {output}: {len(entry.files)} files, durable={durable}"
     report.data["source"] = entry.to_toml()

@@ -18,17 +18,60 @@ def endpoint() -> str | None:
     return os.environ.get("HF_ENDPOINT")
 
 
+def configure() -> None:
+    """Set up huggingface_hub the way tinyrel needs it, once per process: bounded requests (see
+    ``tinyrel.hub.guard``) and, off a terminal, no progress bars at all (CI logs stay clean)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    import sys
+
+    from tinyrel.hub.guard import install
+
+    install()
+    if not sys.stderr.isatty():
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+
+
+_configured = False
+
+
 def hub_api(token: str | bool | None = None) -> Any:
     from huggingface_hub import HfApi
 
+    configure()
     return HfApi(endpoint=endpoint(), token=token)
 
 
-def download(repo_id: str, filename: str, revision: str | None, token: str | bool | None = None) -> Path:
-    """One file of a repo (through the local HF cache)."""
+def download(
+    repo_id: str,
+    filename: str,
+    revision: str | None,
+    token: str | bool | None = None,
+    *,
+    local_dir: Path | None = None,
+    expected_size: int | None = None,
+) -> Path:
+    """One file of a repo, into ``local_dir`` (a staging directory) or the local HF cache.
+
+    ``filename`` must be a checked relative path; ``expected_size`` bounds the transfer.
+    """
     from huggingface_hub import hf_hub_download
 
-    return Path(hf_hub_download(repo_id, filename, revision=revision, endpoint=endpoint(), token=token))
+    from tinyrel.hub.guard import EXPECTED_SIZE_HEADER, timeout_seconds
+    from tinyrel.safe_io import checked_relpath
+
+    configure()
+    checked_relpath(filename)
+    headers = {EXPECTED_SIZE_HEADER: str(expected_size)} if expected_size is not None else None
+    path = hf_hub_download(
+        repo_id, filename, revision=revision, endpoint=endpoint(), token=token, local_dir=local_dir, headers=headers,
+        etag_timeout=min(10.0, timeout_seconds()),
+    )  # fmt: skip
+    return Path(path)
 
 
 def hub_ref(uri: str):

@@ -22,25 +22,51 @@ def scrub(text: str, token: str | None = None) -> str:
 
 def classify(exc: BaseException, what: str, token: str | None = None) -> TinyrelError | None:
     """The TinyrelError for a Hub failure, looking through wrapping exceptions (huggingface_hub
-    re-raises upload failures as ``RuntimeError(...) from HfHubHTTPError``); ``None`` if unknown."""
+    re-raises upload failures as ``RuntimeError(...) from HfHubHTTPError``, and a failed metadata
+    request as "not found locally" from the HTTP error); ``None`` if unknown."""
     from huggingface_hub import errors
 
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    while seen is not None:
-        found = _classify_one(seen, what, token, errors)
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    # The most specific cause wins: an HTTP status or an untrusted answer beats a generic wrapper.
+    for item in chain:
+        found = _classify_cause(item, what, token, errors)
         if found is not None:
             return found
-        seen = seen.__cause__ or seen.__context__
+    for item in chain:
+        found = _classify_one(item, what, token, errors)
+        if found is not None:
+            return found
+    return None
+
+
+def _classify_cause(exc: BaseException, what: str, token: str | None, errors) -> TinyrelError | None:
+    from tinyrel.hub.guard import UntrustedHubResponse
+
+    if isinstance(exc, TinyrelError):
+        return exc
+    if isinstance(exc, UntrustedHubResponse):
+        return TinyrelError("hub/untrusted-response", scrub(f"{what}: {exc}", token))
+    if isinstance(exc, errors.HfHubHTTPError) and not isinstance(
+        exc, (errors.RepositoryNotFoundError, errors.RevisionNotFoundError, errors.EntryNotFoundError)
+    ):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status is not None and status >= 500:
+            return TinyrelError("hub/server-error", scrub(f"{what}: the Hub failed (HTTP {status}): "
+                                f"{first_line(exc)}", token))  # fmt: skip
     return None
 
 
 def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> TinyrelError | None:
-    if isinstance(exc, TinyrelError):
-        return exc
     if isinstance(exc, errors.RepositoryNotFoundError):
         return TinyrelError("hub/not-found", f"{what}: repository not found (or no access with this token)")
     if isinstance(exc, errors.RevisionNotFoundError):
         return TinyrelError("hub/revision-not-found", f"{what}: revision not found")
+    if isinstance(exc, errors.LocalEntryNotFoundError):
+        return None  # huggingface_hub's wrapper of a failed request: the cause says what happened
     if isinstance(exc, (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError)):
         return TinyrelError("hub/file-not-found", f"{what}: file not found on the Hub")
     if isinstance(exc, errors.GatedRepoError):
@@ -55,7 +81,9 @@ def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> T
     # The HTTP stack differs across huggingface_hub releases (requests, httpx, httpx2), so
     # transport failures are recognised by their class hierarchy's names, not imported types.
     names = {cls.__name__ for cls in type(exc).__mro__}
-    if names & {"OSError", "ConnectError", "TransportError", "TimeoutException", "NetworkError", "HTTPError"}:
+    if names & {"TimeoutException", "ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout"}:
+        return TinyrelError("hub/timeout", scrub(f"{what}: the Hub did not answer in time ({first_line(exc)})", token))
+    if names & {"ConnectError", "TransportError", "NetworkError", "RemoteProtocolError", "ConnectionError"}:
         return TinyrelError("hub/unreachable", scrub(f"{what}: cannot reach the Hub ({first_line(exc)})", token))
     return None
 

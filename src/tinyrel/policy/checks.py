@@ -1,8 +1,10 @@
 """Blockers as code: built-in checks with stable ids, reported as ``blocker/<id>`` findings.
 
 A spec's blockers group these checks (a blocker is resolved when all its checks pass); every
-check runs on every gate whether or not a blocker names it.  Card checks read the *rendered* card,
-so what is verified is exactly the text that would be published.
+check runs on every gate whether or not a blocker names it.  Card checks read the *rendered* card
+as a reader sees it (``tinyrel.card.reading``), so what is verified is exactly what is published.
+Each check also says, in one sentence, what is true when it passes: the card prints that sentence
+for a resolved blocker instead of the blocker's (now untrue) title.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.sources.resolve import LockedSource
 
 RELEASE_METADATA_FILES = {"README.md", "model.sig", "manifest.json", "tinyrel.lock", "release.toml", ".gitattributes"}
+REGEX_TIMEOUT = 1.0  # seconds per forbidden-copy pattern: a hostile regex must not hang the gate
 
 
 @dataclass
@@ -32,7 +36,11 @@ class GateContext:
     manifest: dict[str, Any] | None = None
     card: str = ""
     card_template: Path | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
+    weights_dir: Path | None = None  # the verified local weights, set by the weights check
+    skipped: set[str] = field(default_factory=set)
+    hosted_at: str | None = None  # hf://ORG/NAME when this run publishes the weights there
+    _view: CardView | None = None
+    _view_of: str = ""
 
     def rel(self, path: Path) -> str:
         try:
@@ -44,6 +52,12 @@ class GateContext:
     def template_path(self) -> str:
         return self.rel(self.card_template) if self.card_template else "tinyrel:card.md.j2"
 
+    @property
+    def view(self) -> CardView:
+        if self._view is None or self._view_of != self.card:
+            self._view, self._view_of = read_card(self.card), self.card
+        return self._view
+
 
 def _err(check: str, message: str, path: str | None = None, line: int | None = None) -> Finding:
     return Finding(f"blocker/{check}", "error", message, path, line)
@@ -53,41 +67,35 @@ def _warn(check: str, message: str, path: str | None = None) -> Finding:
     return Finding(f"blocker/{check}", "warning", message, path)
 
 
+def lock_is_public_pin(lock: LockedSource | None) -> bool:
+    """A Hub entry pinned to a commit id and public: the flags in the file are not trusted."""
+    from tinyrel.sources.uri import COMMIT_RE
+
+    return bool(lock and lock.kind == "hub" and lock.public and lock.revision and COMMIT_RE.match(lock.revision))
+
+
 def weight_distribution(ctx: GateContext) -> list[Finding]:
     # A metadata release does not distribute weights; a weights publish is what resolves this check.
     if ctx.mode in ("metadata", "weights") or (ctx.mode == "check" and ctx.spec.distribution_mode == "metadata"):
         return []
     lock = ctx.lock
     if lock is None:
-        return [
-            _err(
-                "weight-distribution",
-                "no lock entry for this release; the weights' location is unknown",
-                "tinyrel.lock",
-            )
-        ]
-    if lock.kind == "hub" and lock.durable and lock.public:
+        return [_err("weight-distribution", "no lock entry for this release; the weights' location is unknown",
+                     "tinyrel.lock")]  # fmt: skip
+    if lock_is_public_pin(lock):
         return []
-    where = lock.path or lock.uri
     if lock.kind == "hub":
-        reason = "is not public" if not lock.public else "is not pinned to a commit"
+        reason = "is not public" if not lock.public else "is not pinned to a commit id"
         return [_err("weight-distribution", f"the lock points to {lock.uri}, which {reason}", "tinyrel.lock")]
     return [
         _err(
             "weight-distribution",
-            f"the lock points to a {lock.kind} path ({where}), not a durable public host; "
+            f"the lock points to a {lock.kind} source ({lock.uri}), not a durable public host; "
             'publish the weights (publish --mode weights) or set distribution.mode = "metadata"',
             ctx.rel(ctx.spec.path),
-            _line(ctx.spec.path, "source"),
+            ctx.spec.lines.get("weights.source") or None,
         )
     ]
-
-
-def _line(path: Path, key: str) -> int | None:
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if re.match(rf"\s*{re.escape(key)}\s*=", text):
-            return number
-    return None
 
 
 def changelog_entry(ctx: GateContext) -> list[Finding]:
@@ -96,7 +104,7 @@ def changelog_entry(ctx: GateContext) -> list[Finding]:
         return [_err("changelog-entry", "CHANGELOG.md is missing", "CHANGELOG.md")]
     version = re.escape(ctx.spec.version)
     pattern = re.compile(rf"^#{{2,3}}\s*\[?v?{version}\]?(\s|$)", re.M)
-    if not pattern.search(path.read_text(encoding="utf-8")):
+    if not pattern.search(path.read_text(encoding="utf-8", errors="replace")):
         return [_err("changelog-entry", f"CHANGELOG.md has no entry for version {ctx.spec.version}", "CHANGELOG.md", 1)]
     return []
 
@@ -105,7 +113,7 @@ def weights(ctx: GateContext) -> list[Finding]:
     from tinyrel.weights.validate import inspect_weights
 
     if ctx.offline:
-        ctx.notes.setdefault("skipped", set()).add("weights")
+        ctx.skipped.add("weights")
         return []
     lock = ctx.lock
     local = _local_weights(ctx)
@@ -113,9 +121,11 @@ def weights(ctx: GateContext) -> list[Finding]:
         where = lock.uri if lock else ctx.spec.weights_source
         message = f"weights are not reachable here ({where}); validation against the manifest was skipped"
         strict = ctx.require_weights or ctx.mode == "weights"
+        if not strict:
+            ctx.skipped.add("weights")
         return [(_err if strict else _warn)("weights", message, "tinyrel.lock")]
     inspection = inspect_weights(local, expected=ctx.manifest)
-    ctx.notes["weights_dir"] = local
+    ctx.weights_dir = local
     return [
         Finding("blocker/weights", f.severity, f"{f.code}: {f.message}", f.path)
         for f in inspection.report.findings
@@ -156,38 +166,45 @@ def manifest_lock(ctx: GateContext) -> list[Finding]:
     return [_err("manifest-lock", f"manifest and lock disagree on {', '.join(paths[:5])}", manifest_rel)]
 
 
-def _section(card: str, title: str) -> str | None:
-    match = re.search(rf"^##\s+{re.escape(title)}\s*$(.*?)(?=^##\s|\Z)", card, re.M | re.S | re.I)
-    return match.group(1) if match else None
-
-
-def _table_rows(text: str) -> list[list[str]]:
-    rows = []
-    for line in text.splitlines():
-        if line.strip().startswith("|") and not re.match(r"^\s*\|[\s\-:|]+\|\s*$", line):
-            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-    return rows[1:]  # drop the header row
+def _one_section(ctx: GateContext, check: str, title: str) -> tuple[Any, list[Finding]]:
+    sections = ctx.view.find(title)
+    if len(sections) > 1:
+        return None, [_err(check, f"the card has {len(sections)} '## {title}' sections; a reader cannot tell "
+                                  "which is true", ctx.template_path)]  # fmt: skip
+    return (sections[0] if sections else None), []
 
 
 def routed_only_copy(ctx: GateContext) -> list[Finding]:
     """The statement must be in the card's own voice (intro or Routing section), not only quoted in
-    a blocker's unblock text; forbidden copy is searched everywhere in the body."""
-    card, where = ctx.card, ctx.template_path
-    body = card.split("\n---\n", 1)[-1]
-    intro = re.split(r"^##\s", body, maxsplit=1, flags=re.M)[0]
-    statement = (intro + (_section(card, "Routing") or "")).lower()
-    found = []
+    a blocker's unblock text; forbidden copy is searched in everything a reader sees."""
+    import regex
+
+    where = ctx.template_path
+    routing, found = _one_section(ctx, "routed-only-copy", "Routing")
+    statement = normalize(ctx.view.intro.text + " " + (routing.text if routing else "")).casefold()
     if ctx.spec.routing.routed_only and "routed-only" not in statement:
-        found.append(
-            _err("routed-only-copy", "the card's intro and Routing section do not state routed-only use", where)
-        )
-    if ctx.spec.routing.domain.lower() not in statement:
+        found.append(_err("routed-only-copy", "the card's intro and Routing section do not state routed-only use",
+                          where))  # fmt: skip
+    if normalize(ctx.spec.routing.domain).casefold() not in statement:
         found.append(_err("routed-only-copy", f"the card does not name the domain ({ctx.spec.routing.domain})", where))
+    visible = ctx.view.visible_text
     for pattern in ctx.spec.routing.forbidden_copy:
-        match = re.search(pattern, body, re.I)
+        try:
+            match = regex.search(pattern, visible, regex.I, timeout=REGEX_TIMEOUT)
+        except TimeoutError:
+            found.append(_err("routed-only-copy", f"forbidden_copy pattern {pattern!r} took too long (over "
+                              f"{REGEX_TIMEOUT:g} s); simplify it", ctx.rel(ctx.spec.path)))  # fmt: skip
+            continue
         if match:
             found.append(_err("routed-only-copy", f"the card presents the model as general: {match.group(0)!r}", where))
     return found
+
+
+def _cell_number(cell: str) -> float | None:
+    try:
+        return float(cell.replace("+", "").replace("−", "-"))
+    except ValueError:
+        return None
 
 
 def negative_transfer_table(ctx: GateContext) -> list[Finding]:
@@ -196,71 +213,115 @@ def negative_transfer_table(ctx: GateContext) -> list[Finding]:
     if not breadth:
         message = "the spec has no breadth evals; measure out-of-domain performance for the negative-transfer table"
         return [_err("negative-transfer-table", message, ctx.rel(ctx.spec.path))]
-    section = _section(ctx.card, "Negative transfer")
-    if section is None or not _table_rows(section):
-        return [
-            _err("negative-transfer-table", "the card has no negative-transfer table (## Negative transfer)", where)
-        ]
-    rows = {row[0]: row[1:] for row in _table_rows(section) if row}
-    found = []
+    section, found = _one_section(ctx, "negative-transfer-table", "Negative transfer")
+    if found:
+        return found
+    if section is None or not section.tables or len(section.tables[0]) < 2:
+        return [_err("negative-transfer-table", "the card has no negative-transfer table (## Negative transfer)",
+                     where)]  # fmt: skip
+    rows: dict[str, list[list[str]]] = {}
+    for row in section.tables[0][1:]:
+        if row:
+            rows.setdefault(row[0].casefold(), []).append(row[1:])
     for e in breadth:
-        row = rows.get(e.name)
-        if row is None or len(row) < 3:
+        matches = rows.get(normalize(e.name).casefold(), [])
+        if len(matches) != 1 or len(matches[0]) < 3:
+            problem = (
+                "has no row" if not matches else "has more than one row" if len(matches) > 1 else "has a short row"
+            )
             found.append(
-                _err("negative-transfer-table", f"the negative-transfer table has no row for {e.name!r}", where)
+                _err("negative-transfer-table", f"the negative-transfer table {problem} for {e.name!r}", where)
             )
             continue
-        for label, want, cell in zip(("stock", "tuned", "delta"), (e.stock, e.tuned, e.delta), row, strict=False):
-            try:
-                ok = want is not None and abs(float(cell.replace("+", "")) - want) < 1e-9
-            except ValueError:
-                ok = False
-            if not ok:
-                found.append(
-                    _err(
-                        "negative-transfer-table",
-                        f"{e.name}: card shows {label} {cell!r}, eval data says {want}",
-                        where,
-                    )
-                )
+        for label, want, cell in zip(
+            ("stock", "tuned", "delta"), (e.stock, e.tuned, e.delta), matches[0], strict=False
+        ):
+            got = _cell_number(cell)
+            if want is None or got is None or abs(got - want) > 1e-9:
+                found.append(_err("negative-transfer-table", f"{e.name}: card shows {label} {cell!r}, eval data says "
+                                  f"{want}", where))  # fmt: skip
     return found
+
+
+def _model_index_texts(front_matter: str) -> list[tuple[str, str]]:
+    """(dataset name, metric name) of every model-index result in the card's front matter."""
+    import yaml
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    try:
+        data = yaml.safe_load(front_matter) or {}
+        index = data.get("model-index") if isinstance(data, dict) else None
+        if not index:
+            return []
+        _, results = model_index_to_eval_results(index)
+    except Exception:  # a malformed index is judged by huggingface_hub, not here
+        return [(front_matter, "")]
+    return [(normalize(r.dataset_name or ""), normalize(r.metric_name or r.metric_type or "")) for r in results]
 
 
 def claims_comparability(ctx: GateContext) -> list[Finding]:
     where = ctx.template_path
-    directional = [row for row in ctx.spec.context if row.comparability == "directional"]
-    found = []
-    front = ctx.card.split("\n---\n", 1)[0]
-    headline = _section(ctx.card, "Headline numbers") or ""
-    eval_names = {e.name for e in ctx.spec.evals}
-    for row in directional:
-        if row.system in front or (row.system not in eval_names and f"name: {row.metric}" in front):
-            found.append(
-                _err("claims-comparability", f"directional row {row.system!r} appears in the model-index", where)
-            )
-        if row.system in headline or row.score in headline:
-            found.append(
-                _err("claims-comparability", f"directional row {row.system!r} appears in the headline numbers", where)
-            )
-    context = _section(ctx.card, "Competitive context") or ""
+    index = _model_index_texts(ctx.view.front_matter)
+    headline, found = _one_section(ctx, "claims-comparability", "Headline numbers")
+    headline_text = headline.text if headline else ""
+    eval_names = {normalize(e.name).casefold() for e in ctx.spec.evals}
+    for row in (r for r in ctx.spec.context if r.comparability == "directional"):
+        system = whole_name(row.system)
+        in_index = any(system.search(name) for name, _ in index) or (
+            normalize(row.system).casefold() not in eval_names
+            and any(metric.casefold() == normalize(row.metric).casefold() for _, metric in index)
+        )
+        if in_index:
+            found.append(_err("claims-comparability", f"directional row {row.system!r} appears in the model-index",
+                              where))  # fmt: skip
+        if system.search(headline_text) or whole_name(row.score).search(headline_text):
+            found.append(_err("claims-comparability", f"directional row {row.system!r} appears in the headline "
+                              "numbers", where))  # fmt: skip
+    context, more = _one_section(ctx, "claims-comparability", "Competitive context")
+    found += more
+    table = context.tables[0] if context and context.tables else []
+    header = [c.casefold() for c in table[0]] if table else []
+    column = next((i for i, c in enumerate(header) if "compar" in c), None)
     for row in ctx.spec.context:
-        line = next((r for r in _table_rows(context) if r and r[0] == row.system), None)
         label = row.comparability.lower()
-        if line is None or not any(cell.lower() == label for cell in line):
-            found.append(
-                _err("claims-comparability", f"context row {row.system!r} is not labelled {label.title()}", where)
-            )
+        lines = [r for r in table[1:] if r and r[0].casefold() == normalize(row.system).casefold()]
+        ok = column is not None and len(lines) == 1 and len(lines[0]) > column
+        if not ok or lines[0][column].casefold() != label:
+            found.append(_err("claims-comparability", f"context row {row.system!r} is not labelled {label.title()} "
+                              "(exactly one row, in the Comparable? column)", where))  # fmt: skip
     return found
 
 
 Check = Callable[[GateContext], list[Finding]]
-# id -> (check, reads the rendered card)
-CHECKS: dict[str, tuple[Check, bool]] = {
-    "weight-distribution": (weight_distribution, False),
-    "changelog-entry": (changelog_entry, False),
-    "weights": (weights, False),
-    "manifest-lock": (manifest_lock, False),
-    "routed-only-copy": (routed_only_copy, True),
-    "negative-transfer-table": (negative_transfer_table, True),
-    "claims-comparability": (claims_comparability, True),
+CHECKS: dict[str, Check] = {
+    "weight-distribution": weight_distribution,
+    "changelog-entry": changelog_entry,
+    "weights": weights,
+    "manifest-lock": manifest_lock,
+    "routed-only-copy": routed_only_copy,
+    "negative-transfer-table": negative_transfer_table,
+    "claims-comparability": claims_comparability,
 }
+# Checks that read the rendered card: they run after the card is rendered (twice, see the gate).
+CARD_CHECKS = frozenset({"routed-only-copy", "negative-transfer-table", "claims-comparability"})
+
+
+def passed_statement(check: str, ctx: GateContext) -> str:
+    """What is true when ``check`` passes, as a sentence for the card."""
+    spec = ctx.spec
+    if check == "weight-distribution":
+        if ctx.hosted_at:
+            return f"the weights are hosted in {ctx.hosted_at} at tag v{spec.version}"
+        if lock_is_public_pin(ctx.lock) and ctx.lock is not None:
+            return f"the weights are pinned at {ctx.lock.uri}, a public commit"
+        return "this is a metadata-only release: the weights are not distributed with it"
+    return {
+        "changelog-entry": f"CHANGELOG.md has an entry for {spec.version}",
+        "weights": "the weights were validated against the manifest",
+        "manifest-lock": "the manifest and the lock list the same files and digests",
+        "routed-only-copy": f"this card states routed-only use for {spec.routing.domain} and carries none of the "
+        "copy the spec forbids",
+        "negative-transfer-table": "the negative-transfer table above matches the eval data",
+        "claims-comparability": "every context row is labelled Direct or Directional, and directional rows stay out "
+        "of the headline numbers and the model-index",
+    }[check]

@@ -1,11 +1,17 @@
 """The release spec (``release/<name>.toml``): identity, weights, distribution, routing, evals,
 competitive context and blockers — the single source the card and the gate are built from.
 
-Malformed specs raise ``TinyrelError`` with the file and line, never a traceback.
+A spec is outside input (it arrives in pull requests), so parsing is strict: every value is
+type-checked, scores must be finite fractions, names must be file-name-safe slugs, regexes must
+compile, and a malformed spec raises ``TinyrelError`` with the file and line, never a traceback.
+Softer problems that a reviewer must still see — unknown keys (typos such as ``artifact_sise``)
+and placeholder text left from ``tinyrel init`` — are collected as ``notes`` for the gate.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -18,6 +24,8 @@ SCHEMA = "tinyrel.release/1"
 DISTRIBUTION_MODES = ("undecided", "metadata", "weights")
 EVAL_KINDS = ("in-domain", "heldout", "breadth")
 COMPARABILITY = ("direct", "directional")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
 DEFAULT_FORBIDDEN = [
     r"general[- ]purpose",
     r"all[- ]purpose",
@@ -25,6 +33,30 @@ DEFAULT_FORBIDDEN = [
     r"drop-in replacement for",
     r"works for any task",
 ]
+# Text that ``tinyrel init`` writes into a new spec for the author to replace.
+PLACEHOLDERS = {
+    "the domain this model was tuned for",
+    "Describe which requests a router should send to this model.",
+    "requests outside the tuned domain",
+}
+
+KEYS: dict[str, set[str]] = {
+    "": {"schema", "release", "weights", "distribution", "routing", "evals", "context", "blockers"},
+    "release": {"name", "version", "base_model", "license", "summary", "domain", "pipeline_tag", "stand_in"},
+    "weights": {"source", "artifact_size"},
+    "distribution": {"mode", "repo_id"},
+    "routing": {"routed_only", "domain", "router_guidance", "not_for", "forbidden_copy"},
+    "evals": {
+        "id", "name", "kind", "tuned", "stock", "dataset", "dataset_id", "dataset_split", "dataset_config",
+        "dataset_revision", "metric", "readout",
+    },
+    "context": {"system", "metric", "score", "size", "comparability", "readout", "source"},
+    "blockers": {"id", "title", "why", "unblock", "checks"},
+}  # fmt: skip
+
+
+def is_slug(name: str) -> bool:
+    return bool(SLUG.match(name)) and len(name) <= 96
 
 
 @dataclass
@@ -37,6 +69,10 @@ class Eval:
     dataset: str = ""
     metric: str = "accuracy"
     readout: str = ""
+    dataset_id: str | None = None  # a Hub dataset id, for the model-index
+    dataset_split: str | None = None
+    dataset_config: str | None = None
+    dataset_revision: str | None = None
 
     @property
     def delta(self) -> float | None:
@@ -61,6 +97,7 @@ class Blocker:
     why: str
     unblock: str
     checks: list[str]
+    line: int | None = None
 
 
 @dataclass
@@ -70,6 +107,16 @@ class Routing:
     router_guidance: str
     not_for: list[str]
     forbidden_copy: list[str] = field(default_factory=lambda: list(DEFAULT_FORBIDDEN))
+
+
+@dataclass
+class SpecNote:
+    """A problem the gate reports (the spec still parses): ``code`` is ``spec/unknown-key`` or
+    ``spec/placeholder``."""
+
+    code: str
+    message: str
+    line: int | None
 
 
 @dataclass
@@ -91,10 +138,14 @@ class ReleaseSpec:
     context: list[ContextRow]
     blockers: list[Blocker]
     stand_in: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
+    notes: list[SpecNote] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # "section.key" -> line, for findings
 
     def evals_of(self, kind: str) -> list[Eval]:
         return [e for e in self.evals if e.kind == kind]
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?")
 
 
 class _Reader:
@@ -102,66 +153,110 @@ class _Reader:
 
     def __init__(self, path: Path, text: str):
         self.path, self.lines = path, text.splitlines()
+        # (section, occurrence, first line index, end line index) for every table header.
+        self.tables: list[tuple[str, int, int, int]] = []
+        counts: dict[str, int] = {}
+        starts = [(i, m.group(2).strip()) for i, line in enumerate(self.lines) if (m := _HEADER.match(line))]
+        for n, (start, name) in enumerate(starts):
+            end = starts[n + 1][0] if n + 1 < len(starts) else len(self.lines)
+            self.tables.append((name, counts.get(name, 0), start, end))
+            counts[name] = counts.get(name, 0) + 1
+        first = starts[0][0] if starts else len(self.lines)
+        self.tables.insert(0, ("", 0, -1, first))
 
-    def line_of(self, key: str, section: str | None = None) -> int | None:
-        start = 0
-        if section:
-            header = re.compile(rf"^\s*\[+\s*{re.escape(section)}\s*\]+")
-            start = next((i for i, line in enumerate(self.lines) if header.match(line)), 0)
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for i in range(start, len(self.lines)):
+    def _range(self, section: str, index: int) -> tuple[int, int] | None:
+        return next(((s, e) for name, i, s, e in self.tables if name == section and i == index), None)
+
+    def line_of(self, key: str = "", section: str = "", index: int = 0) -> int | None:
+        span = self._range(section, index)
+        if span is None:
+            return None
+        start, end = span
+        if not key:
+            return start + 1 if start >= 0 else None
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for i in range(start + 1, end):
             if pattern.match(self.lines[i]):
                 return i + 1
-        return start + 1 if section else None
+        return start + 1 if start >= 0 else None
 
-    def fail(self, message: str, key: str = "", section: str | None = None) -> TinyrelError:
-        line = self.line_of(key, section) if key else (self.line_of("", section) if section else None)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        return TinyrelError("spec/invalid", f"{where}: {message}", path=str(self.path))
+    def fail(self, message: str, key: str = "", section: str = "", index: int = 0) -> TinyrelError:
+        return TinyrelError("spec/invalid", message, path=str(self.path), line=self.line_of(key, section, index))
 
     def get(
-        self, table: dict[str, Any], key: str, kind: type | tuple[type, ...], section: str, default: Any = ...
+        self,
+        table: dict[str, Any],
+        key: str,
+        kind: type | tuple[type, ...],
+        section: str,
+        default: Any = ...,
+        index: int = 0,
     ) -> Any:
+        where = f"[{section}]" if section not in ("evals", "context", "blockers") else f"[[{section}]] #{index + 1}"
         if key not in table:
             if default is ...:
-                raise self.fail(f"[{section}] is missing '{key}'", section=section)
+                raise self.fail(f"{where} is missing '{key}'", section=section, index=index)
             return default
         value = table[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-            raise self.fail(f"'{key}' in [{section}] must be {getattr(kind, '__name__', kind)}", key, section)
+            raise self.fail(f"'{key}' in {where} must be {getattr(kind, '__name__', kind)}", key, section, index)
         return value
 
-    def choice(
-        self, table: dict[str, Any], key: str, options: tuple[str, ...], section: str, default: Any = ...
-    ) -> str:
-        value = self.get(table, key, str, section, default)
+    def text_list(self, table: dict[str, Any], key: str, section: str, default: Any, index: int = 0) -> list[str]:
+        value = self.get(table, key, list, section, default, index)
+        if not all(isinstance(v, str) for v in value):
+            raise self.fail(f"'{key}' in [{section}] must be a list of strings", key, section, index)
+        return list(value)
+
+    def choice(self, table: dict[str, Any], key: str, options: tuple[str, ...], section: str, index: int = 0) -> str:
+        value = self.get(table, key, str, section, index=index)
         if value not in options:
-            raise self.fail(f"'{key}' in [{section}] must be one of {', '.join(options)} (got {value!r})", key, section)
+            message = f"'{key}' in [{section}] must be one of {', '.join(options)} (got {value!r})"
+            raise self.fail(message, key, section, index)
         return value
+
+    def score(self, table: dict[str, Any], key: str, index: int, required: bool) -> float | None:
+        value = self.get(table, key, float, "evals", ... if required else None, index)
+        if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise self.fail(f"'{key}' must be a finite fraction between 0 and 1 (got {value!r})", key, "evals", index)
+        return value
+
+    def unknown_keys(self, table: dict[str, Any], section: str, index: int = 0) -> list[SpecNote]:
+        notes = []
+        allowed = KEYS[section]
+        for key in table:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(sorted(allowed))}"
+            where = f"[{section}]" if section else "the top level"
+            notes.append(SpecNote("spec/unknown-key", f"unknown key '{key}' in {where}{hint}",
+                                  self.line_of(key, section, index)))  # fmt: skip
+        return notes
 
 
 def load_spec(path: Path) -> ReleaseSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TinyrelError("spec/not-found", f"{path} does not exist", usage=True) from None
+        raise TinyrelError("spec/not-found", "the spec does not exist", usage=True, path=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise TinyrelError("spec/invalid", f"{path}: {exc}") from None
+        raise TinyrelError("spec/invalid", f"unreadable: {exc}", path=str(path)) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        where = f"{path}:{match.group(1)}" if match else str(path)
-        raise TinyrelError("spec/syntax", f"{where}: {exc}", path=str(path)) from None
+        line = int(match.group(1)) if match else None
+        raise TinyrelError("spec/syntax", str(exc), path=str(path), line=line) from None
     return parse_spec(path, doc, _Reader(path, text))
 
 
 def _table(r: _Reader, doc: dict[str, Any], name: str) -> dict[str, Any]:
     value = doc.get(name)
     if not isinstance(value, dict):
-        raise r.fail(f"missing table [{name}]")
+        raise r.fail(f"missing table [{name}]", section=name)
     return value
 
 
@@ -172,59 +267,107 @@ def _array(r: _Reader, doc: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return value
 
 
+def _repo_id(r: _Reader, value: str | None, key: str, section: str) -> str | None:
+    if value is None:
+        return None
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(value)
+    except HFValidationError:
+        raise r.fail(f"'{key}' must be a Hub repo id ORG/NAME (got {value!r})", key, section) from None
+    if "/" not in value:
+        raise r.fail(f"'{key}' must be a Hub repo id ORG/NAME (got {value!r})", key, section)
+    return value
+
+
+def _patterns(r: _Reader, routing: dict[str, Any]) -> list[str]:
+    import regex
+
+    patterns = r.text_list(routing, "forbidden_copy", "routing", list(DEFAULT_FORBIDDEN))
+    for pattern in patterns:
+        try:
+            regex.compile(pattern)
+        except regex.error as exc:
+            raise r.fail(f"forbidden_copy pattern {pattern!r} is not a valid regex: {exc}", "forbidden_copy",
+                         "routing") from None  # fmt: skip
+    return patterns
+
+
+def _evals(r: _Reader, doc: dict[str, Any]) -> list[Eval]:
+    evals = []
+    for i, e in enumerate(_array(r, doc, "evals")):
+        evals.append(
+            Eval(
+                id=r.get(e, "id", str, "evals", index=i),
+                name=r.get(e, "name", str, "evals", index=i),
+                kind=r.choice(e, "kind", EVAL_KINDS, "evals", i),
+                tuned=r.score(e, "tuned", i, required=True),  # type: ignore[arg-type]
+                stock=r.score(e, "stock", i, required=False),
+                dataset=r.get(e, "dataset", str, "evals", "", i),
+                metric=r.get(e, "metric", str, "evals", "accuracy", i),
+                readout=r.get(e, "readout", str, "evals", "", i),
+                dataset_id=r.get(e, "dataset_id", str, "evals", None, i),
+                dataset_split=r.get(e, "dataset_split", str, "evals", None, i),
+                dataset_config=r.get(e, "dataset_config", str, "evals", None, i),
+                dataset_revision=r.get(e, "dataset_revision", str, "evals", None, i),
+            )
+        )
+        if evals[-1].dataset_id is not None:
+            from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+            try:
+                validate_repo_id(evals[-1].dataset_id)
+            except HFValidationError:
+                raise r.fail("'dataset_id' must be a Hub dataset id (ORG/NAME)", "dataset_id", "evals", i) from None
+    ids = [e.id for e in evals]
+    for i, eid in enumerate(ids):
+        if eid in ids[:i]:
+            raise r.fail(f"eval id {eid!r} is used twice", "id", "evals", i)
+    return evals
+
+
 def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
     if doc.get("schema") != SCHEMA:
         raise r.fail(f"schema must be {SCHEMA!r}", "schema")
     rel, weights = _table(r, doc, "release"), _table(r, doc, "weights")
     dist, routing = _table(r, doc, "distribution"), _table(r, doc, "routing")
-    evals = [
-        Eval(
-            id=r.get(e, "id", str, "evals"),
-            name=r.get(e, "name", str, "evals"),
-            kind=r.choice(e, "kind", EVAL_KINDS, "evals"),
-            tuned=r.get(e, "tuned", float, "evals"),
-            stock=r.get(e, "stock", float, "evals", None),
-            dataset=r.get(e, "dataset", str, "evals", ""),
-            metric=r.get(e, "metric", str, "evals", "accuracy"),
-            readout=r.get(e, "readout", str, "evals", ""),
-        )
-        for e in _array(r, doc, "evals")
-    ]
     context = [
         ContextRow(
-            system=r.get(c, "system", str, "context"),
-            metric=r.get(c, "metric", str, "context"),
-            score=r.get(c, "score", str, "context"),
-            size=r.get(c, "size", str, "context", ""),
-            comparability=r.choice(c, "comparability", COMPARABILITY, "context"),
-            readout=r.get(c, "readout", str, "context", ""),
-            source=r.get(c, "source", str, "context", ""),
+            system=r.get(c, "system", str, "context", index=i),
+            metric=r.get(c, "metric", str, "context", index=i),
+            score=r.get(c, "score", str, "context", index=i),
+            size=r.get(c, "size", str, "context", "", i),
+            comparability=r.choice(c, "comparability", COMPARABILITY, "context", i),
+            readout=r.get(c, "readout", str, "context", "", i),
+            source=r.get(c, "source", str, "context", "", i),
         )
-        for c in _array(r, doc, "context")
+        for i, c in enumerate(_array(r, doc, "context"))
     ]
     blockers = [
         Blocker(
-            id=r.get(b, "id", str, "blockers"),
-            title=r.get(b, "title", str, "blockers"),
-            why=r.get(b, "why", str, "blockers"),
-            unblock=r.get(b, "unblock", str, "blockers"),
-            checks=r.get(b, "checks", list, "blockers"),
+            id=r.get(b, "id", str, "blockers", index=i),
+            title=r.get(b, "title", str, "blockers", index=i),
+            why=r.get(b, "why", str, "blockers", index=i),
+            unblock=r.get(b, "unblock", str, "blockers", index=i),
+            checks=r.text_list(b, "checks", "blockers", ..., i),
+            line=r.line_of("checks", "blockers", i),
         )
-        for b in _array(r, doc, "blockers")
+        for i, b in enumerate(_array(r, doc, "blockers"))
     ]
-    from tinyrel.policy.checks import CHECKS
-
-    for blocker in blockers:
-        unknown = [c for c in blocker.checks if c not in CHECKS]
-        if unknown:
-            raise r.fail(
-                f"blocker {blocker.id!r} names unknown checks {unknown}; known: {sorted(CHECKS)}", "checks", "blockers"
-            )
-    return ReleaseSpec(
+    name = r.get(rel, "name", str, "release")
+    if not is_slug(name):
+        raise r.fail(f"release name {name!r} must be a file-name-safe slug ([a-z0-9][a-z0-9._-]*)", "name", "release")
+    if path.stem != name:
+        raise r.fail(f"release name {name!r} must match the spec's file name ({path.name})", "name", "release")
+    version = r.get(rel, "version", str, "release")
+    if not VERSION.match(version):
+        raise r.fail(f"version {version!r} must be a tag-safe version such as 0.1.0", "version", "release")
+    spec = ReleaseSpec(
         path=path,
-        name=r.get(rel, "name", str, "release"),
-        version=r.get(rel, "version", str, "release"),
-        base_model=r.get(rel, "base_model", str, "release"),
+        name=name,
+        version=version,
+        base_model=_repo_id(r, r.get(rel, "base_model", str, "release"), "base_model", "release") or "",
         license=r.get(rel, "license", str, "release"),
         summary=r.get(rel, "summary", str, "release"),
         domain=r.get(rel, "domain", str, "release"),
@@ -233,16 +376,44 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
         weights_source=r.get(weights, "source", str, "weights"),
         artifact_size=r.get(weights, "artifact_size", str, "weights", ""),
         distribution_mode=r.choice(dist, "mode", DISTRIBUTION_MODES, "distribution"),
-        repo_id=r.get(dist, "repo_id", str, "distribution", None),
+        repo_id=_repo_id(r, r.get(dist, "repo_id", str, "distribution", None), "repo_id", "distribution"),
         routing=Routing(
             routed_only=r.get(routing, "routed_only", bool, "routing"),
             domain=r.get(routing, "domain", str, "routing"),
             router_guidance=r.get(routing, "router_guidance", str, "routing"),
-            not_for=r.get(routing, "not_for", list, "routing", []),
-            forbidden_copy=r.get(routing, "forbidden_copy", list, "routing", list(DEFAULT_FORBIDDEN)),
+            not_for=r.text_list(routing, "not_for", "routing", []),
+            forbidden_copy=_patterns(r, routing),
         ),
-        evals=evals,
+        evals=_evals(r, doc),
         context=context,
         blockers=blockers,
-        raw=doc,
     )
+    spec.lines = {
+        "weights.source": r.line_of("source", "weights") or 0,
+        "distribution.repo_id": r.line_of("repo_id", "distribution") or 0,
+    }
+    spec.notes = _notes(r, doc)
+    return spec
+
+
+def _notes(r: _Reader, doc: dict[str, Any]) -> list[SpecNote]:
+    notes = r.unknown_keys(doc, "")
+    for section in ("release", "weights", "distribution", "routing"):
+        notes += r.unknown_keys(doc[section], section)
+    for section in ("evals", "context", "blockers"):
+        for i, table in enumerate(doc.get(section, [])):
+            notes += r.unknown_keys(table, section, i)
+    # Placeholder text from `tinyrel init` must be replaced before a release.
+    for section in ("release", "weights", "distribution", "routing"):
+        for key, value in doc[section].items():
+            values = value if isinstance(value, list) else [value]
+            for item in values:
+                if isinstance(item, str) and (item in PLACEHOLDERS or item.startswith("ORG/")):
+                    notes.append(
+                        SpecNote(
+                            "spec/placeholder",
+                            f"[{section}] {key} still holds the placeholder {item!r} from tinyrel init",
+                            r.line_of(key, section),
+                        )
+                    )
+    return notes

@@ -2,18 +2,23 @@
 
 Order matters for "nothing half-published is ever visible" and "a re-run converges":
 
-1. gate (the weights present and verified against the manifest), plan, sign;
-2. upload the LFS blobs the Hub does not have yet — invisible until a commit references them, and
-   skipped on a re-run because the LFS batch API reports them as present;
-3. one commit (with ``parent_commit``, so a concurrent push fails instead of interleaving) holding
-   weights, card, manifest, lock, spec snapshot and ``model.sig``, deleting stale files;
-4. the tag — refused if it already names a different release; reused if it names this one;
-5. the workspace lock, rewritten atomically to ``hf://ORG/NAME@<commit>``.
+1. checks that need no upload — token, signing key, gate, local paths, the repo's visibility, the
+   tag — run first, identically in ``--dry-run`` and in the real run, so a dry run fails wherever
+   the real run would;
+2. a repo tinyrel creates is created *private*; it is made public only after the release commit
+   and its tag exist, so a publish that dies early leaves nothing public behind;
+3. the LFS blobs the Hub does not have yet are uploaded — invisible until a commit references
+   them, and skipped on a re-run; Ctrl-C stops the upload at once (exit 130), before any commit;
+4. one commit (with ``parent_commit``, so a concurrent push fails instead of interleaving) holding
+   weights, card, manifest, lock, spec snapshot and ``model.sig``, deleting stale files; a re-run
+   that finds this very release untagged at the branch head (a crash between commit and tag)
+   tags it instead of committing again;
+5. the tag — refused if it already names a different release, or one signed by someone else;
+6. the workspace lock, rewritten to ``hf://ORG/NAME@<commit>`` — only for a public release.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from tinyrel.findings import Report, TinyrelError
@@ -23,27 +28,38 @@ from tinyrel.policy.gate import check_overrides, gate_summary, run_gate
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.publish.release import (
+    SIGNATURE,
     ReleaseFile,
+    check_no_local_paths,
     hosted_lock_entry,
     metadata_files,
+    release_facts,
     signature_file,
     weight_files,
 )
 from tinyrel.signing.files import GIT_PATHS
 
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
-
 
 @dataclass
 class RemoteState:
-    """What the Hub has now: the branch head and its files, and the release tag if it exists."""
+    """What the Hub has now: the branch head and its files, the release tag, the repo's visibility."""
 
     exists: bool = False
+    private: bool = False
     head: str | None = None
     head_files: dict[str, object] = field(default_factory=dict)
     tag_commit: str | None = None
     tag_files: dict[str, object] = field(default_factory=dict)
     present_blobs: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Plan:
+    """What the real run will do: ``commit``, ``tag-head`` (recover an untagged release) or ``done``."""
+
+    action: str
+    commit: str | None = None  # the existing commit for tag-head / done
+    make_public: bool = False
 
 
 def same_content(sibling, release_file: ReleaseFile) -> bool:
@@ -56,9 +72,10 @@ def same_content(sibling, release_file: ReleaseFile) -> bool:
     return sibling.blob_id == git_blob_sha1(data)
 
 
-def _files_at(api, repo_id: str, revision: str) -> tuple[str, dict[str, object]]:
+def _files_at(api, repo_id: str, revision: str) -> tuple[str, bool, dict[str, object]]:
     info = api.model_info(repo_id, revision=revision, files_metadata=True)
-    return info.sha, {s.rfilename: s for s in info.siblings or [] if s.rfilename not in GIT_PATHS}
+    files = {s.rfilename: s for s in info.siblings or [] if s.rfilename not in GIT_PATHS}
+    return info.sha, bool(info.private), files
 
 
 def remote_state(api, repo_id: str, tag: str, files: list[ReleaseFile], token: str | None) -> RemoteState:
@@ -67,14 +84,14 @@ def remote_state(api, repo_id: str, tag: str, files: list[ReleaseFile], token: s
 
     state = RemoteState()
     try:
-        state.head, state.head_files = _files_at(api, repo_id, "main")
+        state.head, state.private, state.head_files = _files_at(api, repo_id, "main")
     except errors.RepositoryNotFoundError:
         return state
     state.exists = True
     refs = api.list_repo_refs(repo_id)
     state.tag_commit = next((t.target_commit for t in refs.tags if t.name == tag), None)
     if state.tag_commit:
-        _, state.tag_files = _files_at(api, repo_id, state.tag_commit)
+        _, _, state.tag_files = _files_at(api, repo_id, state.tag_commit)
     weights = [f for f in files if f.is_weight]
     if weights and token:
         infos = [UploadInfo(size=f.size, sample=b"", sha256=bytes.fromhex(f.sha256)) for f in weights]
@@ -83,7 +100,63 @@ def remote_state(api, repo_id: str, tag: str, files: list[ReleaseFile], token: s
     return state
 
 
-def plan_rows(files: list[ReleaseFile], state: RemoteState) -> list[dict[str, object]]:
+def _holds_release(hub_files: dict[str, object], files: list[ReleaseFile], signed: bool) -> bool:
+    """The Hub file set equals the release's (``model.sig`` by presence: ECDSA signatures differ run to run)."""
+    unsigned = [f for f in files if f.path != SIGNATURE]
+    others = {p: s for p, s in hub_files.items() if p != SIGNATURE}
+    return (
+        set(others) == {f.path for f in unsigned}
+        and (SIGNATURE in hub_files) == signed
+        and all(same_content(others[f.path], f) for f in unsigned)
+    )
+
+
+def _signed_by_us(api, repo_id: str, commit: str, files: list[ReleaseFile], signer, token) -> bool:
+    """Does the ``model.sig`` at ``commit`` verify with the signer's own trust material, over these files?"""
+    import tempfile
+    from pathlib import Path
+
+    from tinyrel.hub.client import download
+    from tinyrel.signing.verify import check_signature, verifier_for_signer
+
+    with tempfile.TemporaryDirectory(prefix="tinyrel-sig-") as tmp:
+        local = download(repo_id, SIGNATURE, commit, token, local_dir=Path(tmp))
+        with verifier_for_signer(signer, Path(tmp)) as config:
+            signed = check_signature(local, config, Report())
+    if signed is None:
+        return False
+    expected = {f.path: f.sha256 for f in files if f.path != SIGNATURE}
+    return {k: v for k, (_, v) in signed.resources.items()} == expected
+
+
+def decide(api, repo_id: str, tag: str, files: list[ReleaseFile], state: RemoteState, signer, private: bool, token):
+    """The plan, with every refusal the real run would meet (visibility, tag, foreign signature)."""
+    signed = signer is not None
+    if state.exists and private and not state.private:
+        raise TinyrelError("publish/visibility", f"hf://{repo_id} is public: --private cannot make this release "
+                           "private; drop --private or use another repo", usage=True)  # fmt: skip
+    holds_head = state.exists and _holds_release(state.head_files, files, signed)
+    empty = state.exists and not state.head_files
+    make_public = not private and (not state.exists or state.private)
+    if state.exists and state.private and not private and not (empty or holds_head or state.tag_commit):
+        raise TinyrelError("publish/visibility", f"hf://{repo_id} is private and holds other content: pass "
+                           "--private to publish into it privately, or make it public first", usage=True)  # fmt: skip
+    if state.tag_commit is not None:
+        if not _holds_release(state.tag_files, files, signed):
+            raise TinyrelError("publish/tag-exists", f"tag {tag} already exists at {state.tag_commit[:12]} with "
+                               "different content; bump the version")  # fmt: skip
+        if signed and not _signed_by_us(api, repo_id, state.tag_commit, files, signer, token):
+            raise TinyrelError("publish/tag-signed-elsewhere", f"tag {tag} holds this release, but its model.sig does "
+                               "not verify with the given signing key; it was not signed by you")  # fmt: skip
+        return Plan("done", state.tag_commit, make_public and state.private)
+    if holds_head and state.head is not None:
+        if signed and not _signed_by_us(api, repo_id, state.head, files, signer, token):
+            return Plan("commit", make_public=make_public)
+        return Plan("tag-head", state.head, make_public)
+    return Plan("commit", make_public=make_public)
+
+
+def plan_rows(files: list[ReleaseFile], state: RemoteState, signed: bool) -> list[dict[str, object]]:
     rows = []
     for f in sorted(files, key=lambda f: f.path):
         if f.path in state.head_files and same_content(state.head_files[f.path], f):
@@ -93,6 +166,8 @@ def plan_rows(files: list[ReleaseFile], state: RemoteState) -> list[dict[str, ob
         else:
             status = "upload"
         rows.append({"path": f.path, "size": f.size, "sha256": f.sha256, "status": status})
+    if signed:
+        rows.append({"path": SIGNATURE, "size": None, "sha256": None, "status": "signed at publish"})
     return rows
 
 
@@ -120,79 +195,127 @@ def publish_to_hub(
     dry_run: bool = False,
     overrides: dict[str, str] | None = None,
 ) -> Report:
-    if not REPO_ID.match(repo_id):
-        raise TinyrelError("usage/repo-id", f"--repo-id must look like ORG/NAME, got {repo_id!r}", usage=True)
     from huggingface_hub import get_token
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
 
+    try:
+        validate_repo_id(repo_id)
+        if repo_id.count("/") != 1:
+            raise HFValidationError(repo_id)
+    except HFValidationError:
+        raise TinyrelError("usage/repo-id", f"--repo-id must look like ORG/NAME, got {repo_id!r}", usage=True) from None
     check_overrides(spec, overrides or {})
     token = get_token()
     if token is None and not dry_run:
         raise TinyrelError("hub/no-token", "no Hub token: set HF_TOKEN or run `hf auth login`")
-    result = run_gate(ws, spec, mode=mode, require_weights=mode == "weights", overrides=overrides, repo_id=repo_id)
+    if signer is not None:
+        signer.check()  # a wrong password or a public key fails here, in a dry run too
+    tag = f"v{spec.version}"
+    facts = release_facts(destination="hub", mode=mode, signer=signer, repo_id=repo_id, tag=tag)
+    result = run_gate(ws, spec, mode=mode, require_weights=mode == "weights", overrides=overrides, facts=facts)
     report = result.report
     report.data["_headline"] = gate_summary(result)
     if not report.ok:
         report.error("publish/refused", "the release gate failed; nothing was uploaded")
         return report
-    tag = f"v{spec.version}"
     if mode == "weights":
         weights = weight_files(result, report)
         entry = hosted_lock_entry(spec.name, repo_id, tag, weights, public=not private)
-        files = weights + metadata_files(result, entry)
+        files = weights + metadata_files(result, entry, f"hf://{repo_id}@{tag}")
     else:
         files = metadata_files(result)
+    check_no_local_paths(files, result)
+    if signer is None:
+        will = "will have" if dry_run else "has"
+        report.warning("publish/unsigned", f"no signing key given: the release {will} no model.sig to verify against")
     api = hub_api(token)
     where = f"hf://{repo_id}"
     with hub_errors(where, token):
         state = remote_state(api, repo_id, tag, files, token)
-    rows = plan_rows(files, state)
+        plan = decide(api, repo_id, tag, files, state, signer, private, token)
+    rows = plan_rows(files, state, signer is not None)
     report.data["plan"] = {
         "repo_id": repo_id,
         "tag": tag,
+        "action": plan.action,
         "files": rows,
         "bytes": sum(f.size for f in files),
-        "upload_bytes": sum(int(r["size"]) for r in rows if r["status"] == "upload"),
+        "upload_bytes": sum(f.size for f in files if _row(rows, f.path) == "upload") if plan.action == "commit" else 0,
+        "private": private,
     }
+    if mode == "weights" and private:
+        report.warning("publish/lock-not-pinned", "a private release is not a public host: the workspace lock stays "
+                       "as it was and weight-distribution stays open")  # fmt: skip
     if dry_run:
-        report.data["_headline"] += "\n" + _plan_text(report.data["plan"], state)
+        report.data["_headline"] += "\n" + _plan_text(report.data["plan"], state, plan)
         return report
-    if signer is not None:
+    if signer is not None and plan.action == "commit":
         files.append(signature_file(files, repo_id.split("/")[1], signer))
-    else:
-        report.warning("publish/unsigned", "no signing key given: the release has no model.sig to verify against")
 
     with hub_errors(where, token):
-        commit = _commit_and_tag(api, repo_id, tag, files, state, private, report, spec)
+        commit = _execute(api, repo_id, tag, files, state, plan, spec, report)
         entry = _hub_lock_entry(spec, f"hf://{repo_id}@{commit}", token, report) if mode == "weights" else None
     if entry is not None:
         _check_hosted(files, entry, report)
-        _pin_lock(ws, spec, entry, report)
+        if not private:
+            _pin_lock(ws, spec, entry)
     report.data.update({"commit": commit, "tag": tag, "repo_id": repo_id})
     report.data["_headline"] += f"\npublished {where}@{commit[:12]} ({tag}): {len(files)} files"
     return report
 
 
-def _commit_and_tag(api, repo_id, tag, files, state, private, report, spec) -> str:
+def _row(rows: list[dict[str, object]], path: str) -> object:
+    return next((r["status"] for r in rows if r["path"] == path), None)
+
+
+def _execute(api, repo_id: str, tag: str, files, state: RemoteState, plan: Plan, spec, report: Report) -> str:
     from huggingface_hub import errors
 
-    if state.tag_commit is not None:
-        # Signatures differ run to run (ECDSA is randomised), so compare everything but model.sig.
-        unsigned = [f for f in files if f.path != "model.sig"]
-        tagged = {p: s for p, s in state.tag_files.items() if p != "model.sig"}
-        if set(tagged) == {f.path for f in unsigned} and all(same_content(tagged[f.path], f) for f in unsigned):
-            report.info("publish/already-published", f"{tag} already holds this release at {state.tag_commit}")
-            return state.tag_commit
-        raise TinyrelError(
-            "publish/tag-exists",
-            f"tag {tag} already exists at {state.tag_commit[:12]} with different content; bump the version",
-        )
-    if not state.exists:
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        state.head, state.head_files = _files_at(api, repo_id, "main")
+    if plan.action == "done":
+        report.info("publish/already-published", f"{tag} already holds this release at {plan.commit}")
+        commit = plan.commit
+    else:
+        if plan.action == "tag-head":
+            report.info("publish/recovered", f"the branch head {plan.commit} holds this release untagged (an "
+                        "interrupted publish); tagging it instead of committing again")  # fmt: skip
+            commit = plan.commit
+        else:
+            if not state.exists:
+                # Private until the release is complete: a run that dies early leaves nothing public.
+                api.create_repo(repo_id, private=True, exist_ok=True)
+                state.head, state.private, state.head_files = _files_at(api, repo_id, "main")
+            commit = _upload_and_commit(api, repo_id, tag, files, state, spec)
+        try:
+            api.create_tag(repo_id, tag=tag, revision=commit, tag_message=f"{spec.name} {tag}")
+        except errors.HfHubHTTPError as exc:
+            if getattr(exc.response, "status_code", None) != 409:
+                raise
+            raise TinyrelError(
+                "publish/tag-exists", f"tag {tag} was created concurrently; re-run to check it"
+            ) from None
+    assert commit is not None
+    if plan.make_public:
+        api.update_repo_settings(repo_id, private=False)
+        report.info("publish/public", f"hf://{repo_id} is public now that {tag} is complete")
+    return commit
+
+
+def _upload_and_commit(api, repo_id: str, tag: str, files, state: RemoteState, spec) -> str:
+    from tinyrel.hub.transfer import interruptible
+
     ops = _operations(files, state)
     additions = [op for op in ops if hasattr(op, "upload_info")]
-    api.preupload_lfs_files(repo_id, additions=additions)
-    signed = any(f.path == "model.sig" for f in files)
+    try:
+        interruptible(lambda: api.preupload_lfs_files(repo_id, additions=additions), "upload")
+    except Exception as exc:
+        from tinyrel.hub.errors import classify
+
+        found = classify(exc, f"hf://{repo_id}")
+        if found is None:
+            raise
+        raise TinyrelError(found.code, f"{found.message}; nothing was committed: re-run the same command to "
+                           "resume (blobs already uploaded are not sent again)") from None  # fmt: skip
+    signed = any(f.path == SIGNATURE for f in files)
     info = api.create_commit(
         repo_id,
         operations=ops,
@@ -200,12 +323,6 @@ def _commit_and_tag(api, repo_id, tag, files, state, private, report, spec) -> s
         commit_message=f"Release {spec.name} {tag}",
         commit_description=f"Published by tinyrel: {len(files)} files, {'signed' if signed else 'unsigned'}.",
     )
-    try:
-        api.create_tag(repo_id, tag=tag, revision=info.oid, tag_message=f"{spec.name} {tag}")
-    except errors.HfHubHTTPError as exc:
-        if getattr(exc.response, "status_code", None) != 409:
-            raise
-        raise TinyrelError("publish/tag-exists", f"tag {tag} was created concurrently; re-run to check it") from None
     return info.oid
 
 
@@ -221,31 +338,36 @@ def _hub_lock_entry(spec: ReleaseSpec, uri: str, token: str | None, report: Repo
 def _check_hosted(files: list[ReleaseFile], entry, report: Report) -> None:
     """Read-back: the Hub must report every released file with the size and SHA-256 we sent."""
     # model.sig is compared by presence only: a re-run that finds the release already tagged
-    # signs afresh (ECDSA is randomised) but keeps the published signature.
+    # keeps the published signature (which verified with the signer's key).
     hosted = {f["path"]: (f["size"], f["sha256"]) for f in entry.files if f["path"] not in GIT_PATHS}
     sent = {f.path: (f.size, f.sha256) for f in files}
-    if "model.sig" in sent and "model.sig" in hosted:
-        hosted["model.sig"] = sent["model.sig"]
+    if SIGNATURE in hosted:
+        sent[SIGNATURE] = hosted[SIGNATURE]
     if hosted != sent:
         differing = sorted(p for p in set(hosted) | set(sent) if hosted.get(p) != sent.get(p))
         raise TinyrelError("publish/readback", f"the Hub's {entry.uri} differs from the release in {differing}")
     report.info("publish/readback", f"the Hub reports the same size and SHA-256 for all {len(sent)} files")
 
 
-def _pin_lock(ws: Workspace, spec: ReleaseSpec, entry, report: Report) -> None:
-    """Point the workspace lock at the published commit (atomically), so ``weight-distribution`` passes."""
-    from tinyrel.sources.lock import Lock, read_lock, write_lock
+def _pin_lock(ws: Workspace, spec: ReleaseSpec, entry) -> None:
+    """Point the workspace lock at the published commit (atomically; other entries untouched)."""
+    from tinyrel.sources.lock import update_lock
 
-    lock = read_lock(ws.lock_path) if ws.lock_path.is_file() else Lock([])
-    write_lock(ws.lock_path, Lock([*(s for s in lock.sources if s.name != spec.name), entry]))
-    if not entry.public:
-        report.warning("publish/private", f"{entry.uri} is private: weight-distribution needs a public host")
+    update_lock(ws.lock_path, entry)
 
 
-def _plan_text(plan: dict, state: RemoteState) -> str:
-    repo = "exists" if state.exists else "will be created"
-    lines = [f"plan for hf://{plan['repo_id']} ({plan['tag']}; repo {repo}):"]
+def _plan_text(plan: dict, state: RemoteState, decided: Plan) -> str:
+    repo = "exists" if state.exists else "will be created (private until the release is tagged)"
+    action = {
+        "commit": "one new commit, then the tag",
+        "tag-head": f"tag the untagged release at the branch head {decided.commit}",
+        "done": f"nothing: {plan['tag']} already holds this release",
+    }[decided.action]
+    lines = [f"plan for hf://{plan['repo_id']} ({plan['tag']}; repo {repo}): {action}"]
     for row in plan["files"]:
-        lines.append(f"  {row['status']:<24} {row['size']:>14,}  {row['path']}")
+        size = f"{row['size']:>14,}" if row["size"] is not None else f"{'-':>14}"
+        lines.append(f"  {row['status']:<24} {size}  {row['path']}")
     lines.append(f"  total {plan['bytes']:,} bytes; to upload {plan['upload_bytes']:,} bytes")
+    if decided.make_public:
+        lines.append(f"  hf://{plan['repo_id']} will be made public after the tag")
     return "\n".join(lines)

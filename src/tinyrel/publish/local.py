@@ -4,22 +4,70 @@ A metadata-only release is the card (``README.md``), the manifest, the lock entr
 of the release spec — never a weight file — plus ``model.sig`` when a signing key is given.  It is
 the same file set the Hub path commits (``release.metadata_files``), assembled in a staging
 directory and renamed into place, so a failed publish leaves the previous output untouched.
+
+``--out DIR`` must be absent, empty, or a previous tinyrel metadata release of the same release
+(recognised by its ``release.toml`` and by holding nothing but release files): anything else —
+the workspace, a directory above it, a directory with the user's files — is refused untouched.
 """
 
 from __future__ import annotations
 
+import os
+import tomllib
 from pathlib import Path
 
-from tinyrel.findings import Report
+from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.gate import check_overrides, gate_summary, run_gate
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
-from tinyrel.publish.release import metadata_files, signature_file
+from tinyrel.publish.release import (
+    RELEASE_FILE_NAMES,
+    check_no_local_paths,
+    metadata_files,
+    release_facts,
+    signature_file,
+)
+
+
+def _refuse(out: Path, why: str) -> TinyrelError:
+    return TinyrelError("publish/out-dir", f"refusing --out {out}: {why}; nothing was touched", usage=True)
+
+
+def check_out_dir(ws: Workspace, spec: ReleaseSpec, out: Path) -> Path:
+    """The absolute output directory, after checking that replacing it destroys nothing of the user's."""
+    target = Path(os.path.abspath(out))
+    if target.name in ("", ".", ".."):
+        raise _refuse(out, "name a directory for the release")
+    root = ws.root.resolve()
+    real = target.resolve()
+    if real == root or root.is_relative_to(real):
+        raise _refuse(out, "it is the workspace or a directory above it")
+    if not os.path.lexists(target):
+        return target
+    if target.is_symlink() or not target.is_dir():
+        raise _refuse(out, "it exists and is not a directory")
+    names = {entry.name for entry in os.scandir(target)}
+    if not names:
+        return target
+    foreign = sorted(names - RELEASE_FILE_NAMES)
+    if foreign:
+        raise _refuse(out, f"it holds files tinyrel did not write ({', '.join(foreign[:5])})")
+    if "release.toml" not in names or not all((target / n).is_file() and not (target / n).is_symlink() for n in names):
+        raise _refuse(out, "it is not a tinyrel metadata release")
+    try:
+        previous = tomllib.loads((target / "release.toml").read_text(encoding="utf-8"))["release"]["name"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        raise _refuse(out, "its release.toml is not a tinyrel release spec") from None
+    if previous != spec.name:
+        raise _refuse(out, f"it holds the release {previous!r}, not {spec.name!r}")
+    return target
 
 
 def publish_metadata(ws: Workspace, spec: ReleaseSpec, out: Path, overrides: dict[str, str], signer=None) -> Report:
     check_overrides(spec, overrides)
-    result = run_gate(ws, spec, mode="metadata", overrides=overrides)
+    target = check_out_dir(ws, spec, out)
+    facts = release_facts(destination="local", mode="metadata", signer=signer)
+    result = run_gate(ws, spec, mode="metadata", overrides=overrides, facts=facts)
     report = result.report
     report.data["_headline"] = gate_summary(result)
     if not report.ok:
@@ -28,12 +76,17 @@ def publish_metadata(ws: Workspace, spec: ReleaseSpec, out: Path, overrides: dic
     from tinyrel.atomic import staged_directory
 
     files = metadata_files(result)
+    check_no_local_paths(files, result)
     if signer is not None:
         files.append(signature_file(files, spec.name, signer))
-    with staged_directory(out) as stage:
+    with staged_directory(target) as stage:
         for release_file in files:
-            (stage / release_file.path).write_bytes(release_file.content or b"")
+            (stage / release_file.path).write_bytes(release_file.content or b"")  # umask honoured
     report.data["out"] = str(out)
-    report.data["files"] = sorted(p.name for p in out.iterdir())
-    report.data["_headline"] += f"\npublished metadata-only release to {out}: {', '.join(report.data['files'])}"
+    report.data["files"] = sorted(p.name for p in target.iterdir())
+    report.data["signed"] = signer is not None
+    signed = "signed (model.sig)" if signer is not None else "unsigned"
+    report.data["_headline"] += (
+        f"\npublished a metadata-only release ({signed}) to {out}: {', '.join(report.data['files'])}"
+    )
     return report

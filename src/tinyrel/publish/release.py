@@ -15,12 +15,26 @@ from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.gate import GateResult
+from tinyrel.safe_io import checked_relpath
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.lock import Lock
 from tinyrel.sources.resolve import LockedSource
 
 SIGNATURE = "model.sig"
 CARD = "README.md"
+RELEASE_FILE_NAMES = frozenset({CARD, SIGNATURE, "release.toml", "manifest.json", "tinyrel.lock"})
+
+
+def release_facts(*, destination: str, mode: str, signer=None, repo_id: str | None = None, tag: str | None = None):
+    """The facts the card states about this release, from what this run will really do."""
+    from tinyrel.card.render import ReleaseFacts
+
+    facts = ReleaseFacts(destination=destination, mode=mode, repo_id=repo_id, tag=tag)
+    if signer is not None:
+        facts.signing = signer.method
+        if signer.method == "sigstore":
+            facts.sigstore_identity, facts.sigstore_issuer = signer.identity()
+    return facts
 
 
 @dataclass
@@ -42,36 +56,111 @@ class ReleaseFile:
         return self.source is not None
 
 
-def metadata_files(result: GateResult, lock_entry: LockedSource | None = None) -> list[ReleaseFile]:
+REDACTED_LOCAL = "redacted:local-path"
+SNAPSHOT_NOTE = (
+    "# Snapshot of the release spec as published by tinyrel: comments dropped, local paths of the\n"
+    "# publisher's machine replaced by where the weights can be obtained (or redacted:local-path).\n"
+)
+
+
+def public_source(ctx_lock: LockedSource | None, spec_source: str, hosted_uri: str | None) -> str:
+    """The weights' source as a public file may state it: never a local path of the publisher."""
+    from tinyrel.policy.checks import lock_is_public_pin
+
+    if hosted_uri:
+        return hosted_uri
+    if lock_is_public_pin(ctx_lock) and ctx_lock is not None:
+        return f"{ctx_lock.uri.split('@')[0]}@{ctx_lock.revision}"
+    if spec_source.startswith(("hf://", "hf-cache://")):
+        return spec_source
+    return REDACTED_LOCAL
+
+
+def spec_snapshot(spec_path: Path, source: str) -> bytes:
+    """The spec re-serialised (tomli_w) with ``weights.source`` replaced by its public form."""
+    import tomllib
+
+    import tomli_w
+
+    doc = tomllib.loads(spec_path.read_text(encoding="utf-8"))
+    doc["weights"]["source"] = source
+    return (SNAPSHOT_NOTE + tomli_w.dumps(doc)).encode("utf-8")
+
+
+def public_lock_entry(entry: LockedSource) -> LockedSource:
+    if entry.kind == "local-path":
+        return dataclasses.replace(entry, uri=REDACTED_LOCAL)
+    return entry
+
+
+def metadata_files(result: GateResult, lock_entry: LockedSource | None = None, hosted_uri: str | None = None):
     """Card, spec snapshot, manifest and lock entry — what a metadata-only release consists of.
 
     ``lock_entry`` replaces the workspace's lock entry (a hosted release describes itself).
     """
     ctx = result.context
+    source = public_source(ctx.lock, ctx.spec.weights_source, hosted_uri)
     files = [
         ReleaseFile.generated(CARD, result.card.encode("utf-8")),
-        ReleaseFile.generated("release.toml", ctx.spec.path.read_bytes()),
+        ReleaseFile.generated("release.toml", spec_snapshot(ctx.spec.path, source)),
     ]
     manifest_path = ctx.ws.manifest_path(ctx.spec.name)
     if manifest_path.is_file():
         files.append(ReleaseFile.generated("manifest.json", manifest_path.read_bytes()))
-    if lock_entry is not None or ctx.lock is not None:
-        # The publisher's local path is machine state, not release content.
-        entry = lock_entry or dataclasses.replace(ctx.lock, path=None)
+    entry = lock_entry or (public_lock_entry(ctx.lock) if ctx.lock is not None else None)
+    if entry is not None:
         files.append(ReleaseFile.generated("tinyrel.lock", Lock([entry]).to_toml().encode("utf-8")))
     return files
+
+
+def private_paths(result: GateResult) -> list[str]:
+    """Absolute paths of the publisher's machine that must not appear in a published file."""
+    import os
+
+    ctx = result.context
+    candidates = {Path.home(), ctx.ws.root, Path.cwd()}
+    if ctx.weights_dir is not None:
+        candidates |= {ctx.weights_dir, Path(os.path.abspath(ctx.weights_dir))}
+    from tinyrel.sources.uri import hub_cache_dir
+
+    candidates.add(hub_cache_dir())
+    out = set()
+    for path in candidates:
+        for form in (str(path), str(Path(path).resolve()) if Path(path).exists() else str(path)):
+            if len(form) > 1 and form not in ("/", "/tmp", "/private/tmp"):
+                out.add(form)
+    return sorted(out, key=len, reverse=True)
+
+
+def check_no_local_paths(files: list[ReleaseFile], result: GateResult) -> None:
+    """Refuse to publish a generated file that names a local path of the publisher's machine."""
+    import re
+
+    forbidden = [(p, re.compile(rf"(?<![\w.:/-]){re.escape(p)}(?![\w.-])")) for p in private_paths(result)]
+    for release_file in files:
+        if release_file.content is None:
+            continue
+        text = release_file.content.decode("utf-8", errors="replace")
+        for path, pattern in forbidden:
+            if pattern.search(text):
+                raise TinyrelError(
+                    "publish/local-path",
+                    f"{release_file.path} would publish a local path of this machine ({path}); "
+                    "remove it from the spec or card template",
+                    path=release_file.path,
+                )
 
 
 def weight_files(result: GateResult, report: Report) -> list[ReleaseFile]:
     """The verified local weight files, with the manifest's digests."""
     ctx = result.context
-    weights_dir = ctx.notes.get("weights_dir")
+    weights_dir = ctx.weights_dir
     if weights_dir is None or ctx.manifest is None:
         raise TinyrelError(
             "publish/no-weights",
             "publish --mode weights needs the weights on this machine and a manifest (tinyrel manifest)",
         )
-    reserved = {CARD, SIGNATURE, "release.toml", "manifest.json", "tinyrel.lock", *GIT_PATHS}
+    reserved = {*RELEASE_FILE_NAMES, *GIT_PATHS}
     files = []
     for entry in ctx.manifest["files"]:
         if entry["path"] in reserved:
@@ -79,7 +168,7 @@ def weight_files(result: GateResult, report: Report) -> list[ReleaseFile]:
             continue
         if not entry.get("sha256"):
             raise TinyrelError("publish/no-digest", f"the manifest has no sha256 for {entry['path']}; rebuild it")
-        source = Path(weights_dir) / entry["path"]
+        source = Path(weights_dir) / checked_relpath(entry["path"])
         files.append(ReleaseFile(entry["path"], entry["size"], entry["sha256"], source=source))
     return files
 

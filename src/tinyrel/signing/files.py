@@ -13,7 +13,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
-from tinyrel.findings import TinyrelError
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.safe_io import walk_tree
 
 # model_signing ignores these in every model directory (hashing.Config.hash, ignore_git_paths=True).
 GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
@@ -57,26 +58,24 @@ def relative_ignores(root: Path, paths: Iterable[str | Path]) -> list[str]:
     return sorted(set(out))
 
 
-def signed_files(root: Path, ignore: Iterable[str]) -> list[str]:
-    """Regular files under ``root`` (links to files are followed, as in an HF cache snapshot),
-    relative POSIX paths, sorted; a single-file model is the one entry ``"."``."""
+def signed_files(root: Path, ignore: Iterable[str], report: Report | None = None) -> list[str]:
+    """Regular files under ``root`` (in-tree links followed, as in an HF cache snapshot), relative
+    POSIX paths, sorted; a single-file model is the one entry ``"."``.
+
+    Links out of ``root``, FIFOs, devices and sockets are never opened nor signed: each is an error
+    in ``report``, or the first one is raised when no report is given.
+    """
     ignore = list(ignore)
     if root.is_file():
         return ["."]
     if not root.is_dir():
-        raise TinyrelError("verify/target-missing", f"{root} is not a file or directory", path=str(root))
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = Path(dirpath).relative_to(root)
-        dirnames[:] = sorted(d for d in dirnames if not is_ignored((rel_dir / d).as_posix(), ignore))
-        for name in filenames:
-            rel = (rel_dir / name).as_posix()
-            if is_ignored(rel, ignore):
-                continue
-            if not (Path(dirpath) / name).is_file():
-                raise TinyrelError("verify/special-file", f"{rel} is not a regular file (broken link?)", path=rel)
-            out.append(rel)
-    return sorted(out)
+        raise TinyrelError("verify/target-missing", "not a file or directory", usage=True, path=str(root))
+    tree = walk_tree(root, ignore=lambda rel: is_ignored(rel, ignore))
+    for rel, code, message in tree.refused:
+        if report is None:
+            raise TinyrelError(code, message, path=rel)
+        report.error(code, message, rel)
+    return tree.files
 
 
 def sha256_digests(

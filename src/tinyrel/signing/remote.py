@@ -1,5 +1,12 @@
 """Verify a release on the Hub: ``hf://org/name@rev`` with or without downloading the weights.
 
+The Hub is untrusted.  The file listing is checked (names must be relative, normalised paths; the
+commit must be a commit id), ``model.sig`` is fetched and its signature checked first — a wrong
+key fails before any weight byte is fetched — and every file is downloaded into a private staging
+directory (never the shared cache, whose paths huggingface_hub builds from server-chosen ETags),
+each transfer bounded by the size the listing declares.  A file whose bytes disagree with its
+declared size is a finding.
+
 With ``no_download`` the Hub's own per-file metadata stands in for the bytes: LFS files carry their
 SHA-256 and size, so only the small non-LFS files (card, config, manifest) are fetched and hashed.
 That checks the *Hub's claim* about its content against the signature — quick triage before a
@@ -8,15 +15,33 @@ That checks the *Hub's claim* about its content against the signature — quick 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.hub.client import download, endpoint, hub_api, hub_ref
-from tinyrel.signing.files import GIT_PATHS, is_ignored
+from tinyrel.hub.client import download, hub_api, hub_ref
+from tinyrel.signing.files import GIT_PATHS, HF_LOCAL_DIR_STATE, is_ignored
 from tinyrel.signing.verify import VerifierConfig, check_signature, compare_resources, finish, verify_local
 
 SIGNATURE_NAME = "model.sig"
+
+
+def _listing(info, uri: str) -> dict[str, int | None]:
+    """The repo's files at the commit, after checking every server-chosen name and the commit id."""
+    from tinyrel.safe_io import checked_relpath
+    from tinyrel.sources.uri import COMMIT_RE
+
+    if not isinstance(info.sha, str) or not COMMIT_RE.match(info.sha):
+        raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub named an invalid commit id")
+    files: dict[str, int | None] = {}
+    for sibling in info.siblings or []:
+        try:
+            files[checked_relpath(sibling.rfilename)] = sibling.size
+        except ValueError as exc:
+            raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub listed an unsafe file name: {exc}") from None
+    return files
 
 
 def verify_hub(
@@ -27,24 +52,39 @@ def verify_hub(
     no_download: bool = False,
     token: str | None = None,
 ) -> Report:
-    from huggingface_hub import snapshot_download
-
     from tinyrel.hub.errors import hub_errors
 
     ref = hub_ref(uri)
     config.method  # noqa: B018 - validate the trust options before any network traffic
-    with hub_errors(uri, token):
-        commit = hub_api(token).model_info(ref.repo_id, revision=ref.revision).sha
-        if signature is None:
-            signature = _repo_signature(ref.repo_id, commit, token)
-        root = None
-        if not no_download:
-            root = Path(snapshot_download(ref.repo_id, revision=commit, endpoint=endpoint(), token=token))
-    if root is not None:  # hashing what arrived is local work, outside the Hub error mapping
-        report = verify_local(root, signature, config, [*ignore, str(root / SIGNATURE_NAME)])
+    with tempfile.TemporaryDirectory(prefix="tinyrel-verify-") as scratch:
+        staging = Path(scratch)
+        with hub_errors(uri, token):
+            info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
+            listing = _listing(info, uri)
+            commit = info.sha
+            if signature is None:
+                signature = _repo_signature(ref.repo_id, commit, token, staging / "signature", listing)
+        report = Report()
+        if check_signature(signature, config, report) is None:  # signature first: no weight byte fetched
+            report.data["commit"] = commit
+            return finish(report, uri, config)
+        if no_download:
+            return _verify_metadata(uri, ref.repo_id, commit, signature, config, ignore, token)
+        root = staging / "files"
+        wanted = [p for p in listing if not is_ignored(p, [*GIT_PATHS, SIGNATURE_NAME])]
+        with hub_errors(uri, token), ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda p: download(ref.repo_id, p, commit, token, local_dir=root,
+                                             expected_size=listing[p]), wanted))  # fmt: skip
+        report = verify_local(root, signature, config, [*ignore, HF_LOCAL_DIR_STATE])
+        for rel in wanted:
+            size = (root / rel).stat().st_size
+            if listing[rel] is not None and size != listing[rel]:
+                report.error("verify/size-mismatch", f"the Hub declared {listing[rel]} bytes, {size} arrived", rel)
         report.data.update({"commit": commit, "target": uri})
         return finish(report, uri, config)
 
+
+def _verify_metadata(uri, repo_id, commit, signature, config, ignore, token) -> Report:
     report = Report()
     signed = check_signature(signature, config, report)
     if signed is not None:
@@ -54,7 +94,7 @@ def verify_hub(
                 f"the bundle uses {signed.serialization.get('method')}/{signed.serialization.get('hash_type')} "
                 "digests, which the Hub does not publish; verify without --no-download",
             )
-        actual = _hub_sha256(f"hf://{ref.repo_id}@{commit}", token)
+        actual = _hub_sha256(f"hf://{repo_id}@{commit}", token)
         ignored = [*ignore, *signed.ignore_paths, *GIT_PATHS, SIGNATURE_NAME]
         actual = {p: d for p, d in actual.items() if not is_ignored(p, ignored)}
         compare_resources({PurePosixPath(k).as_posix(): v for k, (_, v) in signed.resources.items()}, actual, report)
@@ -64,15 +104,15 @@ def verify_hub(
     return finish(report, uri, config)
 
 
-def _repo_signature(repo_id: str, commit: str, token: str | None) -> Path:
-    from huggingface_hub import errors
-
-    try:
-        return download(repo_id, SIGNATURE_NAME, commit, token)
-    except (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError):
+def _repo_signature(repo_id: str, commit: str, token: str | None, where: Path, listing: dict) -> Path:
+    if SIGNATURE_NAME not in listing:
         raise TinyrelError(
             "verify/no-signature", f"hf://{repo_id}@{commit[:12]} has no {SIGNATURE_NAME}; pass --signature FILE"
-        ) from None
+        )
+    size = listing[SIGNATURE_NAME]
+    if size is not None and size > 16 * 1024 * 1024:
+        raise TinyrelError("hub/untrusted-response", f"{SIGNATURE_NAME} is {size:,} bytes; a bundle is kilobytes")
+    return download(repo_id, SIGNATURE_NAME, commit, token, local_dir=where, expected_size=size)
 
 
 def _hub_sha256(uri: str, token: str | None) -> dict[str, str]:

@@ -17,7 +17,47 @@ from tinyrel.atomic import write_text_atomic
 from tinyrel.findings import Report, TinyrelError, first_line
 from tinyrel.signing.files import GIT_PATHS, absolute, relative_ignores, sha256_digests, signed_files
 
-METHODS = ("key", "certificate", "sigstore")
+SUPPORTED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+def check_private_key(path: Path, password: str | None) -> None:
+    """Load the key as model_signing will, and say plainly what is wrong with it, before any work.
+
+    model_signing signs with EC keys on P-256, P-384 or P-521 only; a public key, an RSA key, a
+    wrong password or an encrypted key without one each get their own message.
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TinyrelError("sign/key", f"cannot read the key: {exc.strerror}", path=str(path)) from None
+    if b"PUBLIC KEY-----" in data and b"PRIVATE KEY-----" not in data:
+        raise TinyrelError("sign/key", "this is a public key; --private-key needs the private half", path=str(path))
+    try:
+        key = load_pem_private_key(data, password.encode() if password is not None else None)
+    except TypeError as exc:
+        if "not given" in str(exc) or "encrypted" in str(exc) and password is None:
+            raise TinyrelError(
+                "sign/key-encrypted",
+                "the key is encrypted: pass --key-password-env VAR, naming an "
+                "environment variable that holds its password",
+                path=str(path),
+            ) from None
+        raise TinyrelError("sign/key", "the key is not encrypted, but a password was given", path=str(path)) from None
+    except ValueError as exc:
+        reason = "wrong password" if password is not None and "decrypt" in str(exc).lower() else first_line(exc)
+        raise TinyrelError("sign/key", f"cannot load the private key: {reason}", path=str(path)) from None
+    except Exception as exc:
+        raise TinyrelError("sign/key", f"cannot load the private key: {first_line(exc)}", path=str(path)) from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        kind = type(key).__name__.removeprefix("_").replace("PrivateKey", "")
+        raise TinyrelError("sign/key-type", f"an {kind} key cannot sign OMS bundles: EC keys on P-256, P-384 or "
+                           "P-521 only", path=str(path))  # fmt: skip
+    if key.curve.name not in SUPPORTED_CURVES:
+        raise TinyrelError("sign/key-type", f"curve {key.curve.name} is not supported: EC P-256, P-384 or P-521 only",
+                           path=str(path))  # fmt: skip
 
 
 @dataclass
@@ -30,18 +70,40 @@ class SignerConfig:
     signing_certificate: Path | None = None
     certificate_chain: Sequence[Path] = field(default_factory=tuple)
     identity_token: str | None = None
-    use_staging: bool = False
     trust_config: Path | None = None  # a private Sigstore instance (ClientTrustConfig JSON)
+
+    def identity(self) -> tuple[str | None, str | None]:
+        """Sigstore: the identity and issuer the certificate will name (from the OIDC token)."""
+        from sigstore.oidc import IdentityToken, detect_credential
+
+        try:
+            raw = self.identity_token or detect_credential()
+            token = IdentityToken(raw) if raw else None
+        except Exception:  # no ambient credential: signing will say so
+            return None, None
+        return (token.identity, token.federated_issuer) if token else (None, None)
+
+    def check(self) -> None:
+        """Everything that can be checked without signing (a dry run fails where signing would)."""
+        if self.method in ("key", "certificate"):
+            if self.private_key is None:
+                raise TinyrelError("usage/private-key", f"{self.method} signing needs --private-key PEM", usage=True)
+            if self.method == "certificate" and self.password is not None:
+                raise TinyrelError("sign/key-encrypted", "certificate signing (model_signing) takes only unencrypted "
+                                   "keys; decrypt it or use key signing")  # fmt: skip
+            check_private_key(self.private_key, self.password)
 
     def signer(self):
         """The model_signing signer for this method (errors become ``sign/...`` codes)."""
         from model_signing._signing import sign_certificate, sign_ec_key, sign_sigstore
 
+        self.check()
         try:
             if self.method == "key":
-                if self.private_key is None:
-                    raise TinyrelError("usage/private-key", "key signing needs --private-key PEM", usage=True)
-                return sign_ec_key.Signer(self.private_key, self.password)
+                assert self.private_key is not None
+                # model_signing hands the password to cryptography, which takes bytes.
+                password = self.password.encode() if self.password is not None else None
+                return sign_ec_key.Signer(self.private_key, password)  # type: ignore[arg-type]
             if self.method == "certificate":
                 if self.private_key is None or self.signing_certificate is None:
                     raise TinyrelError(
@@ -54,14 +116,13 @@ class SignerConfig:
                 return sign_sigstore.Signer(
                     use_ambient_credentials=True,
                     identity_token=self.identity_token,
-                    use_staging=self.use_staging,
                     trust_config=self.trust_config,
                 )
         except TinyrelError:
             raise
         except (ValueError, TypeError, OSError) as exc:
             raise TinyrelError("sign/key", f"cannot load the signing key: {first_line(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 - sigstore set-up reaches the network (TUF, OIDC)
+        except Exception as exc:  # sigstore set-up reaches the network (TUF, OIDC)
             raise TinyrelError("sign/setup", f"cannot set up {self.method} signing: {first_line(exc)}") from None
         raise TinyrelError("usage/sign-method", f"unknown signing method {self.method!r}", usage=True)
 
@@ -86,7 +147,7 @@ def sign_manifest(manifest, config: SignerConfig) -> str:
     signer = config.signer()
     try:
         signature = signer.sign(signing.Payload(manifest))
-    except Exception as exc:  # noqa: BLE001 - signer backends raise many types (crypto, OIDC, HTTP)
+    except Exception as exc:  # signer backends raise many types (crypto, OIDC, HTTP)
         raise TinyrelError("sign/failed", f"signing failed ({config.method}): {first_line(exc)}") from None
     return signature.bundle.to_json()  # both bundle flavours (sigstore_models) serialise the same way
 

@@ -21,7 +21,6 @@ from model_signing._signing import signing as ms_signing
 from tinyrel.findings import Report, TinyrelError, first_line
 from tinyrel.signing.files import (
     GIT_PATHS,
-    HF_LOCAL_DIR_STATE,
     absolute,
     relative_ignores,
     sha256_digests,
@@ -157,11 +156,17 @@ def compare_resources(expected: dict[str, str], actual: dict[str, str], report: 
             report.error("verify/changed", f"{rel} differs from the signed digest", rel)
 
 
-def local_digests(root: Path, signed: SignedManifest, ignore: list[str]) -> dict[str, str]:
-    """Digests of the files under ``root``, computed the way the signer computed them."""
+def local_digests(root: Path, signed: SignedManifest, ignore: list[str], report: Report) -> dict[str, str]:
+    """Digests of the files under ``root``, computed the way the signer computed them.
+
+    Links out of ``root`` and special files are findings and are never opened (a FIFO would
+    block the reference hasher forever).
+    """
+    files = signed_files(root, ignore, report)
     if signed.plain_sha256_files:
-        files = signed_files(root, ignore)
         return sha256_digests(root, files)
+    if not report.ok:
+        return {}
     from model_signing import hashing
 
     params = signed.serialization
@@ -185,12 +190,35 @@ def verify_local(root: Path, signature: Path, config: VerifierConfig, ignore: Se
     report = Report()
     signed = check_signature(signature, config, report)
     if signed is not None:
+        # Only what the bundle records, git metadata and the signature itself are ignored: a file
+        # added after signing, anywhere (``.cache/`` included), is reported as extra.
         rel_ignores = relative_ignores(root, [*ignore, absolute(signature)])
-        ignored = sorted({*rel_ignores, *signed.ignore_paths, *GIT_PATHS, HF_LOCAL_DIR_STATE})
-        actual = local_digests(absolute(root), signed, ignored)
+        ignored = sorted({*rel_ignores, *signed.ignore_paths, *GIT_PATHS})
+        actual = local_digests(absolute(root), signed, ignored, report)
         compare_resources({k: v for k, (_, v) in signed.resources.items()}, actual, report)
         report.data["files"] = len(actual)
     return finish(report, str(root), config)
+
+
+@contextlib.contextmanager
+def verifier_for_signer(signer, scratch: Path):
+    """A VerifierConfig that accepts exactly what ``signer`` signs: its public key (derived from
+    the private key), its certificate chain, or its Sigstore identity."""
+    if signer.method == "key":
+        from cryptography.hazmat.primitives import serialization
+
+        password = signer.password.encode() if signer.password is not None else None
+        key = serialization.load_pem_private_key(signer.private_key.read_bytes(), password)
+        public = scratch / "signer.pub"
+        public.write_bytes(
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
+        yield VerifierConfig(public_key=public)
+    elif signer.method == "certificate":
+        yield VerifierConfig(certificate_chain=tuple(signer.certificate_chain))
+    else:
+        identity, issuer = signer.identity()
+        yield VerifierConfig(identity=identity, issuer=issuer, trust_config=signer.trust_config)
 
 
 def finish(report: Report, target: str, config: VerifierConfig) -> Report:

@@ -16,6 +16,7 @@ sha256 = "…"
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,15 @@ from typing import Any
 
 import tomli_w
 
-from tinyrel.atomic import write_text_atomic
-from tinyrel.findings import Report, TinyrelError
-from tinyrel.sources.resolve import LockedSource, resolve
-from tinyrel.sources.uri import parse_source
+from tinyrel.atomic import check_output_target, write_text_atomic
+from tinyrel.findings import Report, TinyrelError, first_line
+from tinyrel.safe_io import checked_relpath, read_small
+from tinyrel.sources.resolve import SHA256_RE, LockedSource, resolve
+from tinyrel.sources.uri import COMMIT_RE, parse_source
 
 SCHEMA = "tinyrel.lock/1"
+MAX_LOCK_BYTES = 16 * 1024 * 1024
+_SOURCES_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*sources[ \t]*\]\][ \t]*(#.*)?$", re.M)
 
 
 @dataclass
@@ -47,7 +51,7 @@ def lock_source(
 ) -> tuple[LockedSource, Report]:
     """Library entry point: resolve one source into a lock entry plus findings."""
     report = Report()
-    source = resolve(parse_source(uri, base), name, report, token)
+    source = resolve(parse_source(uri, base), name, report, token, base)
     return source, report
 
 
@@ -55,36 +59,103 @@ def write_lock(path: Path, lock: Lock) -> None:
     write_text_atomic(path, lock.to_toml())
 
 
-def read_lock(path: Path) -> Lock:
+def _entry_text(entry: LockedSource) -> str:
+    return tomli_w.dumps({"sources": [entry.to_toml()]})
+
+
+def update_lock(path: Path, entry: LockedSource, *, replace: bool = True) -> None:
+    """Add or replace one ``[[sources]]`` entry, leaving every other byte of the file as it was.
+
+    Other releases' entries, comments and formatting are the user's: they are never rewritten.
+    With ``replace=False`` an existing entry of the same name is an error (``init`` re-runs).
+    """
+    check_output_target(path, "lock")
+    if not path.exists():
+        write_text_atomic(path, tomli_w.dumps({"schema": SCHEMA}) + "\n" + _entry_text(entry))
+        return
+    lock = read_lock(path)
+    text = path.read_text(encoding="utf-8")
+    names = [s.name for s in lock.sources]
+    if entry.name not in names:
+        new = text + ("" if text.endswith("\n") else "\n") + "\n" + _entry_text(entry)
+    elif not replace:
+        raise TinyrelError("lock/exists", f"the lock already has an entry named {entry.name!r}; not overwriting",
+                           usage=True, path=str(path))  # fmt: skip
+    else:
+        starts = [m.start() for m in _SOURCES_HEADER.finditer(text)]
+        if len(starts) != len(names):  # sources written another way (inline array): rewrite the document
+            others = [s for s in lock.sources if s.name != entry.name]
+            new = Lock([*others, entry]).to_toml()
+        else:
+            index = names.index(entry.name)
+            end = starts[index + 1] if index + 1 < len(starts) else len(text)
+            new = text[: starts[index]] + _entry_text(entry) + ("\n" if end < len(text) else "") + text[end:]
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        tomllib.loads(new)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - tomli_w output is valid TOML
+        raise TinyrelError("lock/invalid", f"could not update the lock: {exc}", path=str(path)) from None
+    write_text_atomic(path, new)
+
+
+def read_lock(path: Path) -> Lock:
+    """Read and validate a lock: a hostile lock is a one-line error with a stable code."""
+    try:
+        text = read_small(path, MAX_LOCK_BYTES)
+        doc = tomllib.loads(text)
     except FileNotFoundError:
-        raise TinyrelError("lock/not-found", f"lock file {path} does not exist", usage=True, path=str(path)) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise TinyrelError("lock/invalid", f"{path}: {exc}", path=str(path)) from None
+        raise TinyrelError("lock/not-found", "the lock file does not exist", usage=True, path=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise TinyrelError(
+            "lock/invalid", str(exc), path=str(path), line=int(match.group(1)) if match else None
+        ) from None
+    except (OSError, UnicodeDecodeError, TinyrelError) as exc:
+        message = exc.message if isinstance(exc, TinyrelError) else str(exc)
+        raise TinyrelError("lock/invalid", message, path=str(path)) from None
     if doc.get("schema") != SCHEMA or not isinstance(doc.get("sources"), list):
-        raise TinyrelError("lock/schema", f"{path} is not a {SCHEMA} lock", path=str(path))
+        raise TinyrelError("lock/schema", f"not a {SCHEMA} lock", path=str(path))
     sources = []
-    for raw in doc["sources"]:
+    for number, raw in enumerate(doc["sources"], 1):
         try:
             sources.append(_source_from_toml(raw))
-        except (KeyError, TypeError) as exc:
-            raise TinyrelError("lock/invalid", f"{path}: malformed source entry ({exc})", path=str(path)) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TinyrelError("lock/invalid", f"source entry #{number} is malformed: {first_line(exc)}",
+                               path=str(path)) from None  # fmt: skip
+    names = [s.name for s in sources]
+    for name in names:
+        if names.count(name) > 1:
+            raise TinyrelError("lock/invalid", f"two source entries are named {name!r}", path=str(path))
     return Lock(sources)
 
 
-def _source_from_toml(raw: dict[str, Any]) -> LockedSource:
-    files = [{"path": str(f["path"]), "size": int(f["size"]), "sha256": str(f["sha256"])} for f in raw.get("files", [])]
-    return LockedSource(
-        name=str(raw["name"]),
-        uri=str(raw["uri"]),
-        kind=str(raw["kind"]),
-        files=files,
-        revision=raw.get("revision"),
-        durable=bool(raw.get("durable", False)),
-        public=raw.get("public"),
-        path=raw.get("path"),
-    )
+def _source_from_toml(raw: Any) -> LockedSource:
+    if not isinstance(raw, dict):
+        raise TypeError("not a table")
+    files = []
+    for f in raw.get("files", []):
+        if not isinstance(f, dict):
+            raise TypeError("a files entry is not a table")
+        size, sha = f["size"], f["sha256"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"size of {f.get('path')!r} must be a non-negative integer")
+        if not isinstance(sha, str) or not SHA256_RE.match(sha):
+            raise ValueError(f"sha256 of {f.get('path')!r} must be 64 hex digits")
+        files.append({"path": checked_relpath(f["path"]), "size": size, "sha256": sha})
+    paths = [f["path"] for f in files]
+    if len(set(paths)) != len(paths):
+        raise ValueError(f"files are listed twice: {sorted({p for p in paths if paths.count(p) > 1})}")
+    for key in ("name", "uri", "kind"):
+        if not isinstance(raw[key], str):
+            raise TypeError(f"{key} must be a string")
+    revision = raw.get("revision")
+    if revision is not None and not isinstance(revision, str):
+        raise TypeError("revision must be a string")
+    public = raw.get("public")
+    if public is not None and not isinstance(public, bool):
+        raise TypeError("public must be true or false")
+    # ``durable`` is derived, never trusted: a pinned commit id on a host.
+    durable = raw["kind"] == "hub" and bool(revision and COMMIT_RE.match(revision))
+    return LockedSource(raw["name"], raw["uri"], raw["kind"], files, revision, durable, public)
 
 
 def compare_files(locked: LockedSource, actual: LockedSource, report: Report, code: str = "lock/stale") -> None:
@@ -114,7 +185,7 @@ def check_lock(path: Path, base: Path | None = None, token: str | None = None) -
             else locked.uri
         )
         try:
-            actual = resolve(parse_source(uri, base), locked.name, report, token)
+            actual = resolve(parse_source(uri, base), locked.name, report, token, base)
         except TinyrelError as exc:
             report.error("lock/unreachable", f"{locked.name}: {exc.message}", locked.uri)
             continue

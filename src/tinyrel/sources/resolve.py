@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.hub.client import git_blob_sha1_file
-from tinyrel.sources.uri import COMMIT_RE, HUB, LOCAL_CACHE, SourceRef, cache_repo_dir
+from tinyrel.sources.uri import COMMIT_RE, HUB, LOCAL_CACHE, SourceRef, cache_repo_dir, portable_path
 from tinyrel.weights.model_dir import list_files
 from tinyrel.weights.scan import run_scan
 
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass
@@ -34,8 +34,6 @@ class LockedSource:
     revision: str | None = None
     durable: bool = False
     public: bool | None = None
-    path: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "uri": self.uri, "kind": self.kind}
@@ -44,14 +42,13 @@ class LockedSource:
         out["durable"] = self.durable
         if self.public is not None:
             out["public"] = self.public
-        if self.path:
-            out["path"] = self.path
         out["files"] = sorted(self.files, key=lambda f: f["path"])
         return out
 
 
-def _hash_dir(root: Path) -> dict[str, dict[str, Any]]:
-    files = list_files(root)
+def _hash_dir(root: Path, report: Report) -> dict[str, dict[str, Any]]:
+    """Every regular file's size and SHA-256; links out of ``root`` and special files are errors."""
+    files = list_files(root, report)
     scan = run_scan([], [(rel, root / rel) for rel in files])
     return {rel: {"path": rel, "size": (root / rel).stat().st_size, "sha256": scan.file_sha256[rel]} for rel in files}
 
@@ -76,49 +73,60 @@ def local_dir(ref: SourceRef) -> tuple[Path, str | None]:
     return ref.path, None
 
 
-def resolve_local(ref: SourceRef, name: str, report: Report) -> LockedSource:
+def resolve_local(ref: SourceRef, name: str, report: Report, base: Path | None = None) -> LockedSource:
     root, revision = local_dir(ref)
     if not root.is_dir():
-        raise TinyrelError("source/not-found", f"{ref.uri}: {root} is not a directory", path=str(root))
-    files = _hash_dir(root)
+        raise TinyrelError("source/not-found", "not a directory", usage=True, path=ref.uri)
+    files = _hash_dir(root, report)
     if ref.kind == LOCAL_CACHE:
         for rel, entry in files.items():
             link = root / rel
             if not link.is_symlink():
                 continue
             blob = link.resolve().name
-            actual = (
-                entry["sha256"] if _SHA256_RE.match(blob) else git_blob_sha1_file(link) if len(blob) == 40 else None
-            )
+            actual = entry["sha256"] if SHA256_RE.match(blob) else git_blob_sha1_file(link) if len(blob) == 40 else None
             if actual is not None and actual != blob:
                 report.error(
                     "lock/cache-blob-corrupt", f"{rel}: cache blob {blob[:12]}… does not match its content", rel
                 )
-    return LockedSource(name, ref.uri, ref.kind, list(files.values()), revision, False, False, str(root.resolve()))
+    uri = ref.uri if ref.path is None else portable_path(ref.path, base)
+    return LockedSource(name, uri, ref.kind, list(files.values()), revision, False, False)
 
 
 def resolve_hub(ref: SourceRef, name: str, report: Report, token: str | bool | None = None) -> LockedSource:
-    """Pin ``hf://org/name@rev`` to a commit; LFS files need no download, small files are fetched."""
+    """Pin ``hf://org/name@rev`` to a commit; LFS files need no download, small files are fetched
+    (into a private staging directory, bounded by their declared size) and hashed."""
+    import tempfile
+
     from tinyrel.hub.client import download, hub_api
     from tinyrel.hub.errors import hub_errors
+    from tinyrel.signing.remote import _listing
 
     assert ref.repo_id is not None
-    with hub_errors(ref.uri):
+    with hub_errors(ref.uri), tempfile.TemporaryDirectory(prefix="tinyrel-lock-") as scratch:
         info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
+        _listing(info, ref.uri)  # names and commit id checked before anything is fetched
         files = []
         for sibling in info.siblings or []:
             entry: dict[str, Any] = {"path": sibling.rfilename, "size": sibling.size}
             if sibling.lfs is not None:
                 entry["sha256"] = sibling.lfs.sha256
             else:
-                local = download(ref.repo_id, sibling.rfilename, info.sha, token)
-                entry["sha256"] = hashlib.sha256(local.read_bytes()).hexdigest()
+                local = download(ref.repo_id, sibling.rfilename, info.sha, token, local_dir=Path(scratch),
+                                 expected_size=sibling.size)  # fmt: skip
+                data = local.read_bytes()
+                if sibling.size is not None and len(data) != sibling.size:
+                    report.error("hub/size-mismatch", f"the Hub declared {sibling.size} bytes, {len(data)} arrived",
+                                 sibling.rfilename)  # fmt: skip
+                entry["sha256"] = hashlib.sha256(data).hexdigest()
             files.append(entry)
     public = not bool(info.private) and not bool(getattr(info, "gated", False))
     return LockedSource(name, ref.uri, HUB, files, info.sha, bool(info.sha and COMMIT_RE.match(info.sha)), public)
 
 
-def resolve(ref: SourceRef, name: str, report: Report, token: str | bool | None = None) -> LockedSource:
+def resolve(
+    ref: SourceRef, name: str, report: Report, token: str | bool | None = None, base: Path | None = None
+) -> LockedSource:
     if ref.kind == HUB:
         return resolve_hub(ref, name, report, token)
-    return resolve_local(ref, name, report)
+    return resolve_local(ref, name, report, base)

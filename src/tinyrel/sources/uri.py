@@ -48,6 +48,22 @@ def _split_repo(rest: str, uri: str) -> tuple[str, str | None]:
     return repo, revision or None
 
 
+def portable_path(path: Path, base: Path | None) -> str:
+    """A local path as the lock records it: relative to the workspace when inside it, ``~/…``
+    under the home directory, else relative — never the absolute path of the publisher's machine."""
+    full = Path(os.path.abspath(path))
+    if base is not None:
+        root = Path(os.path.abspath(base))
+        if full == root or full.is_relative_to(root):
+            return full.relative_to(root).as_posix() or "."
+    home = Path(os.path.expanduser("~"))
+    if home != Path("/") and full.is_relative_to(home):
+        return "~/" + full.relative_to(home).as_posix()
+    if base is not None:
+        return Path(os.path.relpath(full, os.path.abspath(base))).as_posix()
+    return full.as_posix()
+
+
 def cache_repo_dir(repo_id: str) -> Path:
     return hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
 

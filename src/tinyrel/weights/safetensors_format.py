@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyrel.findings import Report
+from tinyrel.safe_io import open_regular
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 
@@ -24,8 +26,6 @@ DTYPE_SIZES: dict[str, int] = {
     "I32": 4, "U32": 4, "F32": 4,
     "I64": 8, "U64": 8, "F64": 8, "C64": 8,
 }  # fmt: skip
-
-FLOAT_DTYPES = {"F16", "BF16", "F32", "F64", "F8_E5M2", "F8_E4M3", "C64"}
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ def _pairs_no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
 def read_header(path: Path, rel: str, report: Report) -> SafetensorsHeader | None:
     """Parse and check ``path``'s header; problems become findings, ``None`` if unusable."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
+        fd = open_regular(path)
+        size = os.fstat(fd).st_size
+        with os.fdopen(fd, "rb") as handle:
             prefix = handle.read(8)
             if len(prefix) < 8:
                 report.error("safetensors/truncated", "file is shorter than the 8-byte header length", rel)

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyrel.safe_io import open_regular
+
 TENSOR_DIGEST = "blake3"
 WINDOW = 16 * 1024 * 1024
 BLOCK = 2 * 1024 * 1024
@@ -107,7 +109,7 @@ def _scan_tensor(job: TensorJob, progress: Callable[[int], None]) -> TensorResul
     check = job.finite and job.dtype in _NONFINITE_RULES
     nonfinite = False
     if job.nbytes:
-        fd = os.open(job.path, os.O_RDONLY)
+        fd = open_regular(job.path)
         try:
             for window in _windows(fd, job.start, job.nbytes):
                 for offset in range(0, window.nbytes, BLOCK):
@@ -126,8 +128,8 @@ def _scan_tensor(job: TensorJob, progress: Callable[[int], None]) -> TensorResul
 
 def _sha256_file(path: Path, progress: Callable[[int], None]) -> str:
     hasher = hashlib.sha256()
-    size = path.stat().st_size
-    fd = os.open(path, os.O_RDONLY)
+    fd = open_regular(path)
+    size = os.fstat(fd).st_size
     try:
         for window in _windows(fd, 0, size):
             hasher.update(window)
@@ -135,11 +137,6 @@ def _sha256_file(path: Path, progress: Callable[[int], None]) -> str:
     finally:
         os.close(fd)
     return hasher.hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of one file through the same bounded-memory windows."""
-    return _sha256_file(path, lambda _n: None)
 
 
 def blake3_bytes(data: bytes) -> str:

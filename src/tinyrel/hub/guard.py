@@ -1,0 +1,115 @@
+"""The Hub is untrusted: bound every request in time and size, and check what the server chooses.
+
+tinyrel talks to the Hub only through huggingface_hub; this module installs the HTTP client that
+huggingface_hub uses (``set_client_factory``) with three guards:
+
+- **timeouts**: connect and read timeouts on every request (``TINYREL_HUB_TIMEOUT`` seconds,
+  default 30), so a silent server ends in a clear error instead of a hang (huggingface_hub's
+  default client has none);
+- **size**: a response body may not exceed its declared ``Content-Length``, the size tinyrel
+  expects for a file (sent as a private header that is stripped before the request leaves), or
+  a cap for undeclared bodies — an endless body ends in an error, not a full disk;
+- **names**: ``ETag``, ``X-Linked-Etag`` and ``X-Repo-Commit`` are checked before huggingface_hub
+  uses them, because it builds file paths from them (a blob named after the ETag, a snapshot
+  folder named after the commit): a value with ``/`` could place a file outside the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+EXPECTED_SIZE_HEADER = "x-tinyrel-expected-size"
+UNDECLARED_CAP = 256 * 1024 * 1024
+_ETAG = re.compile(r'^(W/)?"?([A-Za-z0-9._:+=-]{1,256})"?$')
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+class UntrustedHubResponse(Exception):
+    """The server answered something tinyrel will not act on (a path-like ETag, a body too long)."""
+
+
+def timeout_seconds() -> float:
+    try:
+        return max(0.1, float(os.environ.get("TINYREL_HUB_TIMEOUT", "30")))
+    except ValueError:
+        return 30.0
+
+
+def check_headers(response) -> None:
+    for name in ("etag", "x-linked-etag"):
+        value = response.headers.get(name)
+        if value is not None and not _ETAG.match(value.strip()):
+            raise UntrustedHubResponse(f"the Hub sent an unsafe {name} header ({value[:80]!r}); refusing to use it")
+    commit = response.headers.get("x-repo-commit")
+    if commit is not None and not _COMMIT.match(commit):
+        raise UntrustedHubResponse(f"the Hub sent an unsafe commit id ({commit[:80]!r}); refusing to use it")
+
+
+def _bounded_stream(stream, limit: int, url: str):
+    import httpx2
+
+    class Bounded(httpx2.SyncByteStream):
+        def __iter__(self):
+            seen = 0
+            for chunk in stream:
+                seen += len(chunk)
+                if seen > limit:
+                    raise UntrustedHubResponse(f"{url}: the response is longer than the {limit:,} bytes declared")
+                yield chunk
+
+        def close(self) -> None:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    return Bounded()
+
+
+def _transport():
+    import httpx2
+
+    class BoundedTransport(httpx2.BaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx2.HTTPTransport()
+
+        def handle_request(self, request):
+            expected = request.headers.pop(EXPECTED_SIZE_HEADER, None)
+            response = self.inner.handle_request(request)
+            check_headers(response)
+            limits = [UNDECLARED_CAP]
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit():
+                limits.append(int(declared))
+            if expected is not None and expected.isdigit() and request.method == "GET":
+                limits.append(int(expected))
+            response.stream = _bounded_stream(response.stream, min(limits), str(request.url.copy_with(query=None)))
+            return response
+
+        def close(self) -> None:
+            self.inner.close()
+
+    return BoundedTransport()
+
+
+def client_factory():
+    import httpx2
+    from huggingface_hub.utils._http import hf_request_event_hook
+
+    seconds = timeout_seconds()
+    return httpx2.Client(
+        transport=_transport(),
+        event_hooks={"request": [hf_request_event_hook]},
+        follow_redirects=True,
+        timeout=httpx2.Timeout(seconds, connect=min(seconds, 10.0)),
+    )
+
+
+def install() -> None:
+    from huggingface_hub import constants, set_client_factory
+
+    set_client_factory(client_factory)
+    # huggingface_hub passes these per request for HEAD and file GETs.
+    seconds = timeout_seconds()
+    constants.HF_HUB_DOWNLOAD_TIMEOUT = min(constants.HF_HUB_DOWNLOAD_TIMEOUT, seconds)  # type: ignore[misc]
+    constants.HF_HUB_ETAG_TIMEOUT = min(constants.HF_HUB_ETAG_TIMEOUT, seconds)  # type: ignore[misc]
