@@ -37,6 +37,9 @@ def check_command(
     if summary is not None:
         from tinyrel.policy.summary import gate_markdown
 
+        from tinyrel.atomic import check_output_target
+
+        check_output_target(summary, "--summary")
         with summary.open("a", encoding="utf-8") as handle:
             handle.write(gate_markdown(result))
     if write_card is not None:

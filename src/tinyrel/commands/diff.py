@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from tinyrel.commands._common import output_options, report_command
-from tinyrel.findings import Report
+from tinyrel.findings import Report, TinyrelError
 
 
 @click.command("diff")
@@ -15,11 +15,20 @@ from tinyrel.findings import Report
 @output_options
 @report_command
 def diff_command(a: str, b: str, exit_code: bool) -> Report:
-    """Compare A and B: each a manifest (JSON), a model directory, or hf://org/name@rev."""
+    """Compare A and B: each a manifest (JSON), a model directory, or hf://org/name@rev.
+
+    Exit codes: 0 identical (or differences without --exit-code), 1 different with --exit-code,
+    2 an operand is invalid.
+    """
     from tinyrel.diff.compare import diff_report
     from tinyrel.diff.sides import load_side
 
-    report = diff_report(load_side(a), load_side(b), a, b)
+    try:
+        sides = load_side(a), load_side(b)
+    except TinyrelError as exc:  # invalid input is exit 2; "they differ" is exit 1
+        exc.usage = exc.usage or not exc.code.startswith("hub/")
+        raise
+    report = diff_report(*sides, a, b)
     if exit_code and not report.data["identical"]:
         report.error("diff/different", f"{a} and {b} differ")
     return report

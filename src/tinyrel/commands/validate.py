@@ -37,8 +37,11 @@ def validate_command(
         from tinyrel.weights.mlx_lm_check import check_against_mlx_lm
 
         check_against_mlx_lm(inspection.model, inspection.report)
-    summary = inspection.report.data["summary"]
-    inspection.report.data["_headline"] = (
-        f"validated {directory}: {summary['files']} files, {summary['tensors']} tensors ({summary['mode']})"
+    report = inspection.report
+    summary = report.data["summary"]
+    verdict = "validated" if report.ok else "validation FAILED for"
+    report.data["_headline"] = (
+        f"{verdict} {directory}: {summary['files']} files, {summary['tensors']} tensors ({summary['mode']})"
     )
-    return inspection.report
+    report.data["workspace"] = str(directory)  # findings are relative to the model directory
+    return report

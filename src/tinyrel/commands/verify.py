@@ -15,7 +15,7 @@ from tinyrel.findings import Report, TinyrelError
 @click.option(
     "--signature",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The OMS bundle (default for hf:// targets: the repo's model.sig).",
+    help="The OMS bundle (default: TARGET/model.sig, or the repo's model.sig for hf:// targets).",
 )
 @click.option(
     "--public-key",
@@ -63,10 +63,14 @@ def verify_command(
         return verify_hub(target, signature, config, ignore, no_download)
     if no_download:
         raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
+    root = Path(target)
+    if not root.exists():
+        raise TinyrelError("usage/verify-target", "the target does not exist", usage=True, path=target)
     if signature is None:
-        raise TinyrelError("usage/signature", "--signature FILE is required for local targets", usage=True)
+        if not (root.is_dir() and (root / "model.sig").is_file()):
+            raise TinyrelError("usage/signature", "no model.sig in the target: pass --signature FILE", usage=True,
+                               path=target)  # fmt: skip
+        signature = root / "model.sig"
     if not signature.is_file():
-        raise TinyrelError("usage/signature", f"signature {signature} does not exist", usage=True)
-    if not Path(target).exists():
-        raise TinyrelError("usage/verify-target", f"{target} does not exist", usage=True)
-    return verify_local(Path(target), signature, config, ignore)
+        raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(signature))
+    return verify_local(root, signature, config, ignore)

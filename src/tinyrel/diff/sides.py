@@ -39,10 +39,13 @@ def _from_hub(uri: str) -> dict[str, Any]:
     from tinyrel.hub.client import download, hub_ref
     from tinyrel.hub.errors import hub_errors
 
+    import tempfile
+
     ref = hub_ref(uri)
-    with hub_errors(uri):
-        local = download(ref.repo_id, "manifest.json", ref.revision)
-    try:
-        return mf.load(local)
-    except TinyrelError as exc:
-        raise TinyrelError(exc.code, f"{uri}: {exc.message}") from None
+    with tempfile.TemporaryDirectory(prefix="tinyrel-diff-") as scratch:
+        with hub_errors(uri):
+            local = download(ref.repo_id, "manifest.json", ref.revision, local_dir=Path(scratch))
+        try:
+            return mf.load(local)
+        except TinyrelError as exc:
+            raise TinyrelError(exc.code, f"{uri}: manifest.json: {exc.message}") from None

@@ -10,11 +10,13 @@ the data buffer cover every byte of the file, so a match implies the recorded SH
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from tinyrel.atomic import write_text_atomic
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.findings import Report, TinyrelError, first_line
+from tinyrel.safe_io import checked_relpath, read_small
 from tinyrel.weights.safetensors_format import TensorEntry
 
 SCHEMA = "tinyrel.manifest/1"
@@ -64,20 +66,80 @@ def write(manifest: dict[str, Any], path: Path) -> None:
     write_text_atomic(path, dumps(manifest))
 
 
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
 def load(path: Path) -> dict[str, Any]:
-    """Read and shape-check a manifest; a bad one is a one-line error, not a traceback."""
+    """Read and validate a manifest; a hostile one is a one-line error with a stable code.
+
+    Every path must be relative, normalised and inside the model directory (a manifest row
+    ``/abs/secret`` must never reach an upload), entries must be unique and well-typed.
+    """
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(read_small(path, MAX_MANIFEST_BYTES))
     except FileNotFoundError:
-        raise TinyrelError("manifest/not-found", f"manifest {path} does not exist", usage=True) from None
-    except (OSError, ValueError) as exc:
-        raise TinyrelError("manifest/invalid", f"manifest {path} is not readable JSON: {exc}") from None
+        raise TinyrelError("manifest/not-found", "the manifest does not exist", usage=True, path=str(path)) from None
+    except TinyrelError as exc:
+        raise TinyrelError("manifest/invalid", exc.message, path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise TinyrelError("manifest/invalid", f"not readable JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise TinyrelError("manifest/invalid", f"not readable JSON: {first_line(exc)}", path=str(path)) from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise TinyrelError("manifest/schema", f"{path} is not a {SCHEMA} manifest")
+        raise TinyrelError("manifest/schema", f"not a {SCHEMA} manifest", path=str(path))
+    try:
+        _validate(doc)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TinyrelError("manifest/invalid", first_line(exc), path=str(path)) from None
+    return doc
+
+
+def _count(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{what} must be a non-negative integer")
+    return value
+
+
+def _validate(doc: dict[str, Any]) -> None:
     for key in ("files", "tensors"):
         if not isinstance(doc.get(key), list) or not all(isinstance(x, dict) for x in doc[key]):
-            raise TinyrelError("manifest/invalid", f"{path}: '{key}' must be a list of objects")
-    return doc
+            raise ValueError(f"'{key}' must be a list of objects")
+    if not isinstance(doc.get("model", {}), dict):
+        raise ValueError("'model' must be an object")
+    paths: set[str] = set()
+    for f in doc["files"]:
+        rel = checked_relpath(f.get("path"))
+        if rel in paths:
+            raise ValueError(f"file {rel!r} is listed twice")
+        paths.add(rel)
+        _count(f.get("size"), f"size of {rel!r}")
+        for key in ("sha256", "header_digest"):
+            if f.get(key) is not None and not (isinstance(f[key], str) and _HEX.match(f[key])):
+                raise ValueError(f"{key} of {rel!r} must be 64 hex digits")
+    seen: set[tuple[str, str]] = set()
+    for t in doc["tensors"]:
+        name, file = t.get("name"), checked_relpath(t.get("file"))
+        if not isinstance(name, str) or not name:
+            raise ValueError("a tensor has no name")
+        if (file, name) in seen:
+            raise ValueError(f"tensor {name!r} in {file!r} is listed twice")
+        seen.add((file, name))
+        if file not in paths:
+            raise ValueError(f"tensor {name!r} names {file!r}, which is not in 'files'")
+        if not isinstance(t.get("dtype"), str):
+            raise ValueError(f"tensor {name!r}: dtype must be a string")
+        shape, offsets = t.get("shape"), t.get("data_offsets")
+        if not isinstance(shape, list):
+            raise ValueError(f"tensor {name!r}: shape must be a list")
+        for dim in shape:
+            _count(dim, f"tensor {name!r}: a dimension")
+        if not isinstance(offsets, list) or len(offsets) != 2:
+            raise ValueError(f"tensor {name!r}: data_offsets must be [begin, end]")
+        if _count(offsets[0], "an offset") > _count(offsets[1], "an offset"):
+            raise ValueError(f"tensor {name!r}: data_offsets begin after they end")
+        if t.get("digest") is not None and not isinstance(t["digest"], str):
+            raise ValueError(f"tensor {name!r}: digest must be a string")
 
 
 def compare(

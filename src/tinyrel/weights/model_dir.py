@@ -14,6 +14,7 @@ from typing import Any
 
 from tinyrel.findings import Report, TinyrelError, first_line
 from tinyrel.safe_io import read_small, walk_tree
+from tinyrel.weights.config import config_problems
 from tinyrel.weights.safetensors_format import SafetensorsHeader, read_header
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
@@ -88,6 +89,11 @@ def open_model_dir(root: Path, report: Report) -> ModelDir:
     check_hygiene(files, report)
     if "config.json" in files:
         model.config = _load_json(root / "config.json", "config.json", report, "config/invalid")
+        problems = config_problems(model.config) if model.config is not None else []
+        for problem in problems:
+            report.error("config/out-of-range", problem, "config.json")
+        if problems:
+            model.config = None  # checks that read the config would trust these values
     else:
         report.error("config/missing", "config.json is missing", "config.json")
     if INDEX_NAME in files:
