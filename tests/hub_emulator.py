@@ -24,6 +24,7 @@ import json
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -187,6 +188,9 @@ class Handler(BaseHTTPRequestHandler):
         self._auth(required=True)
         payload = json.loads(self._body())
         hub = self.server.hub
+        if hub.faults.get("fail_tag"):
+            hub.faults["fail_tag"] = None
+            raise HubError(500, "injected failure of tag creation")
         commit = hub.resolve(repo_id, revision)
         tags = hub.repo(repo_id)["tags"]
         if payload["tag"] in tags:
@@ -239,12 +243,13 @@ class Handler(BaseHTTPRequestHandler):
             hub.stats["uploads"] += 1
             number = hub.stats["uploads"]
             fail, drop = hub.faults["fail_upload"], hub.faults["drop_upload"]
+        slow = hub.faults.get("slow_upload")
         if drop == number:
             self.rfile.read(min(int(self.headers.get("Content-Length") or 0), 1024))
             self.close_connection = True
             hub.stats["failed_uploads"] += 1
             raise ConnectionError("injected connection drop")
-        data = self._body()
+        data = self._slow_body(float(slow)) if slow else self._body()
         if fail == number:
             hub.stats["failed_uploads"] += 1
             raise HubError(507, f"injected failure of upload #{number}")
@@ -254,6 +259,18 @@ class Handler(BaseHTTPRequestHandler):
             hub.store_blob(data)
             hub.stats["uploaded_bytes"] += len(data)
         self._send(200)
+
+    def _slow_body(self, pause: float) -> bytes:
+        """A slow link: the body in 4 KB pieces with a pause after each (Ctrl-C tests need time)."""
+        remaining, parts = int(self.headers.get("Content-Length") or 0), []
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 4096))
+            if not chunk:
+                break
+            parts.append(chunk)
+            remaining -= len(chunk)
+            time.sleep(pause)
+        return b"".join(parts)
 
     def lfs_verify(self, repo_id: str, oid: str, query) -> None:
         self._auth(required=True)

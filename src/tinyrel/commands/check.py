@@ -35,9 +35,8 @@ def check_command(
     result.report.data["_headline"] = gate_summary(result)
     result.report.data["workspace"] = str(ws.root)
     if summary is not None:
-        from tinyrel.policy.summary import gate_markdown
-
         from tinyrel.atomic import check_output_target
+        from tinyrel.policy.summary import gate_markdown
 
         check_output_target(summary, "--summary")
         with summary.open("a", encoding="utf-8") as handle:

@@ -36,10 +36,10 @@ def _from_directory(path: Path) -> dict[str, Any]:
 
 
 def _from_hub(uri: str) -> dict[str, Any]:
+    import tempfile
+
     from tinyrel.hub.client import download, hub_ref
     from tinyrel.hub.errors import hub_errors
-
-    import tempfile
 
     ref = hub_ref(uri)
     with tempfile.TemporaryDirectory(prefix="tinyrel-diff-") as scratch:

@@ -20,20 +20,18 @@ def endpoint() -> str | None:
 
 def configure() -> None:
     """Set up huggingface_hub the way tinyrel needs it, once per process: bounded requests (see
-    ``tinyrel.hub.guard``) and, off a terminal, no progress bars at all (CI logs stay clean)."""
+    ``tinyrel.hub.guard``) and no progress bars of its own — tinyrel shows one display for
+    hashing, upload and download on a terminal, and none at all off a terminal (CI logs)."""
     global _configured
     if _configured:
         return
     _configured = True
-    import sys
+    from huggingface_hub.utils import disable_progress_bars
 
     from tinyrel.hub.guard import install
 
     install()
-    if not sys.stderr.isatty():
-        from huggingface_hub.utils import disable_progress_bars
-
-        disable_progress_bars()
+    disable_progress_bars()
 
 
 _configured = False

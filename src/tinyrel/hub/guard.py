@@ -25,6 +25,15 @@ _ETAG = re.compile(r'^(W/)?"?([A-Za-z0-9._:+=-]{1,256})"?$')
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
+# tinyrel's own progress display for transfers (huggingface_hub's bars are off: one display, not two).
+_progress: dict[str, object] = {"upload": None, "download": None}
+
+
+def report_progress(kind: str, advance) -> None:
+    """Send the byte counts of uploads (PUT bodies) or downloads (GET bodies) to ``advance``."""
+    _progress[kind] = advance
+
+
 class UntrustedHubResponse(Exception):
     """The server answered something tinyrel will not act on (a path-like ETag, a body too long)."""
 
@@ -46,7 +55,19 @@ def check_headers(response) -> None:
         raise UntrustedHubResponse(f"the Hub sent an unsafe commit id ({commit[:80]!r}); refusing to use it")
 
 
-def _bounded_stream(stream, limit: int, url: str):
+def _counted(stream, advance):
+    import httpx2
+
+    class Counted(httpx2.SyncByteStream):
+        def __iter__(self):
+            for chunk in stream:
+                advance(len(chunk))
+                yield chunk
+
+    return Counted()
+
+
+def _bounded_stream(stream, limit: int, url: str, advance=None):
     import httpx2
 
     class Bounded(httpx2.SyncByteStream):
@@ -56,6 +77,8 @@ def _bounded_stream(stream, limit: int, url: str):
                 seen += len(chunk)
                 if seen > limit:
                     raise UntrustedHubResponse(f"{url}: the response is longer than the {limit:,} bytes declared")
+                if advance is not None:
+                    advance(len(chunk))
                 yield chunk
 
         def close(self) -> None:
@@ -75,6 +98,9 @@ def _transport():
 
         def handle_request(self, request):
             expected = request.headers.pop(EXPECTED_SIZE_HEADER, None)
+            upload = _progress["upload"]
+            if upload is not None and request.method == "PUT":
+                request.stream = _counted(request.stream, upload)
             response = self.inner.handle_request(request)
             check_headers(response)
             limits = [UNDECLARED_CAP]
@@ -83,7 +109,9 @@ def _transport():
                 limits.append(int(declared))
             if expected is not None and expected.isdigit() and request.method == "GET":
                 limits.append(int(expected))
-            response.stream = _bounded_stream(response.stream, min(limits), str(request.url.copy_with(query=None)))
+            advance = _progress["download"] if expected is not None else None
+            url = str(request.url.copy_with(query=None))
+            response.stream = _bounded_stream(response.stream, min(limits), url, advance)
             return response
 
         def close(self) -> None:

@@ -301,12 +301,20 @@ def _execute(api, repo_id: str, tag: str, files, state: RemoteState, plan: Plan,
 
 
 def _upload_and_commit(api, repo_id: str, tag: str, files, state: RemoteState, spec) -> str:
+    from tinyrel.hub.guard import report_progress
     from tinyrel.hub.transfer import interruptible
+    from tinyrel.progress import byte_progress
 
     ops = _operations(files, state)
     additions = [op for op in ops if hasattr(op, "upload_info")]
+    to_send = sum(f.size for f in files if f.is_weight and f.sha256 not in state.present_blobs)
     try:
-        interruptible(lambda: api.preupload_lfs_files(repo_id, additions=additions), "upload")
+        with byte_progress("uploading", to_send) as advance:
+            report_progress("upload", advance)
+            try:
+                interruptible(lambda: api.preupload_lfs_files(repo_id, additions=additions), "upload")
+            finally:
+                report_progress("upload", None)
     except Exception as exc:
         from tinyrel.hub.errors import classify
 

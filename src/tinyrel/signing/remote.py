@@ -72,9 +72,7 @@ def verify_hub(
             return _verify_metadata(uri, ref.repo_id, commit, signature, config, ignore, token)
         root = staging / "files"
         wanted = [p for p in listing if not is_ignored(p, [*GIT_PATHS, SIGNATURE_NAME])]
-        with hub_errors(uri, token), ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda p: download(ref.repo_id, p, commit, token, local_dir=root,
-                                             expected_size=listing[p]), wanted))  # fmt: skip
+        _download_all(ref.repo_id, commit, token, root, {p: listing[p] for p in wanted}, uri)
         report = verify_local(root, signature, config, [*ignore, HF_LOCAL_DIR_STATE])
         for rel in wanted:
             size = (root / rel).stat().st_size
@@ -82,6 +80,23 @@ def verify_hub(
                 report.error("verify/size-mismatch", f"the Hub declared {listing[rel]} bytes, {size} arrived", rel)
         report.data.update({"commit": commit, "target": uri})
         return finish(report, uri, config)
+
+
+def _download_all(repo_id: str, commit: str, token, root: Path, files: dict[str, int | None], uri: str) -> None:
+    """Download ``files`` into ``root``, four at a time, with one progress display on a terminal."""
+    from tinyrel.hub.errors import hub_errors
+    from tinyrel.hub.guard import report_progress
+    from tinyrel.progress import byte_progress
+
+    total = sum(size or 0 for size in files.values())
+    with byte_progress("downloading", total) as advance, hub_errors(uri, token):
+        report_progress("download", advance)
+        try:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(lambda p: download(repo_id, p, commit, token, local_dir=root,
+                                                 expected_size=files[p]), files))  # fmt: skip
+        finally:
+            report_progress("download", None)
 
 
 def _verify_metadata(uri, repo_id, commit, signature, config, ignore, token) -> Report:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 # Upper bounds for sizes a config may claim: far above any real model, far below what would
 # exhaust memory when a check builds ranges or mlx-lm builds a model from them.
 LIMITS = {
@@ -42,7 +41,9 @@ def config_problems(config: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}: group_size = {str(group)[:40]} must be a positive integer")
             if not isinstance(block.get("mode", "affine"), str):
                 problems.append(f"{where}: mode must be a string")
-        odd = [k for k, v in quant.items() if k not in ("bits", "group_size", "mode") and not isinstance(v, dict | bool)]
+        odd = [
+            k for k, v in quant.items() if k not in ("bits", "group_size", "mode") and not isinstance(v, dict | bool)
+        ]
         if odd and not all(isinstance(quant[k], int | str | float) for k in odd):
             problems.append(f"quantization has entries of unknown shape: {odd[:3]}")
     return problems

@@ -83,7 +83,9 @@ def load(path: Path) -> dict[str, Any]:
     except TinyrelError as exc:
         raise TinyrelError("manifest/invalid", exc.message, path=str(path)) from None
     except json.JSONDecodeError as exc:
-        raise TinyrelError("manifest/invalid", f"not readable JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+        raise TinyrelError(
+            "manifest/invalid", f"not readable JSON: {exc.msg}", path=str(path), line=exc.lineno
+        ) from None
     except (OSError, ValueError, RecursionError) as exc:
         raise TinyrelError("manifest/invalid", f"not readable JSON: {first_line(exc)}", path=str(path)) from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
