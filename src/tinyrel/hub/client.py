@@ -26,12 +26,13 @@ def configure() -> None:
     if _configured:
         return
     _configured = True
-    from huggingface_hub.utils import disable_progress_bars
+    from huggingface_hub.utils import disable_progress_bars, logging
 
     from tinyrel.hub.guard import install
 
     install()
     disable_progress_bars()
+    logging.set_verbosity_error()  # its retry chatter is not tinyrel's one-line error
 
 
 _configured = False

@@ -44,10 +44,12 @@ def classify(exc: BaseException, what: str, token: str | None = None) -> Tinyrel
 
 
 def _classify_cause(exc: BaseException, what: str, token: str | None, errors) -> TinyrelError | None:
-    from tinyrel.hub.guard import UntrustedHubResponse
+    from tinyrel.hub.guard import HubTimeout, UntrustedHubResponse
 
     if isinstance(exc, TinyrelError):
         return exc
+    if isinstance(exc, HubTimeout):
+        return TinyrelError("hub/timeout", scrub(f"{what}: the Hub did not answer in time: {exc}", token))
     if isinstance(exc, UntrustedHubResponse):
         return TinyrelError("hub/untrusted-response", scrub(f"{what}: {exc}", token))
     if isinstance(exc, errors.HfHubHTTPError) and not isinstance(

@@ -3,9 +3,10 @@
 tinyrel talks to the Hub only through huggingface_hub; this module installs the HTTP client that
 huggingface_hub uses (``set_client_factory``) with three guards:
 
-- **timeouts**: connect and read timeouts on every request (``TINYREL_HUB_TIMEOUT`` seconds,
-  default 30), so a silent server ends in a clear error instead of a hang (huggingface_hub's
-  default client has none);
+- **timeouts**: connect, read and write timeouts on every request, whatever the caller asked for
+  (``TINYREL_HUB_TIMEOUT`` seconds of silence, default 60; the Hub can take a while to answer a
+  large commit), so a silent server ends in one clear error, not a hang (huggingface_hub's default
+  client has no timeout, and retries timeouts with growing pauses);
 - **size**: a response body may not exceed its declared ``Content-Length``, the size tinyrel
   expects for a file (sent as a private header that is stripped before the request leaves), or
   a cap for undeclared bodies — an endless body ends in an error, not a full disk;
@@ -38,11 +39,16 @@ class UntrustedHubResponse(Exception):
     """The server answered something tinyrel will not act on (a path-like ETag, a body too long)."""
 
 
+class HubTimeout(Exception):
+    """The server did not answer within the bound.  Not an httpx timeout on purpose: huggingface_hub
+    retries those with growing pauses (and longer timeouts), which turns silence into minutes."""
+
+
 def timeout_seconds() -> float:
     try:
-        return max(0.1, float(os.environ.get("TINYREL_HUB_TIMEOUT", "30")))
+        return max(0.1, float(os.environ.get("TINYREL_HUB_TIMEOUT", "60")))
     except ValueError:
-        return 30.0
+        return 60.0
 
 
 def check_headers(response) -> None:
@@ -98,10 +104,21 @@ def _transport():
 
         def handle_request(self, request):
             expected = request.headers.pop(EXPECTED_SIZE_HEADER, None)
+            # huggingface_hub retries a failed metadata request with a 60 s timeout of its own:
+            # every request is held to tinyrel's bound, whatever the caller asked for.
+            limit = timeout_seconds()
+            timeouts = dict(request.extensions.get("timeout") or {})
+            request.extensions["timeout"] = {
+                key: limit if value is None else min(value, limit)
+                for key, value in {**dict.fromkeys(("connect", "read", "write", "pool")), **timeouts}.items()
+            }
             upload = _progress["upload"]
             if upload is not None and request.method == "PUT":
                 request.stream = _counted(request.stream, upload)
-            response = self.inner.handle_request(request)
+            try:
+                response = self.inner.handle_request(request)
+            except httpx2.TimeoutException as exc:
+                raise HubTimeout(f"no answer within {limit:g} s ({type(exc).__name__})") from None
             check_headers(response)
             limits = [UNDECLARED_CAP]
             declared = response.headers.get("content-length")
