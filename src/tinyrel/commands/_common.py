@@ -10,12 +10,13 @@ import dataclasses
 import functools
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.render import FORMATS, error_line, render
+from tinyrel.output import FORMATS, error_line, render
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,13 +34,23 @@ def emit(report: Report, fmt: str, quiet: bool = False, headline: str | None = N
     sys.exit(0 if report.ok else 1)
 
 
-def report_command(func: Callable[..., Report]) -> Callable[..., None]:
-    """Wrap a command body returning a Report: render it and exit with the contract's code."""
+@dataclass
+class Outcome:
+    """A command's result: the library's report, the headline text, and whether stdout carries
+    the command's product (so the report goes to stderr)."""
+
+    report: Report
+    headline: str | None = None
+    stderr: bool = False
+
+
+def report_command(func: Callable[..., Report | Outcome]) -> Callable[..., None]:
+    """Wrap a command body returning a Report or an Outcome: render it, exit with the contract's code."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, fmt: str = "text", quiet: bool = False, **kwargs: Any) -> None:
         try:
-            report = func(*args, **kwargs)
+            result = func(*args, **kwargs)
         except TinyrelError as exc:
             fail(exc, fmt)
         except KeyboardInterrupt:
@@ -49,7 +60,8 @@ def report_command(func: Callable[..., Report]) -> Callable[..., None]:
             fail(TinyrelError("input/too-deep", "input is nested too deeply to process"), fmt)
         except Exception as exc:  # the contract is "never a traceback"
             fail(TinyrelError("internal/error", f"{type(exc).__name__}: {exc}"), fmt)
-        emit(report, fmt, quiet, report.data.pop("_headline", None), bool(report.data.pop("_stderr", False)))
+        outcome = result if isinstance(result, Outcome) else Outcome(result)
+        emit(outcome.report, fmt, quiet, outcome.headline, outcome.stderr)
 
     return wrapper
 

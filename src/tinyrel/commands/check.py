@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import output_options, report_command
-from tinyrel.findings import Report
-from tinyrel.policy.gate import gate_summary, run_gate
+from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.commands._text import gate_summary
+from tinyrel.policy.gate import run_gate
 from tinyrel.policy.workspace import find_workspace
 
 
@@ -28,11 +28,10 @@ from tinyrel.policy.workspace import find_workspace
 @report_command
 def check_command(
     release: str | None, require_weights: bool, offline: bool, summary: Path | None, write_card: Path | None
-) -> Report:
+) -> Outcome:
     """Run every release check; exit 0 only when nothing is an error."""
     ws = find_workspace()
     result = run_gate(ws, ws.spec(release), require_weights=require_weights, offline=offline)
-    result.report.data["_headline"] = gate_summary(result)
     result.report.data["workspace"] = str(ws.root)
     if summary is not None:
         from tinyrel.atomic import check_output_target
@@ -45,4 +44,4 @@ def check_command(
         from tinyrel.atomic import write_text_atomic
 
         write_text_atomic(write_card, result.card)
-    return result.report
+    return Outcome(result.report, gate_summary(result))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import output_options, report_command
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.findings import TinyrelError
 from tinyrel.scaffold.init import init_example, init_real
 
 
@@ -26,13 +26,14 @@ from tinyrel.scaffold.init import init_example, init_real
 @report_command
 def init_command(
     weights: str | None, name: str | None, base_model: str | None, dest: Path, example: Path | None
-) -> Report:
+) -> Outcome:
     """Scaffold a release workspace (spec, lock, manifest, CHANGELOG entry, card template).
 
     WEIGHTS is a model directory, a Hugging Face cache snapshot or hf-cache://ORG/NAME[@REV].
     """
     if example is not None:
-        return init_example(example)
+        return Outcome(init_example(example), f"example workspace for the seed release in {example}")
     if weights is None or not name or not base_model:
         raise TinyrelError("usage/init", "give WEIGHTS --name NAME --base-model ID, or --example DIR", usage=True)
-    return init_real(weights, name, base_model, dest)
+    report = init_real(weights, name, base_model, dest)
+    return Outcome(report, f"workspace for {name} in {dest}; edit release/{name}.toml, then run tinyrel check")

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from tinyrel.atomic import check_output_target
-from tinyrel.commands._common import output_options, report_command
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.findings import TinyrelError
 from tinyrel.scaffold.init import check_name
 from tinyrel.sources.lock import check_lock, lock_source, read_lock, update_lock
 
@@ -27,13 +27,11 @@ from tinyrel.sources.lock import check_lock, lock_source, read_lock, update_lock
 @click.option("--check", is_flag=True, help="Exit 1 when the lock no longer matches what it points to.")
 @output_options
 @report_command
-def lock_command(source: str | None, output: Path, name: str, check: bool) -> Report:
+def lock_command(source: str | None, output: Path, name: str, check: bool) -> Outcome:
     """Resolve SOURCE (a directory, HF cache snapshot, hf-cache:// or hf:// reference) into the lock."""
     if check:
         target = Path(source) if source else output
-        report = check_lock(target, base=target.parent.resolve())
-        report.data["_headline"] = f"checked {target}"
-        return report
+        return Outcome(check_lock(target, base=target.parent.resolve()), f"checked {target}")
     if not source:
         raise TinyrelError("usage/missing-source", "give a SOURCE to lock, or --check", usage=True)
     check_name(name)
@@ -41,9 +39,9 @@ def lock_command(source: str | None, output: Path, name: str, check: bool) -> Re
     if output.exists():
         read_lock(output)  # a malformed lock is refused before any work, and never overwritten
     entry, report = lock_source(source, name, base=output.parent.resolve())
-    if report.ok:
-        update_lock(output, entry)
-        durable = str(entry.durable).lower()
-        report.data["_headline"] = f"locked {name} -> {output}: {len(entry.files)} files, durable={durable}"
     report.data["source"] = entry.to_toml()
-    return report
+    if not report.ok:
+        return Outcome(report, f"not locked: {name} did not resolve cleanly")
+    update_lock(output, entry)
+    durable = str(entry.durable).lower()
+    return Outcome(report, f"locked {name} -> {output}: {len(entry.files)} files, durable={durable}")

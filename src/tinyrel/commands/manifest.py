@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import output_options, report_command
+from tinyrel.commands._common import Outcome, output_options, report_command
 from tinyrel.findings import Report
 from tinyrel.weights import manifest as mf
 from tinyrel.weights.validate import inspect_weights
@@ -19,7 +19,7 @@ from tinyrel.weights.validate import inspect_weights
 )
 @output_options
 @report_command
-def manifest_command(directory: Path, output: Path | None) -> Report:
+def manifest_command(directory: Path, output: Path | None) -> Report | Outcome:
     """Validate DIR and write its weight manifest (files, tensors, digests, totals)."""
     inspection = inspect_weights(directory, build_manifest=True)
     report = inspection.report
@@ -28,10 +28,8 @@ def manifest_command(directory: Path, output: Path | None) -> Report:
         return report
     if output is None:
         click.echo(mf.dumps(inspection.manifest), nl=False)
-        report.data["_stderr"] = True
-        return report
+        return Outcome(report, stderr=True)
     mf.write(inspection.manifest, output)
     report.data["manifest"] = str(output)
     totals = inspection.manifest["totals"]
-    report.data["_headline"] = f"wrote {output}: {totals['tensors']} tensors, {totals['files']} files"
-    return report
+    return Outcome(report, f"wrote {output}: {totals['tensors']} tensors, {totals['files']} files")

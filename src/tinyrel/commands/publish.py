@@ -10,9 +10,10 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import output_options, report_command
+from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.commands._text import gate_summary, plan_text
 from tinyrel.commands.sign import signer_config, signer_options
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.findings import TinyrelError
 from tinyrel.policy.workspace import find_workspace
 
 
@@ -40,7 +41,7 @@ def publish_command(
     allow: tuple[str, ...],
     reason: str | None,
     **signer: object,
-) -> Report:
+) -> Outcome:
     """Gate, then publish: metadata-only (--out DIR or --repo-id) or hosted weights (--repo-id)."""
     if allow and not reason:
         raise TinyrelError(
@@ -56,15 +57,30 @@ def publish_command(
     wants_signature = any(signer[k] for k in ("private_key", "keyless", "signing_certificate", "chain"))
     config = signer_config(**signer) if wants_signature else None
     if repo_id is not None:
-        from tinyrel.publish.hub import publish_to_hub
+        from tinyrel.publishing.hosted import publish_to_hub
 
-        return publish_to_hub(
+        result = publish_to_hub(
             ws, spec, mode=mode, repo_id=repo_id, signer=config, private=private, dry_run=dry_run, overrides=overrides
         )
+        return Outcome(result.report, _hosted_text(result))
     if mode == "weights":
         raise TinyrelError("usage/repo-id-required", "publish --mode weights needs --repo-id ORG/NAME", usage=True)
     if out is None:
         raise TinyrelError("usage/out-required", "publish --mode metadata needs --out DIR or --repo-id", usage=True)
-    from tinyrel.publish.local import publish_metadata
+    from tinyrel.publishing.local import publish_metadata
 
-    return publish_metadata(ws, spec, out, overrides, config)
+    result = publish_metadata(ws, spec, out, overrides, config)
+    text = gate_summary(result.gate)
+    if result.report.ok:
+        signed = "signed (model.sig)" if config is not None else "unsigned"
+        text += f"\npublished a metadata-only release ({signed}) to {out}: {', '.join(result.report.data['files'])}"
+    return Outcome(result.report, text)
+
+
+def _hosted_text(result) -> str:
+    text, data = gate_summary(result.gate), result.report.data
+    if "plan" in data:
+        text += "\n" + plan_text(data["plan"])
+    if "commit" in data:
+        text += f"\npublished hf://{data['repo_id']}@{data['commit'][:12]} ({data['tag']}): {data['files']} files"
+    return text

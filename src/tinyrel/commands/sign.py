@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from tinyrel.commands._common import output_options, report_command
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.findings import TinyrelError
 from tinyrel.signing.sign import SignerConfig
 
 
@@ -106,8 +106,10 @@ def signer_config(
 @report_command
 def sign_command(
     model_path: Path, signature: Path, ignore: tuple[Path, ...], shard_size: int | None, **signer: Any
-) -> Report:
+) -> Outcome:
     """Sign MODEL_PATH in the OpenSSF Model Signing (OMS v1.0) format."""
     from tinyrel.signing.sign import sign_model
 
-    return sign_model(model_path, signature, signer_config(**signer), ignore, shard_size=shard_size)
+    report = sign_model(model_path, signature, signer_config(**signer), ignore, shard_size=shard_size)
+    data = report.data
+    return Outcome(report, f"signed {data['files']} files of {model_path} ({data['method']}) → {signature}")

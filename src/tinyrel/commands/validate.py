@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import output_options, report_command
-from tinyrel.findings import Report
+from tinyrel.commands._common import Outcome, output_options, report_command
 from tinyrel.weights import manifest as mf
 from tinyrel.weights.validate import inspect_weights
 
@@ -29,7 +28,7 @@ from tinyrel.weights.validate import inspect_weights
 @report_command
 def validate_command(
     directory: Path, manifest_path: Path | None, quick: bool, full_sha256: bool, against_mlx_lm: bool
-) -> Report:
+) -> Outcome:
     """Check safetensors framing, shard index, MLX layout, values and hygiene of DIR."""
     expected = mf.load(manifest_path) if manifest_path else None
     inspection = inspect_weights(directory, expected=expected, quick=quick, full_sha256=full_sha256)
@@ -40,8 +39,6 @@ def validate_command(
     report = inspection.report
     summary = report.data["summary"]
     verdict = "validated" if report.ok else "validation FAILED for"
-    report.data["_headline"] = (
-        f"{verdict} {directory}: {summary['files']} files, {summary['tensors']} tensors ({summary['mode']})"
-    )
     report.data["workspace"] = str(directory)  # findings are relative to the model directory
-    return report
+    return Outcome(report, f"{verdict} {directory}: {summary['files']} files, {summary['tensors']} tensors "
+                   f"({summary['mode']})")  # fmt: skip

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import output_options, report_command
+from tinyrel.commands._common import Outcome, output_options, report_command
 from tinyrel.findings import Report, TinyrelError
 
 
@@ -52,15 +52,16 @@ def verify_command(
     trust_config: Path | None,
     ignore: tuple[str, ...],
     no_download: bool,
-) -> Report:
+) -> Outcome:
     """Check TARGET (file, directory or hf://org/name@rev) against an OMS signature."""
-    from tinyrel.signing.verify import VerifierConfig, verify_local
+    from tinyrel.verifying.bundle import VerifierConfig
+    from tinyrel.verifying.local import verify_local
 
     config = VerifierConfig(public_key, chain, identity, issuer, offline, trust_config)
     if target.startswith("hf://"):
-        from tinyrel.signing.remote import verify_hub
+        from tinyrel.verifying.hub import verify_hub
 
-        return verify_hub(target, signature, config, ignore, no_download)
+        return _outcome(verify_hub(target, signature, config, ignore, no_download))
     if no_download:
         raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
     root = Path(target)
@@ -73,4 +74,9 @@ def verify_command(
         signature = root / "model.sig"
     if not signature.is_file():
         raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(signature))
-    return verify_local(root, signature, config, ignore)
+    return _outcome(verify_local(root, signature, config, ignore))
+
+
+def _outcome(report: Report) -> Outcome:
+    verdict = "verified" if report.ok else "NOT verified"
+    return Outcome(report, f"{report.data['target']}: {verdict} ({report.data['method']})")

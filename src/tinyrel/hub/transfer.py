@@ -33,7 +33,7 @@ def interruptible(work: Callable[[], T], what: str) -> T:
         while thread.is_alive():
             thread.join(0.1)
     except KeyboardInterrupt:
-        from tinyrel.render import error_line
+        from tinyrel.output import error_line
 
         sys.stdout.flush()
         message = f"interrupted during the {what}; nothing was committed: re-run the same command to resume"

@@ -168,20 +168,3 @@ def weights_location(ctx: GateContext, facts: ReleaseFacts) -> str:
     if facts.destination == "preview":
         return "not published yet (the lock points to a local source on the publisher's machine)."
     return "not distributed with this release."
-
-
-def gate_summary(result: GateResult) -> str:
-    """Readable per-blocker report for the text format."""
-    spec = result.context.spec
-    lines = [f"release {spec.name} {spec.version} ({result.context.mode})"]
-    marks = {"resolved": "✓", "open": "✗", "overridden": "!", "not checked": "-"}
-    for b in result.blockers:
-        mark = marks.get(b["status"], "?")
-        if b["status"] == "resolved":
-            lines.append(f"  {mark} {b['id']}: resolved (was: {b['title']})")
-        else:
-            lines.append(f"  {mark} {b['id']}: {b['status']}: {b['title']}")
-            lines += [f"      why: {b['why']}", f"      unblock: {b['unblock']}"]
-    checks = result.report.data["checks"]
-    lines.append("  checks: " + ", ".join(f"{c}={s}" for c, s in checks.items()))
-    return "\n".join(lines)

@@ -117,7 +117,7 @@ def init_example(dest: Path) -> Report:
     spec["weights"]["artifact_size"] = "7.5 GB (the real release; the stand-in is a few hundred KB)"
     report = Report()
     write_workspace(dest, name, spec["release"]["version"], spec["weights"]["source"], tomli_w.dumps(spec), report)
-    report.data["_headline"] = f"example workspace for {name} in {dest}"
+    report.data.update({"release": name, "workspace": str(dest)})
     return report
 
 
@@ -211,5 +211,5 @@ def init_real(weights: str, name: str, base_model: str, dest: Path) -> Report:
     )
     report = Report()
     write_workspace(dest, name, "0.1.0", source, text, report)
-    report.data["_headline"] = f"workspace for {name} in {dest}; edit release/{name}.toml, then run tinyrel check"
+    report.data.update({"release": name, "workspace": str(dest)})
     return report

@@ -1,0 +1,1 @@
+"""Signing: which files a release signature covers, their digests, and the OMS bundle over them."""

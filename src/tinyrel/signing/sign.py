@@ -95,7 +95,7 @@ class SignerConfig:
 
     def signer(self):
         """The model_signing signer for this method (errors become ``sign/...`` codes)."""
-        from model_signing._signing import sign_certificate, sign_ec_key, sign_sigstore
+        from tinyrel.signing import _oms
 
         self.check()
         try:
@@ -103,7 +103,7 @@ class SignerConfig:
                 assert self.private_key is not None
                 # model_signing hands the password to cryptography, which takes bytes.
                 password = self.password.encode() if self.password is not None else None
-                return sign_ec_key.Signer(self.private_key, password)  # type: ignore[arg-type]
+                return _oms.ec_key.Signer(self.private_key, password)  # type: ignore[arg-type]
             if self.method == "certificate":
                 if self.private_key is None or self.signing_certificate is None:
                     raise TinyrelError(
@@ -111,9 +111,9 @@ class SignerConfig:
                         "certificate signing needs --private-key and --signing-certificate",
                         usage=True,
                     )
-                return sign_certificate.Signer(self.private_key, self.signing_certificate, self.certificate_chain)
+                return _oms.certificate.Signer(self.private_key, self.signing_certificate, self.certificate_chain)
             if self.method == "sigstore":
-                return sign_sigstore.Signer(
+                return _oms.sigstore.Signer(
                     use_ambient_credentials=True,
                     identity_token=self.identity_token,
                     trust_config=self.trust_config,
@@ -130,19 +130,20 @@ class SignerConfig:
 def oms_manifest(model_name: str, digests: Mapping[str, str], ignore_paths: Sequence[str]):
     """A model_signing ``files`` manifest (SHA-256 per file) from precomputed digests."""
     from model_signing import manifest
-    from model_signing._hashing.hashing import Digest
+
+    from tinyrel.signing._oms import Digest, FileSerialization
 
     items = [
         manifest.FileManifestItem(path=PurePosixPath(rel), digest=Digest("sha256", bytes.fromhex(digest)))
         for rel, digest in sorted(digests.items())
     ]
-    serialization = manifest._FileSerialization("sha256", False, [Path(p) for p in sorted(set(ignore_paths))])
+    serialization = FileSerialization("sha256", False, [Path(p) for p in sorted(set(ignore_paths))])
     return manifest.Manifest(model_name, items, serialization)
 
 
 def sign_manifest(manifest, config: SignerConfig) -> str:
     """Return the OMS bundle (JSON text) signing a model_signing manifest."""
-    from model_signing._signing import signing
+    from tinyrel.signing._oms import signing
 
     signer = config.signer()
     try:
@@ -200,5 +201,4 @@ def sign_model(
             "serialization": "shards" if shard_size else "files",
         }
     )
-    report.data["_headline"] = f"signed {len(files)} files of {root} ({config.method}) → {signature}"
     return report

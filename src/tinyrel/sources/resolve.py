@@ -100,7 +100,7 @@ def resolve_hub(ref: SourceRef, name: str, report: Report, token: str | bool | N
 
     from tinyrel.hub.client import download, hub_api
     from tinyrel.hub.errors import hub_errors
-    from tinyrel.signing.remote import _listing
+    from tinyrel.verifying.hub import _listing
 
     assert ref.repo_id is not None
     with hub_errors(ref.uri), tempfile.TemporaryDirectory(prefix="tinyrel-lock-") as scratch:

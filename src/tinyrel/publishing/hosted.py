@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.hub.client import git_blob_sha1, hub_api
 from tinyrel.hub.errors import hub_errors
-from tinyrel.policy.gate import check_overrides, gate_summary, run_gate
+from tinyrel.policy.gate import check_overrides, run_gate
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
-from tinyrel.publish.release import (
+from tinyrel.publishing.release import (
     SIGNATURE,
+    PublishResult,
     ReleaseFile,
     check_no_local_paths,
     hosted_lock_entry,
@@ -117,7 +118,7 @@ def _signed_by_us(api, repo_id: str, commit: str, files: list[ReleaseFile], sign
     from pathlib import Path
 
     from tinyrel.hub.client import download
-    from tinyrel.signing.verify import check_signature, verifier_for_signer
+    from tinyrel.verifying.bundle import check_signature, verifier_for_signer
 
     with tempfile.TemporaryDirectory(prefix="tinyrel-sig-") as tmp:
         local = download(repo_id, SIGNATURE, commit, token, local_dir=Path(tmp))
@@ -194,7 +195,11 @@ def publish_to_hub(
     private: bool = False,
     dry_run: bool = False,
     overrides: dict[str, str] | None = None,
-) -> Report:
+) -> PublishResult:
+    """Gate, plan, sign and push one release to ``repo_id`` (see the module docstring for the order).
+
+    ``dry_run`` makes every check the real run makes and returns the plan without changing anything.
+    """
     from huggingface_hub import get_token
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
@@ -214,10 +219,10 @@ def publish_to_hub(
     facts = release_facts(destination="hub", mode=mode, signer=signer, repo_id=repo_id, tag=tag)
     result = run_gate(ws, spec, mode=mode, require_weights=mode == "weights", overrides=overrides, facts=facts)
     report = result.report
-    report.data["_headline"] = gate_summary(result)
+    outcome = PublishResult(report, result)
     if not report.ok:
         report.error("publish/refused", "the release gate failed; nothing was uploaded")
-        return report
+        return outcome
     if mode == "weights":
         weights = weight_files(result, report)
         entry = hosted_lock_entry(spec.name, repo_id, tag, weights, public=not private)
@@ -242,13 +247,15 @@ def publish_to_hub(
         "bytes": sum(f.size for f in files),
         "upload_bytes": sum(f.size for f in files if _row(rows, f.path) == "upload") if plan.action == "commit" else 0,
         "private": private,
+        "existing_commit": plan.commit,
+        "repo_exists": state.exists,
+        "make_public": plan.make_public,
     }
     if mode == "weights" and private:
         report.warning("publish/lock-not-pinned", "a private release is not a public host: the workspace lock stays "
                        "as it was and weight-distribution stays open")  # fmt: skip
     if dry_run:
-        report.data["_headline"] += "\n" + _plan_text(report.data["plan"], state, plan)
-        return report
+        return outcome
     if signer is not None and plan.action == "commit":
         files.append(signature_file(files, repo_id.split("/")[1], signer))
 
@@ -259,9 +266,8 @@ def publish_to_hub(
         _check_hosted(files, entry, report)
         if not private:
             _pin_lock(ws, spec, entry)
-    report.data.update({"commit": commit, "tag": tag, "repo_id": repo_id})
-    report.data["_headline"] += f"\npublished {where}@{commit[:12]} ({tag}): {len(files)} files"
-    return report
+    report.data.update({"commit": commit, "tag": tag, "repo_id": repo_id, "files": len(files)})
+    return outcome
 
 
 def _row(rows: list[dict[str, object]], path: str) -> object:
@@ -362,20 +368,3 @@ def _pin_lock(ws: Workspace, spec: ReleaseSpec, entry) -> None:
     from tinyrel.sources.lock import update_lock
 
     update_lock(ws.lock_path, entry)
-
-
-def _plan_text(plan: dict, state: RemoteState, decided: Plan) -> str:
-    repo = "exists" if state.exists else "will be created (private until the release is tagged)"
-    action = {
-        "commit": "one new commit, then the tag",
-        "tag-head": f"tag the untagged release at the branch head {decided.commit}",
-        "done": f"nothing: {plan['tag']} already holds this release",
-    }[decided.action]
-    lines = [f"plan for hf://{plan['repo_id']} ({plan['tag']}; repo {repo}): {action}"]
-    for row in plan["files"]:
-        size = f"{row['size']:>14,}" if row["size"] is not None else f"{'-':>14}"
-        lines.append(f"  {row['status']:<24} {size}  {row['path']}")
-    lines.append(f"  total {plan['bytes']:,} bytes; to upload {plan['upload_bytes']:,} bytes")
-    if decided.make_public:
-        lines.append(f"  hf://{plan['repo_id']} will be made public after the tag")
-    return "\n".join(lines)

@@ -1,10 +1,10 @@
-"""Verify an OMS model signature, then that the files on disk (or on the Hub) are the signed ones.
+"""Check an OMS bundle's signature and return what it vouches for (the signed manifest).
 
-Two steps, like model_signing's ``verifying.Config``: the bundle's signature is checked by the
-reference library's verifiers (EC public key, certificate chain, or Sigstore identity — the latter
-offline against sigstore-python's embedded trust root when asked), which yields the signed manifest;
-then every signed resource is compared with what is actually there.  Missing, extra and changed
-files are findings with stable codes, so one run reports every difference.
+The first of verification's two steps, like model_signing's ``verifying.Config``: the bundle's
+signature is checked by the reference library's verifiers (EC public key, certificate chain, or
+Sigstore identity — the latter offline against sigstore-python's embedded trust root, or a
+private trust root, when asked).  The second step, comparing the signed resources with what is
+there, lives in ``verifying.local`` and ``verifying.hub``.
 """
 
 from __future__ import annotations
@@ -16,16 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model_signing._signing import signing as ms_signing
-
 from tinyrel.findings import Report, TinyrelError, first_line
-from tinyrel.signing.files import (
-    GIT_PATHS,
-    absolute,
-    relative_ignores,
-    sha256_digests,
-    signed_files,
-)
+from tinyrel.signing import _oms
 
 
 @dataclass
@@ -61,14 +53,12 @@ class VerifierConfig:
         return chosen[0]
 
     def verifier(self):
-        from model_signing._signing import sign_certificate, sign_ec_key
-
         method = self.method
         try:
             if method == "key":
-                return sign_ec_key.Verifier(self.public_key)
+                return _oms.ec_key.Verifier(self.public_key)
             if method == "certificate":
-                return sign_certificate.Verifier(list(self.certificate_chain))
+                return _oms.certificate.Verifier(list(self.certificate_chain))
             return _SigstoreVerifier(self.identity, self.issuer, self.offline, self.trust_config)
         except TinyrelError:
             raise
@@ -76,7 +66,7 @@ class VerifierConfig:
             raise TinyrelError("verify/trust-material", f"cannot load the {method} trust material: {exc}") from None
 
 
-class _SigstoreVerifier(ms_signing.Verifier):
+class _SigstoreVerifier(_oms.signing.Verifier):
     """model_signing's Sigstore verifier, but able to use the embedded trust root offline."""
 
     def __init__(self, identity: str, issuer: str, offline: bool, trust_config: Path | None):
@@ -123,10 +113,8 @@ class SignedManifest:
 
 def check_signature(signature_path: Path, config: VerifierConfig, report: Report) -> SignedManifest | None:
     """Verify the bundle's signature; return the signed manifest, or ``None`` with a finding."""
-    from model_signing._signing import sign_sigstore, sign_sigstore_pb
-
     verifier = config.verifier()
-    reader = sign_sigstore.Signature if config.method == "sigstore" else sign_sigstore_pb.Signature
+    reader = _oms.sigstore.Signature if config.method == "sigstore" else _oms.sigstore_pb.Signature
     try:
         signature = reader.read(signature_path)
     except Exception as exc:  # noqa: BLE001 - JSON, schema and protobuf errors alike
@@ -144,60 +132,6 @@ def check_signature(signature_path: Path, config: VerifierConfig, report: Report
     resources = {rd.identifier: (rd.digest.algorithm, rd.digest.digest_hex) for rd in manifest.resource_descriptors()}
     report.info("verify/signature", f"signature verified ({config.method}); {len(resources)} signed resources")
     return SignedManifest(resources, dict(manifest.serialization_type), manifest.model_name)
-
-
-def compare_resources(expected: dict[str, str], actual: dict[str, str], report: Report) -> None:
-    for rel in sorted(set(expected) - set(actual)):
-        report.error("verify/missing", f"{rel} is signed but missing", rel)
-    for rel in sorted(set(actual) - set(expected)):
-        report.error("verify/extra", f"{rel} is present but not signed", rel)
-    for rel in sorted(set(expected) & set(actual)):
-        if expected[rel] != actual[rel]:
-            report.error("verify/changed", f"{rel} differs from the signed digest", rel)
-
-
-def local_digests(root: Path, signed: SignedManifest, ignore: list[str], report: Report) -> dict[str, str]:
-    """Digests of the files under ``root``, computed the way the signer computed them.
-
-    Links out of ``root`` and special files are findings and are never opened (a FIFO would
-    block the reference hasher forever).
-    """
-    files = signed_files(root, ignore, report)
-    if signed.plain_sha256_files:
-        return sha256_digests(root, files)
-    if not report.ok:
-        return {}
-    from model_signing import hashing
-
-    params = signed.serialization
-    # The bundle records digest names ("blake2b"); the hashing API takes engine names ("blake2").
-    algorithm = {"blake2b": "blake2"}.get(params["hash_type"], params["hash_type"])
-    config = hashing.Config()
-    if params.get("method") == "shards":
-        config.use_shard_serialization(
-            hashing_algorithm=algorithm,
-            shard_size=int(params["shard_size"]),
-            allow_symlinks=True,  # JSON float
-        )
-    else:
-        config.use_file_serialization(hashing_algorithm=algorithm, allow_symlinks=True)
-    config.set_ignored_paths(paths=ignore, ignore_git_paths=True)
-    manifest = config.hash(root)
-    return {rd.identifier: rd.digest.digest_hex for rd in manifest.resource_descriptors()}
-
-
-def verify_local(root: Path, signature: Path, config: VerifierConfig, ignore: Sequence[str | Path] = ()) -> Report:
-    report = Report()
-    signed = check_signature(signature, config, report)
-    if signed is not None:
-        # Only what the bundle records, git metadata and the signature itself are ignored: a file
-        # added after signing, anywhere (``.cache/`` included), is reported as extra.
-        rel_ignores = relative_ignores(root, [*ignore, absolute(signature)])
-        ignored = sorted({*rel_ignores, *signed.ignore_paths, *GIT_PATHS})
-        actual = local_digests(absolute(root), signed, ignored, report)
-        compare_resources({k: v for k, (_, v) in signed.resources.items()}, actual, report)
-        report.data["files"] = len(actual)
-    return finish(report, str(root), config)
 
 
 @contextlib.contextmanager
@@ -219,10 +153,3 @@ def verifier_for_signer(signer, scratch: Path):
     else:
         identity, issuer = signer.identity()
         yield VerifierConfig(identity=identity, issuer=issuer, trust_config=signer.trust_config)
-
-
-def finish(report: Report, target: str, config: VerifierConfig) -> Report:
-    report.data.update({"target": target, "method": config.method, "verified": report.ok})
-    verdict = "verified" if report.ok else "NOT verified"
-    report.data["_headline"] = f"{target}: {verdict} ({config.method})"
-    return report

@@ -166,13 +166,4 @@ def diff_report(a: dict[str, Any], b: dict[str, Any], label_a: str, label_b: str
             "summary": summary,
         }
     )
-    counts = (
-        f"{len(diff.changed)} changed, {len(diff.added)} added, {len(diff.removed)} removed, "
-        f"{len(diff.dtype_changed)} dtype and {len(diff.shape_changed)} shape changes, {diff.unchanged} unchanged"
-    )
-    report.data["_headline"] = (
-        f"{label_a} → {label_b}: "
-        + ("identical" if diff.identical else f"{summary['text']}")
-        + f"\n  tensors: {counts}; {diff.bytes_changed:,} bytes changed"
-    )
     return report

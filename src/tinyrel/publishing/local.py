@@ -16,12 +16,13 @@ import os
 import tomllib
 from pathlib import Path
 
-from tinyrel.findings import Report, TinyrelError
-from tinyrel.policy.gate import check_overrides, gate_summary, run_gate
+from tinyrel.findings import TinyrelError
+from tinyrel.policy.gate import check_overrides, run_gate
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
-from tinyrel.publish.release import (
+from tinyrel.publishing.release import (
     RELEASE_FILE_NAMES,
+    PublishResult,
     check_no_local_paths,
     metadata_files,
     release_facts,
@@ -63,16 +64,19 @@ def check_out_dir(ws: Workspace, spec: ReleaseSpec, out: Path) -> Path:
     return target
 
 
-def publish_metadata(ws: Workspace, spec: ReleaseSpec, out: Path, overrides: dict[str, str], signer=None) -> Report:
+def publish_metadata(
+    ws: Workspace, spec: ReleaseSpec, out: Path, overrides: dict[str, str] | None = None, signer=None
+) -> PublishResult:
+    """Gate, then write the metadata-only release into ``out`` (signed when ``signer`` is given)."""
+    overrides = overrides or {}
     check_overrides(spec, overrides)
     target = check_out_dir(ws, spec, out)
     facts = release_facts(destination="local", mode="metadata", signer=signer)
     result = run_gate(ws, spec, mode="metadata", overrides=overrides, facts=facts)
     report = result.report
-    report.data["_headline"] = gate_summary(result)
     if not report.ok:
         report.error("publish/refused", "the release gate failed; nothing was written (see --allow BLOCKER --reason)")
-        return report
+        return PublishResult(report, result)
     from tinyrel.atomic import staged_directory
 
     files = metadata_files(result)
@@ -85,8 +89,4 @@ def publish_metadata(ws: Workspace, spec: ReleaseSpec, out: Path, overrides: dic
     report.data["out"] = str(out)
     report.data["files"] = sorted(p.name for p in target.iterdir())
     report.data["signed"] = signer is not None
-    signed = "signed (model.sig)" if signer is not None else "unsigned"
-    report.data["_headline"] += (
-        f"\npublished a metadata-only release ({signed}) to {out}: {', '.join(report.data['files'])}"
-    )
-    return report
+    return PublishResult(report, result)

@@ -23,7 +23,8 @@ from pathlib import Path, PurePosixPath
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.hub.client import download, hub_api, hub_ref
 from tinyrel.signing.files import GIT_PATHS, HF_LOCAL_DIR_STATE, is_ignored
-from tinyrel.signing.verify import VerifierConfig, check_signature, compare_resources, finish, verify_local
+from tinyrel.verifying.bundle import VerifierConfig, check_signature
+from tinyrel.verifying.local import compare_resources, finish, verify_local
 
 SIGNATURE_NAME = "model.sig"
 

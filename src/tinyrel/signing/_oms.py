@@ -1,0 +1,45 @@
+"""The one place tinyrel touches model_signing's private modules (the OMS reference library).
+
+model_signing's public API (``model_signing.signing.Config``, ``verifying.Config``) hashes the
+model itself and verifies Sigstore bundles only online.  tinyrel needs two things it does not
+offer — signing digests it has already computed (so gigabytes are not hashed twice) and verifying
+keyless bundles against an offline or private trust root — so it reaches into the layer below.
+Every such name is imported here, once, with the reason; ``tests/test_oms_adapter.py`` imports
+each of them, so an upgrade that renames one fails CI loudly instead of turning into a false
+"signature does not verify".  The dependency is pinned to the tested minor (``>=1.1,<1.2``).
+
+Proposed upstream (public calls that would retire this module): ``signing.Config.sign_manifest
+(manifest)`` for precomputed digests, and ``verifying.Config.use_sigstore_verifier(...,
+trusted_root=...)`` for offline/private keyless verification.
+"""
+
+from __future__ import annotations
+
+# A manifest item needs a ``Digest``; the public ``hashing`` module does not re-export it.
+from model_signing._hashing.hashing import Digest  # noqa: F401 - re-exported
+
+# Signers and verifiers per method: the public Config classes construct them only around their
+# own hashing pass; tinyrel hands them a manifest built from its verified digests.
+from model_signing._signing import sign_certificate as certificate  # noqa: F401 - re-exported
+from model_signing._signing import sign_ec_key as ec_key  # noqa: F401 - re-exported
+from model_signing._signing import sign_sigstore as sigstore  # noqa: F401 - re-exported
+
+# Reading a bundle without verifying it against the network (the public verifier reads it itself).
+from model_signing._signing import sign_sigstore_pb as sigstore_pb  # noqa: F401 - re-exported
+
+# ``Payload`` (the in-toto statement of a manifest) and the ``Verifier`` base class that tinyrel's
+# offline Sigstore verifier extends: no public name exists for either.
+from model_signing._signing import signing  # noqa: F401 - re-exported
+
+# The ``files`` serialization descriptor of a manifest built from precomputed digests.
+from model_signing.manifest import _FileSerialization as FileSerialization  # noqa: F401 - re-exported
+
+PRIVATE_NAMES = (
+    "model_signing._signing.sign_certificate",
+    "model_signing._signing.sign_ec_key",
+    "model_signing._signing.sign_sigstore",
+    "model_signing._signing.sign_sigstore_pb",
+    "model_signing._signing.signing",
+    "model_signing._hashing.hashing.Digest",
+    "model_signing.manifest._FileSerialization",
+)

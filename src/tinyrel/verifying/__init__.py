@@ -1,0 +1,1 @@
+"""Verifying: check an OMS signature, then that the files (local or on the Hub) are the signed ones."""
