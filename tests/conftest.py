@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fixtures import copy_model, write_mlx_model  # noqa: E402
+from fixtures import copy_model, write_mlx_model
 
 
 @pytest.fixture(scope="session")

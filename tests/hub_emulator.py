@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).parent))  # standalone start: find the sibling storage module
 
-from hub_store import (  # noqa: E402
+from hub_store import (
     GITATTRIBUTES,
     LFS_PATTERNS,
     LFS_THRESHOLD,
@@ -49,7 +49,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: EmulatorServer
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - signature fixed by the base class
+    def log_message(self, format: str, *args) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 

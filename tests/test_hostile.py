@@ -93,7 +93,7 @@ def test_forbidden_copy_is_found_through_lookalikes(example, copy):
 
 
 def test_forbidden_copy_from_the_spec_is_found_too(example):
-    edit(spec_file(example), 'summary = "A Mac-built', 'summary = "A general\u2011purpose, Mac-built')
+    edit(spec_file(example), 'summary = """A Mac-built', 'summary = """A general\u2011purpose, Mac-built')
     assert "blocker/routed-only-copy" in codes(run_json("check", "--offline", cwd=example)[1])
 
 
@@ -235,7 +235,7 @@ def test_huge_json_and_allocating_config_values_are_bounded(model_dir):
         ("tuned = 0.423", "tuned = nan", "spec/invalid"),
         ("tuned = 0.95", "tuned = 1.5", "spec/invalid"),
         ("stock = 0.58", "stock = -0.1", "spec/invalid"),
-        ('checks = [\n    "routed-only-copy",', "checks = [\n    1, {},", "spec/invalid"),
+        ('checks = ["weight-distribution"]', "checks = [1, {}]", "spec/invalid"),
         ('name = "qwen3-4b-fileops"', 'name = "../package"', "spec/invalid"),
         ('repo_id = "tinygpt/qwen3-4b-fileops"', 'repo_id = "not a repo"', "spec/invalid"),
         ("routed_only = true", 'routed_only = true\nforbidden_copy = ["(unclosed"]', "spec/invalid"),
@@ -253,7 +253,7 @@ def test_malformed_spec_values_get_a_code_and_a_line(example, old, new, code):
 
 def test_a_catastrophic_forbidden_copy_pattern_is_time_bounded(example):
     edit(spec_file(example), "routed_only = true", 'routed_only = true\nforbidden_copy = ["(x+x+)+y"]')
-    edit(spec_file(example), 'summary = "', 'summary = "' + "x" * 5000 + " ")
+    edit(spec_file(example), 'summary = """', 'summary = """' + "x" * 5000 + " ")
     started = time.time()
     result = cli("check", "--offline", cwd=example, timeout=60)
     assert time.time() - started < 30
@@ -398,7 +398,7 @@ def test_control_characters_are_escaped_in_every_format(model_dir):
 
 
 def test_control_characters_in_spec_text_are_escaped(example):
-    edit(spec_file(example), 'summary = "', 'summary = "\\u001b]0;owned\\u0007 ')
+    edit(spec_file(example), 'summary = """', 'summary = """\\u001b]0;owned\\u0007 ')
     edit(spec_file(example), 'name = "File-ops hard gate"', 'name = "File-ops hard gate\\u001b[2J"')
     for fmt in ("text", "json", "github"):
         result = cli("check", "--offline", "--format", fmt, cwd=example)

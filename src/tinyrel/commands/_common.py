@@ -58,7 +58,7 @@ def report_command(func: Callable[..., Report | Outcome]) -> Callable[..., None]
             sys.exit(130)
         except RecursionError:
             fail(TinyrelError("input/too-deep", "input is nested too deeply to process"), fmt)
-        except Exception as exc:  # the contract is "never a traceback"
+        except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
             fail(TinyrelError("internal/error", f"{type(exc).__name__}: {exc}"), fmt)
         outcome = result if isinstance(result, Outcome) else Outcome(result)
         emit(outcome.report, fmt, quiet, outcome.headline, outcome.stderr)

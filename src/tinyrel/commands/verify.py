@@ -8,6 +8,7 @@ import click
 
 from tinyrel.commands._common import Outcome, output_options, report_command
 from tinyrel.findings import Report, TinyrelError
+from tinyrel.release_files import SIGNATURE
 
 
 @click.command("verify")
@@ -68,10 +69,10 @@ def verify_command(
     if not root.exists():
         raise TinyrelError("usage/verify-target", "the target does not exist", usage=True, path=target)
     if signature is None:
-        if not (root.is_dir() and (root / "model.sig").is_file()):
+        if not (root.is_dir() and (root / SIGNATURE).is_file()):
             raise TinyrelError("usage/signature", "no model.sig in the target: pass --signature FILE", usage=True,
                                path=target)  # fmt: skip
-        signature = root / "model.sig"
+        signature = root / SIGNATURE
     if not signature.is_file():
         raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(signature))
     return _outcome(verify_local(root, signature, config, ignore))

@@ -95,3 +95,19 @@ def git_blob_sha1_file(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def checked_listing(info, uri: str) -> dict[str, int | None]:
+    """The repo's files at the commit, after checking every server-chosen name and the commit id."""
+    from tinyrel.safe_io import checked_relpath
+    from tinyrel.sources.uri import COMMIT_RE
+
+    if not isinstance(info.sha, str) or not COMMIT_RE.match(info.sha):
+        raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub named an invalid commit id")
+    files: dict[str, int | None] = {}
+    for sibling in info.siblings or []:
+        try:
+            files[checked_relpath(sibling.rfilename)] = sibling.size
+        except ValueError as exc:
+            raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub listed an unsafe file name: {exc}") from None
+    return files

@@ -24,7 +24,7 @@ def interruptible(work: Callable[[], T], what: str) -> T:
     def run() -> None:
         try:
             outcome["value"] = work()
-        except BaseException as exc:  # handed to the main thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread and re-raised there
             outcome["error"] = exc
 
     thread = threading.Thread(target=run, name=f"tinyrel-{what}", daemon=True)

@@ -19,9 +19,10 @@ from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
+from tinyrel.release_files import RELEASE_FILES
+from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.resolve import LockedSource
 
-RELEASE_METADATA_FILES = {"README.md", "model.sig", "manifest.json", "tinyrel.lock", "release.toml", ".gitattributes"}
 REGEX_TIMEOUT = 1.0  # seconds per forbidden-copy pattern: a hostile regex must not hang the gate
 
 
@@ -158,7 +159,8 @@ def manifest_lock(ctx: GateContext) -> list[Finding]:
     if ctx.lock is None:
         return [_err("manifest-lock", "no lock entry to compare the manifest with", "tinyrel.lock")]
     want = {f["path"]: (f["size"], f.get("sha256")) for f in ctx.manifest["files"]}
-    got = {f["path"]: (f["size"], f["sha256"]) for f in ctx.lock.files if f["path"] not in RELEASE_METADATA_FILES}
+    metadata = RELEASE_FILES | set(GIT_PATHS)
+    got = {f["path"]: (f["size"], f["sha256"]) for f in ctx.lock.files if f["path"] not in metadata}
     problems = sorted(set(want.items()) ^ set(got.items()))
     if not problems:
         return []
@@ -254,7 +256,7 @@ def _model_index_texts(front_matter: str) -> list[tuple[str, str]]:
         if not index:
             return []
         _, results = model_index_to_eval_results(index)
-    except Exception:  # a malformed index is judged by huggingface_hub, not here
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError):  # malformed: judged as text below
         return [(front_matter, "")]
     return [(normalize(r.dataset_name or ""), normalize(r.metric_name or r.metric_type or "")) for r in results]
 

@@ -28,7 +28,6 @@ from tinyrel.policy.gate import check_overrides, run_gate
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.publishing.release import (
-    SIGNATURE,
     PublishResult,
     ReleaseFile,
     check_no_local_paths,
@@ -38,6 +37,7 @@ from tinyrel.publishing.release import (
     signature_file,
     weight_files,
 )
+from tinyrel.release_files import SIGNATURE
 from tinyrel.signing.files import GIT_PATHS
 
 
@@ -201,14 +201,11 @@ def publish_to_hub(
     ``dry_run`` makes every check the real run makes and returns the plan without changing anything.
     """
     from huggingface_hub import get_token
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    try:
-        validate_repo_id(repo_id)
-        if repo_id.count("/") != 1:
-            raise HFValidationError(repo_id)
-    except HFValidationError:
-        raise TinyrelError("usage/repo-id", f"--repo-id must look like ORG/NAME, got {repo_id!r}", usage=True) from None
+    from tinyrel.sources.uri import is_repo_id
+
+    if not is_repo_id(repo_id):
+        raise TinyrelError("usage/repo-id", f"--repo-id must look like ORG/NAME, got {repo_id!r}", usage=True)
     check_overrides(spec, overrides or {})
     token = get_token()
     if token is None and not dry_run:

@@ -21,13 +21,13 @@ from tinyrel.policy.gate import check_overrides, run_gate
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.publishing.release import (
-    RELEASE_FILE_NAMES,
     PublishResult,
     check_no_local_paths,
     metadata_files,
     release_facts,
     signature_file,
 )
+from tinyrel.release_files import RELEASE_FILES, SPEC_SNAPSHOT
 
 
 def _refuse(out: Path, why: str) -> TinyrelError:
@@ -50,13 +50,13 @@ def check_out_dir(ws: Workspace, spec: ReleaseSpec, out: Path) -> Path:
     names = {entry.name for entry in os.scandir(target)}
     if not names:
         return target
-    foreign = sorted(names - RELEASE_FILE_NAMES)
+    foreign = sorted(names - RELEASE_FILES)
     if foreign:
         raise _refuse(out, f"it holds files tinyrel did not write ({', '.join(foreign[:5])})")
-    if "release.toml" not in names or not all((target / n).is_file() and not (target / n).is_symlink() for n in names):
+    if SPEC_SNAPSHOT not in names or not all((target / n).is_file() and not (target / n).is_symlink() for n in names):
         raise _refuse(out, "it is not a tinyrel metadata release")
     try:
-        previous = tomllib.loads((target / "release.toml").read_text(encoding="utf-8"))["release"]["name"]
+        previous = tomllib.loads((target / SPEC_SNAPSHOT).read_text(encoding="utf-8"))["release"]["name"]
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
         raise _refuse(out, "its release.toml is not a tinyrel release spec") from None
     if previous != spec.name:

@@ -15,14 +15,11 @@ from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.gate import GateResult
+from tinyrel.release_files import CARD, LOCK, MANIFEST, RELEASE_FILES, SIGNATURE, SPEC_SNAPSHOT
 from tinyrel.safe_io import checked_relpath
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.lock import Lock
 from tinyrel.sources.resolve import LockedSource
-
-SIGNATURE = "model.sig"
-CARD = "README.md"
-RELEASE_FILE_NAMES = frozenset({CARD, SIGNATURE, "release.toml", "manifest.json", "tinyrel.lock"})
 
 
 def release_facts(*, destination: str, mode: str, signer=None, repo_id: str | None = None, tag: str | None = None):
@@ -111,14 +108,14 @@ def metadata_files(result: GateResult, lock_entry: LockedSource | None = None, h
     source = public_source(ctx.lock, ctx.spec.weights_source, hosted_uri)
     files = [
         ReleaseFile.generated(CARD, result.card.encode("utf-8")),
-        ReleaseFile.generated("release.toml", spec_snapshot(ctx.spec.path, source)),
+        ReleaseFile.generated(SPEC_SNAPSHOT, spec_snapshot(ctx.spec.path, source)),
     ]
     manifest_path = ctx.ws.manifest_path(ctx.spec.name)
     if manifest_path.is_file():
-        files.append(ReleaseFile.generated("manifest.json", manifest_path.read_bytes()))
+        files.append(ReleaseFile.generated(MANIFEST, manifest_path.read_bytes()))
     entry = lock_entry or (public_lock_entry(ctx.lock) if ctx.lock is not None else None)
     if entry is not None:
-        files.append(ReleaseFile.generated("tinyrel.lock", Lock([entry]).to_toml().encode("utf-8")))
+        files.append(ReleaseFile.generated(LOCK, Lock([entry]).to_toml().encode("utf-8")))
     return files
 
 
@@ -169,7 +166,7 @@ def weight_files(result: GateResult, report: Report) -> list[ReleaseFile]:
             "publish/no-weights",
             "publish --mode weights needs the weights on this machine and a manifest (tinyrel manifest)",
         )
-    reserved = {*RELEASE_FILE_NAMES, *GIT_PATHS}
+    reserved = {*RELEASE_FILES, *GIT_PATHS}
     files = []
     for entry in ctx.manifest["files"]:
         if entry["path"] in reserved:

@@ -7,6 +7,7 @@ CHANGELOG, ``.gitignore`` and card template are left byte-for-byte as they are.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import tomllib
@@ -26,6 +27,7 @@ from tinyrel.weights import manifest as mf
 from tinyrel.weights.validate import inspect_weights
 
 SEED_SPEC = Path(__file__).parent / "seed.toml"
+WEIGHTS_COMMENT = "# Where the weights live today: a local Hugging Face cache on the lab's Mac (not on this machine)."
 STAND_IN_NOTE = (
     "This example workspace carries a tiny Qwen3-architecture stand-in (2 layers, hidden size 64, "
     "written with mlx) in place of the real 7.5 GB specialist. Every number on this card is the real "
@@ -99,11 +101,22 @@ def write_workspace(dest: Path, name: str, version: str, source_uri: str, spec_t
         write_text_atomic(template, DEFAULT_TEMPLATE.read_text(encoding="utf-8"))
 
 
+def _set_value(text: str, key: str, value: str, after: str | None = None) -> str:
+    """Set the single-line ``key = …`` (or add it after the ``after`` key), keeping every comment."""
+    line = f"{key} = {_toml(value)}"
+    pattern = re.compile(rf"^{re.escape(key)} = .*$", re.M)
+    if pattern.search(text):
+        return pattern.sub(lambda _m: line, text, count=1)
+    anchor = re.compile(rf"^{re.escape(after or '')} = .*$", re.M)
+    return anchor.sub(lambda m: m.group(0) + "\n" + line, text, count=1)
+
+
 def init_example(dest: Path) -> Report:
-    """The seed's spec with small stand-in weights in a workspace-local Hugging Face cache."""
+    """The seed's spec (comments kept) with small stand-in weights in a workspace-local cache."""
     from tinyrel.scaffold.standin import place_in_cache, write_standin
 
-    spec = tomllib.loads(SEED_SPEC.read_text(encoding="utf-8"))
+    seed = SEED_SPEC.read_text(encoding="utf-8")
+    spec = tomllib.loads(seed)
     name, repo_id = spec["release"]["name"], spec["distribution"]["repo_id"]
     _refuse_existing(dest, name)
     dest.mkdir(parents=True, exist_ok=True)
@@ -112,11 +125,13 @@ def init_example(dest: Path) -> Report:
         snapshot = place_in_cache(write_standin(staging / "model"), dest / "hf-cache", repo_id)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    spec["release"]["stand_in"] = STAND_IN_NOTE
-    spec["weights"]["source"] = snapshot.relative_to(dest).as_posix()
-    spec["weights"]["artifact_size"] = "7.5 GB (the real release; the stand-in is a few hundred KB)"
+    source = snapshot.relative_to(dest).as_posix()
+    text = seed.replace(WEIGHTS_COMMENT, "# The example's stand-in weights, in a Hugging Face cache in this workspace.")
+    text = _set_value(text, "stand_in", STAND_IN_NOTE, after="pipeline_tag")
+    text = _set_value(text, "source", source)
+    text = _set_value(text, "artifact_size", "7.5 GB (the real release; the stand-in is a few hundred KB)")
     report = Report()
-    write_workspace(dest, name, spec["release"]["version"], spec["weights"]["source"], tomli_w.dumps(spec), report)
+    write_workspace(dest, name, spec["release"]["version"], source, text, report)
     report.data.update({"release": name, "workspace": str(dest)})
     return report
 

@@ -43,3 +43,14 @@ PRIVATE_NAMES = (
     "model_signing._hashing.hashing.Digest",
     "model_signing.manifest._FileSerialization",
 )
+
+
+def verification_errors() -> tuple[type[BaseException], ...]:
+    """What model_signing's verifiers raise when a bundle does not verify — and nothing else, so a
+    bug or an upstream rename surfaces as an error of its own, never as "does not verify"."""
+    from cryptography.exceptions import InvalidSignature
+    from OpenSSL import crypto
+    from sigstore.errors import Error as SigstoreError
+
+    return (ValueError, TypeError, KeyError, InvalidSignature, crypto.Error, crypto.X509StoreContextError,
+            SigstoreError)  # fmt: skip

@@ -26,6 +26,7 @@ def check_private_key(path: Path, password: str | None) -> None:
     model_signing signs with EC keys on P-256, P-384 or P-521 only; a public key, an RSA key, a
     wrong password or an encrypted key without one each get their own message.
     """
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -49,8 +50,8 @@ def check_private_key(path: Path, password: str | None) -> None:
     except ValueError as exc:
         reason = "wrong password" if password is not None and "decrypt" in str(exc).lower() else first_line(exc)
         raise TinyrelError("sign/key", f"cannot load the private key: {reason}", path=str(path)) from None
-    except Exception as exc:
-        raise TinyrelError("sign/key", f"cannot load the private key: {first_line(exc)}", path=str(path)) from None
+    except UnsupportedAlgorithm as exc:
+        raise TinyrelError("sign/key-type", f"cannot load the private key: {first_line(exc)}", path=str(path)) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         kind = type(key).__name__.removeprefix("_").replace("PrivateKey", "")
         raise TinyrelError("sign/key-type", f"an {kind} key cannot sign OMS bundles: EC keys on P-256, P-384 or "
@@ -79,7 +80,7 @@ class SignerConfig:
         try:
             raw = self.identity_token or detect_credential()
             token = IdentityToken(raw) if raw else None
-        except Exception:  # no ambient credential: signing will say so
+        except Exception:  # noqa: BLE001 - no ambient credential or a malformed token: signing will say so
             return None, None
         return (token.identity, token.federated_issuer) if token else (None, None)
 
@@ -122,7 +123,7 @@ class SignerConfig:
             raise
         except (ValueError, TypeError, OSError) as exc:
             raise TinyrelError("sign/key", f"cannot load the signing key: {first_line(exc)}") from None
-        except Exception as exc:  # sigstore set-up reaches the network (TUF, OIDC)
+        except Exception as exc:  # noqa: BLE001 - sigstore set-up reaches the network (TUF, OIDC) and raises many types
             raise TinyrelError("sign/setup", f"cannot set up {self.method} signing: {first_line(exc)}") from None
         raise TinyrelError("usage/sign-method", f"unknown signing method {self.method!r}", usage=True)
 
@@ -148,7 +149,7 @@ def sign_manifest(manifest, config: SignerConfig) -> str:
     signer = config.signer()
     try:
         signature = signer.sign(signing.Payload(manifest))
-    except Exception as exc:  # signer backends raise many types (crypto, OIDC, HTTP)
+    except Exception as exc:  # noqa: BLE001 - signer backends raise many types (crypto, OIDC, HTTP)
         raise TinyrelError("sign/failed", f"signing failed ({config.method}): {first_line(exc)}") from None
     return signature.bundle.to_json()  # both bundle flavours (sigstore_models) serialise the same way
 

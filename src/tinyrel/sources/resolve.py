@@ -98,14 +98,13 @@ def resolve_hub(ref: SourceRef, name: str, report: Report, token: str | bool | N
     (into a private staging directory, bounded by their declared size) and hashed."""
     import tempfile
 
-    from tinyrel.hub.client import download, hub_api
+    from tinyrel.hub.client import checked_listing, download, hub_api
     from tinyrel.hub.errors import hub_errors
-    from tinyrel.verifying.hub import _listing
 
     assert ref.repo_id is not None
     with hub_errors(ref.uri), tempfile.TemporaryDirectory(prefix="tinyrel-lock-") as scratch:
         info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
-        _listing(info, ref.uri)  # names and commit id checked before anything is fetched
+        checked_listing(info, ref.uri)  # names and commit id checked before anything is fetched
         files = []
         for sibling in info.siblings or []:
             entry: dict[str, Any] = {"path": sibling.rfilename, "size": sibling.size}

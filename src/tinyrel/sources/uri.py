@@ -18,7 +18,6 @@ from tinyrel.findings import TinyrelError
 
 LOCAL_PATH, LOCAL_CACHE, HUB = "local-path", "local-cache", "hub"
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-_REPO_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
 
 @dataclass(frozen=True)
@@ -41,9 +40,20 @@ def hub_cache_dir() -> Path:
     return Path(constants.HF_HUB_CACHE)
 
 
+def is_repo_id(value: str) -> bool:
+    """ORG/NAME as the Hub accepts it (huggingface_hub's own validator, not a regex of ours)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(value)
+    except HFValidationError:
+        return False
+    return value.count("/") == 1
+
+
 def _split_repo(rest: str, uri: str) -> tuple[str, str | None]:
     repo, _, revision = rest.partition("@")
-    if not _REPO_RE.match(repo):
+    if not is_repo_id(repo):
         raise TinyrelError("source/bad-uri", f"{uri}: expected ORG/NAME[@REVISION]", usage=True)
     return repo, revision or None
 

@@ -62,7 +62,7 @@ class VerifierConfig:
             return _SigstoreVerifier(self.identity, self.issuer, self.offline, self.trust_config)
         except TinyrelError:
             raise
-        except Exception as exc:  # noqa: BLE001 - key/cert parsing raises ValueError, TypeError, OSError...
+        except (OSError, *_oms.verification_errors()) as exc:  # key and certificate parsing
             raise TinyrelError("verify/trust-material", f"cannot load the {method} trust material: {exc}") from None
 
 
@@ -117,14 +117,14 @@ def check_signature(signature_path: Path, config: VerifierConfig, report: Report
     reader = _oms.sigstore.Signature if config.method == "sigstore" else _oms.sigstore_pb.Signature
     try:
         signature = reader.read(signature_path)
-    except Exception as exc:  # noqa: BLE001 - JSON, schema and protobuf errors alike
+    except (OSError, *_oms.verification_errors()) as exc:  # JSON, schema, protobuf and bundle errors alike
         report.error("verify/bundle", f"{signature_path} is not a readable Sigstore bundle: {first_line(exc)}")
         return None
     notes = io.StringIO()
     try:
         with contextlib.redirect_stdout(notes):  # model_signing prints legacy-format warnings on stdout
             manifest = verifier.verify(signature)
-    except Exception as exc:  # noqa: BLE001 - every verifier failure means "not verified"
+    except _oms.verification_errors() as exc:  # every verification failure means "not verified"
         report.error("verify/signature", f"signature does not verify ({config.method}): {first_line(exc)}")
         return None
     for note in filter(None, (n.strip() for n in notes.getvalue().splitlines())):

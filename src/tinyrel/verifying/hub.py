@@ -21,28 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.hub.client import download, hub_api, hub_ref
+from tinyrel.hub.client import checked_listing, download, hub_api, hub_ref
+from tinyrel.release_files import SIGNATURE as SIGNATURE_NAME
 from tinyrel.signing.files import GIT_PATHS, HF_LOCAL_DIR_STATE, is_ignored
 from tinyrel.verifying.bundle import VerifierConfig, check_signature
 from tinyrel.verifying.local import compare_resources, finish, verify_local
-
-SIGNATURE_NAME = "model.sig"
-
-
-def _listing(info, uri: str) -> dict[str, int | None]:
-    """The repo's files at the commit, after checking every server-chosen name and the commit id."""
-    from tinyrel.safe_io import checked_relpath
-    from tinyrel.sources.uri import COMMIT_RE
-
-    if not isinstance(info.sha, str) or not COMMIT_RE.match(info.sha):
-        raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub named an invalid commit id")
-    files: dict[str, int | None] = {}
-    for sibling in info.siblings or []:
-        try:
-            files[checked_relpath(sibling.rfilename)] = sibling.size
-        except ValueError as exc:
-            raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub listed an unsafe file name: {exc}") from None
-    return files
 
 
 def verify_hub(
@@ -61,7 +44,7 @@ def verify_hub(
         staging = Path(scratch)
         with hub_errors(uri, token):
             info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
-            listing = _listing(info, uri)
+            listing = checked_listing(info, uri)
             commit = info.sha
             if signature is None:
                 signature = _repo_signature(ref.repo_id, commit, token, staging / "signature", listing)

@@ -61,6 +61,27 @@ def check_index(model: ModelDir, report: Report) -> None:
         )
 
 
+def check_with_reference_loader(model: ModelDir, report: Report) -> None:
+    """The ``safetensors`` library — what loaders actually use — must read every header as tinyrel
+    did: the same tensors, dtypes, shapes and metadata.  A file that parses one way here and
+    another way in a loader would make tinyrel's verdict worthless."""
+    from safetensors import SafetensorError, safe_open
+
+    for rel, header in sorted(model.headers.items()):
+        try:
+            with safe_open(str(model.root / rel), framework="numpy") as handle:
+                names = list(handle.keys())  # safe_open is not a mapping: keys() is its API
+                theirs = {name: (handle.get_slice(name).get_dtype(), tuple(handle.get_slice(name).get_shape()))
+                          for name in names}  # fmt: skip
+                metadata = handle.metadata() or {}
+        except (SafetensorError, OSError, ValueError) as exc:
+            report.error("safetensors/loader-rejects", f"the safetensors library cannot open it: {exc}", rel)
+            continue
+        ours = {t.name: (t.dtype, t.shape) for t in header.tensors}
+        if theirs != ours or metadata != header.metadata:
+            report.error("safetensors/loader-disagrees", "the safetensors library reads this header differently", rel)
+
+
 def check_mlx(model: ModelDir, report: Report) -> None:
     for rel, header in sorted(model.headers.items()):
         if header.metadata.get("format") != "mlx":

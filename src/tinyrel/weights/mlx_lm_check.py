@@ -50,7 +50,7 @@ def check_against_mlx_lm(model: ModelDir, report: Report) -> None:
     tensors = {t.name: t.shape for t in all_tensors(model)}
     try:
         expected = expected_parameters(dict(model.config), set(tensors))
-    except Exception as exc:  # noqa: BLE001 - any model-construction failure is a finding
+    except Exception as exc:  # noqa: BLE001 - any failure of mlx-lm to build the model is a finding
         report.error(
             "mlx-lm/unsupported", f"mlx-lm cannot build this config: {type(exc).__name__}: {exc}", "config.json"
         )

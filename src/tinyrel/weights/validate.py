@@ -47,6 +47,7 @@ def inspect_weights(
     report = Report()
     model = open_model_dir(root, report)
     layout.check_index(model, report)
+    layout.check_with_reference_loader(model, report)
     layout.check_mlx(model, report)
     if model.config is not None and model.headers and quick:
         report.info("validate/quick", "header-only mode: digests and values were not read")
