@@ -73,7 +73,8 @@ HUB_TOKEN = "hf_emulatorSecretToken0123456789"
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The local Hub emulator on a free port, with the real client pointed at it."""
     import huggingface_hub.constants as hf_constants
-    from hub_emulator import EmulatorServer
+
+    from tinyrel.testing.hub import EmulatorServer
 
     server = EmulatorServer("127.0.0.1", 0, tmp_path / "hub-data", HUB_TOKEN)
     server.start_in_thread()
@@ -92,7 +93,7 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def private_sigstore(tmp_path, monkeypatch):
     """Fulcio, Rekor and OIDC discovery served locally, a client trust config, and an identity token."""
-    from sigstore_testing import PrivateSigstore
+    from tinyrel.testing.sigstore import PrivateSigstore
 
     sigstore = PrivateSigstore()
     sigstore.serve()

@@ -173,10 +173,12 @@ def test_private_release_does_not_resolve_weight_distribution(example, hub):
     assert code == 1 and codes(doc) == {"blocker/weight-distribution"}
 
 
-def test_emulator_starts_standalone(tmp_path):
-    script = Path(__file__).with_name("hub_emulator.py")
+@pytest.mark.parametrize("how", ["module", "script"])
+def test_emulator_starts_standalone(tmp_path, how):
+    """``python -m tinyrel.testing.hub`` (the packaged module) and the old tests/ script path."""
+    start = ["-m", "tinyrel.testing.hub"] if how == "module" else [str(Path(__file__).with_name("hub_emulator.py"))]
     proc = subprocess.Popen(
-        [sys.executable, str(script), "--host", "127.0.0.1", "--port", "0", "--data", str(tmp_path / "d"),
+        [sys.executable, *start, "--host", "127.0.0.1", "--port", "0", "--data", str(tmp_path / "d"),
          "--token", "t0k"], stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -237,7 +237,8 @@ def test_keyless_bundle_verifies_under_its_trust_root_and_nowhere_else(release_d
     from google.protobuf import json_format
     from model_signing import hashing
     from model_signing._signing import signing
-    from sigstore_testing import PrivateSigstore
+
+    from tinyrel.testing.sigstore import PrivateSigstore
 
     statement = signing.Payload(hashing.Config().hash(release_dir)).statement.pb
     sigstore = PrivateSigstore()
