@@ -108,6 +108,10 @@ def test_action_passes_on_a_passing_workspace(example, action_python, tmp_path):
     assert result.exit_code == 0, result.stdout
     assert "::error" not in result.stdout
     assert "— passed" in result.summary and "❌" not in result.summary
+    # the action installed tinyrel from its wheel: the shipped test double runs from it too
+    hub = subprocess.run([str(action_python / "python"), "-m", "tinyrel.testing.hub", "--help"],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert hub.returncode == 0 and "--token" in hub.stdout
 
 
 def test_pre_commit_hook_runs_the_offline_gate_without_reading_weights(example):
