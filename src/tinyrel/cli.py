@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "check": "tinyrel.commands.check:check_command",
     "completion": "tinyrel.commands.completion:completion_command",
     "diff": "tinyrel.commands.diff:diff_command",
+    "evals": "tinyrel.commands.evals:evals_command",
     "init": "tinyrel.commands.init:init_command",
     "publish": "tinyrel.commands.publish:publish_command",
     "sign": "tinyrel.commands.sign:sign_command",

@@ -12,3 +12,11 @@ MANIFEST = "manifest.json"
 LOCK = "tinyrel.lock"
 SPEC_SNAPSHOT = "release.toml"
 RELEASE_FILES = frozenset({CARD, SIGNATURE, MANIFEST, LOCK, SPEC_SNAPSHOT})
+RECORDS_DIR = "evals"  # the per-item eval records the card's numbers are recomputed from
+EVAL_RESULTS_DIR = ".eval_results"  # Hugging Face's eval results for benchmark datasets
+RELEASE_DIRS = frozenset({RECORDS_DIR, EVAL_RESULTS_DIR})
+
+
+def is_release_metadata(path: str) -> bool:
+    """A file the release adds besides the weights (card, signature, records, eval results…)."""
+    return path in RELEASE_FILES or path.split("/", 1)[0] in RELEASE_DIRS

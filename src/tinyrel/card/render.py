@@ -95,10 +95,30 @@ class CardInputs:
     files: list[dict[str, Any]] = field(default_factory=list)
     overrides: list[dict[str, str]] = field(default_factory=list)
     facts: ReleaseFacts = field(default_factory=ReleaseFacts)
+    evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> tinyrel.evidence EvalEvidence
 
 
-def card_data(spec: ReleaseSpec):
+def records_url(facts: ReleaseFacts, release_path: str) -> str | None:
+    """Where a reader finds a records file of this release on the Hub (hosted releases only)."""
+    if not facts.hosted or not facts.repo_id or not facts.tag:
+        return None
+    return f"https://huggingface.co/{facts.repo_id}/blob/{facts.tag}/{release_path}"
+
+
+def card_data(spec: ReleaseSpec, evidence: dict[str, Any] | None = None, facts: ReleaseFacts | None = None):
     from huggingface_hub import EvalResult, ModelCardData
+
+    evidence, facts = evidence or {}, facts or ReleaseFacts()
+
+    def source(e) -> dict[str, Any]:
+        ev = evidence.get(e.id)
+        files = ev.release_files() if ev is not None and ev.tuned is not None else []
+        if not files:
+            return {}
+        url = records_url(facts, files[0][1])
+        if url is None:  # huggingface_hub needs a URL with a source name: local releases name none
+            return {"verified": False}
+        return {"verified": False, "source_name": f"per-item records (n={ev.tuned.n})", "source_url": url}
 
     results = [
         EvalResult(
@@ -111,6 +131,7 @@ def card_data(spec: ReleaseSpec):
             metric_type=e.metric,
             metric_value=e.tuned,
             metric_name=f"{e.metric} ({e.kind})",
+            **source(e),
         )
         for e in spec.evals
     ]
@@ -165,9 +186,30 @@ def render_card(spec: ReleaseSpec, inputs: CardInputs, template: Path | None = N
                 files=inputs.files,
                 release=facts,
                 repo_id=facts.repo_id or spec.repo_id or "",
+                ev=_evidence_cells(spec, inputs.evidence),
             )
         )
     except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         raise TinyrelError("card/template", str(exc), path=label or str(source), line=line) from None
-    return f"---\n{card_data(spec).to_yaml()}\n---\n\n{body}"
+    return f"---\n{card_data(spec, inputs.evidence, facts).to_yaml()}\n---\n\n{body}"
+
+
+def _evidence_cells(spec: ReleaseSpec, evidence: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per eval: items, interval, paired regression and record links, as safe Markdown."""
+    from urllib.parse import quote
+
+    from tinyrel.evidence.collect import fmt_interval, fmt_paired
+
+    cells = {}
+    for e in spec.evals:
+        ev = evidence.get(e.id)
+        tuned = ev.tuned if ev is not None else None
+        links = [Markup(f"[{md_escape(dest)}]({quote(dest)})") for _, dest in (ev.release_files() if ev else [])]
+        cells[e.id] = {
+            "n": Markup(f"{tuned.n:,}") if tuned else Markup("-"),
+            "interval": Markup(fmt_interval(tuned)),
+            "paired": Markup(fmt_paired(ev)) if ev is not None else Markup("no paired per-item records"),
+            "records": Markup(", ".join(links)) if links else Markup("none"),
+        }
+    return cells

@@ -18,13 +18,15 @@ from tinyrel.findings import TinyrelError
 # The keys each table of a spec may hold; anything else is reported with a "did you mean".
 KEYS: dict[str, set[str]] = {
     "": {"schema", "release", "weights", "distribution", "routing", "evals", "context", "blockers"},
-    "release": {"name", "version", "base_model", "license", "summary", "domain", "pipeline_tag", "stand_in"},
+    "release": {
+        "name", "version", "base_model", "license", "summary", "domain", "pipeline_tag", "stand_in", "require_records",
+    },
     "weights": {"source", "artifact_size"},
     "distribution": {"mode", "repo_id"},
     "routing": {"routed_only", "domain", "router_guidance", "not_for", "forbidden_copy"},
     "evals": {
         "id", "name", "kind", "tuned", "stock", "dataset", "dataset_id", "dataset_split", "dataset_config",
-        "dataset_revision", "metric", "readout",
+        "dataset_revision", "task_id", "metric", "readout", "records", "stock_records",
     },
     "context": {"system", "metric", "score", "size", "comparability", "readout", "source"},
     "blockers": {"id", "title", "why", "unblock", "checks"},

@@ -19,7 +19,7 @@ from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
-from tinyrel.release_files import RELEASE_FILES
+from tinyrel.release_files import is_release_metadata
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.resolve import LockedSource
 
@@ -40,14 +40,20 @@ class GateContext:
     weights_dir: Path | None = None  # the verified local weights, set by the weights check
     skipped: set[str] = field(default_factory=set)
     hosted_at: str | None = None  # hf://ORG/NAME when this run publishes the weights there
+    evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> EvalEvidence (tinyrel.evidence)
+    evidence_findings: list[Finding] = field(default_factory=list)  # problems reading the records
     _view: CardView | None = None
     _view_of: str = ""
 
     def rel(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.ws.root.resolve()).as_posix()
-        except ValueError:
-            return str(path)
+        """``path`` relative to the workspace, as the user names it (a symlinked spec keeps its name)."""
+        import os
+
+        for candidate, root in ((Path(os.path.abspath(path)), Path(os.path.abspath(self.ws.root))),
+                                (path.resolve(), self.ws.root.resolve())):  # fmt: skip
+            if candidate.is_relative_to(root):
+                return candidate.relative_to(root).as_posix()
+        return str(path)
 
     @property
     def template_path(self) -> str:
@@ -159,8 +165,8 @@ def manifest_lock(ctx: GateContext) -> list[Finding]:
     if ctx.lock is None:
         return [_err("manifest-lock", "no lock entry to compare the manifest with", "tinyrel.lock")]
     want = {f["path"]: (f["size"], f.get("sha256")) for f in ctx.manifest["files"]}
-    metadata = RELEASE_FILES | set(GIT_PATHS)
-    got = {f["path"]: (f["size"], f["sha256"]) for f in ctx.lock.files if f["path"] not in metadata}
+    got = {f["path"]: (f["size"], f["sha256"]) for f in ctx.lock.files
+           if not is_release_metadata(f["path"]) and f["path"] not in GIT_PATHS}  # fmt: skip
     problems = sorted(set(want.items()) ^ set(got.items()))
     if not problems:
         return []
@@ -294,12 +300,47 @@ def claims_comparability(ctx: GateContext) -> list[Finding]:
     return found
 
 
+ROUNDING = 0.0005  # a spec number may differ from its records by rounding to three places, no more
+
+
+def eval_evidence(ctx: GateContext) -> list[Finding]:
+    """Every spec number equals its per-item records, and the records are the ones pinned in the lock."""
+    spec_rel = ctx.rel(ctx.spec.path)
+    found = [Finding("blocker/eval-evidence", f.severity, f"{f.code}: {f.message}", f.path, f.line)
+             for f in ctx.evidence_findings]  # fmt: skip
+    pinned = {f["path"]: f for f in (ctx.lock.evidence if ctx.lock else [])}
+    for e in ctx.spec.evals:
+        evidence = ctx.evidence.get(e.id)
+        if evidence is None or not evidence.has_records:
+            problem = f"{e.id}: no per-item records; the card's {e.name!r} numbers cannot be recomputed"
+            found.append((_err if ctx.spec.require_records else _warn)("eval-evidence", problem, spec_rel))
+            continue
+        for side, want, summary in (("tuned", e.tuned, evidence.tuned), ("stock", e.stock, evidence.stock)):
+            if summary is None or want is None:
+                continue
+            if abs(summary.score - want) > ROUNDING:
+                message = f"{e.id}: the spec says {side} {want}, its records give {summary.score:.4f} on n={summary.n}"
+                found.append(_err("eval-evidence", message, spec_rel, e.lines.get(side) or None))
+        for rel in (p for p in (e.records, e.stock_records) if p):
+            if rel not in pinned:
+                found.append(_warn("eval-evidence", f"{e.id}: {rel} is not pinned in the lock (tinyrel evals --lock)",
+                                   spec_rel))  # fmt: skip
+                continue
+            from tinyrel.evidence.collect import file_digest
+
+            path = ctx.ws.root / rel
+            if not path.is_file() or file_digest(path) != {k: pinned[rel][k] for k in ("size", "sha256")}:
+                found.append(_err("eval-evidence", f"{e.id}: {rel} changed since it was pinned in the lock", rel))
+    return found
+
+
 Check = Callable[[GateContext], list[Finding]]
 CHECKS: dict[str, Check] = {
     "weight-distribution": weight_distribution,
     "changelog-entry": changelog_entry,
     "weights": weights,
     "manifest-lock": manifest_lock,
+    "eval-evidence": eval_evidence,
     "routed-only-copy": routed_only_copy,
     "negative-transfer-table": negative_transfer_table,
     "claims-comparability": claims_comparability,
@@ -321,6 +362,7 @@ def passed_statement(check: str, ctx: GateContext) -> str:
         "changelog-entry": f"CHANGELOG.md has an entry for {spec.version}",
         "weights": "the weights were validated against the manifest",
         "manifest-lock": "the manifest and the lock list the same files and digests",
+        "eval-evidence": "every number with per-item records was recomputed from them",
         "routed-only-copy": f"this card states routed-only use for {spec.routing.domain} and carries none of the "
         "copy the spec forbids",
         "negative-transfer-table": "the negative-transfer table above matches the eval data",

@@ -25,6 +25,7 @@ class GateResult:
     card: str
     context: GateContext
     blockers: list[dict[str, Any]] = field(default_factory=list)
+    facts: ReleaseFacts = field(default_factory=ReleaseFacts)  # what the card states about this release
 
 
 def _blocker_rows(
@@ -108,6 +109,11 @@ def run_gate(
     if facts.hosted and mode == "weights":
         ctx.hosted_at = f"hf://{facts.repo_id}"
     _spec_findings(ctx, report)
+    from tinyrel.evidence.collect import collect
+
+    reading = Report()
+    ctx.evidence = collect(ws.root, spec, reading)
+    ctx.evidence_findings = reading.findings
     try:
         ctx.lock = read_lock(ws.lock_path).get(spec.name)
         if ctx.lock is None:
@@ -129,6 +135,7 @@ def run_gate(
     if not facts.weights_location:
         facts.weights_location = weights_location(ctx, facts)
     inputs = CardInputs(
+        evidence=ctx.evidence,
         files=[f for f in files if f.get("sha256")],
         overrides=[{"blocker": k, "reason": v} for k, v in sorted(overrides.items())],
         facts=facts,
@@ -148,13 +155,14 @@ def run_gate(
             report.findings.append(finding)
     blockers = _blocker_rows(ctx, outcomes, overrides)
     report.data["release"] = {"name": spec.name, "version": spec.version, "mode": mode}
+    report.data["evals"] = [evidence.to_dict() for evidence in ctx.evidence.values()]
     report.data["blockers"] = [{k: v for k, v in b.items() if k != "statement"} for b in blockers]
     report.data["checks"] = {
         c: "skipped" if c in ctx.skipped else "fail" if any(f.severity == "error" for f in fs) else "warn" if fs
         else "pass"
         for c, fs in outcomes.items()
     }  # fmt: skip
-    return GateResult(report, ctx.card, ctx, blockers)
+    return GateResult(report, ctx.card, ctx, blockers, facts)
 
 
 def weights_location(ctx: GateContext, facts: ReleaseFacts) -> str:

@@ -58,6 +58,10 @@ class Eval:
     dataset_split: str | None = None
     dataset_config: str | None = None
     dataset_revision: str | None = None
+    task_id: str | None = None  # the benchmark's task, for .eval_results
+    records: str | None = None  # per-item records of the tuned model (workspace-relative)
+    stock_records: str | None = None  # per-item records of the stock model
+    lines: dict[str, int] = field(default_factory=dict)  # key -> line in the spec, for findings
 
     @property
     def delta(self) -> float | None:
@@ -113,6 +117,7 @@ class ReleaseSpec:
     context: list[ContextRow]
     blockers: list[Blocker]
     stand_in: str = ""
+    require_records: bool = False  # an eval without per-item records is an error, not a warning
     notes: list[SpecNote] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # "section.key" -> line, for findings
 
@@ -194,6 +199,10 @@ def _evals(r: _Reader, doc: dict[str, Any]) -> list[Eval]:
                 dataset_split=r.get(e, "dataset_split", str, "evals", None, i),
                 dataset_config=r.get(e, "dataset_config", str, "evals", None, i),
                 dataset_revision=r.get(e, "dataset_revision", str, "evals", None, i),
+                task_id=r.get(e, "task_id", str, "evals", None, i),
+                records=r.get(e, "records", str, "evals", None, i),
+                stock_records=r.get(e, "stock_records", str, "evals", None, i),
+                lines={key: r.line_of(key, "evals", i) or 0 for key in ("tuned", "stock", "records", "stock_records")},
             )
         )
         if evals[-1].dataset_id is not None:
@@ -205,6 +214,9 @@ def _evals(r: _Reader, doc: dict[str, Any]) -> list[Eval]:
                 raise r.fail("'dataset_id' must be a Hub dataset id (ORG/NAME)", "dataset_id", "evals", i) from None
     ids = [e.id for e in evals]
     for i, eid in enumerate(ids):
+        if not is_slug(eid):
+            raise r.fail(f"eval id {eid!r} must be a slug ([a-z0-9][a-z0-9._-]*): it names the records' files", "id",
+                         "evals", i)  # fmt: skip
         if eid in ids[:i]:
             raise r.fail(f"eval id {eid!r} is used twice", "id", "evals", i)
     return evals
@@ -256,6 +268,7 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
         domain=r.get(rel, "domain", str, "release"),
         pipeline_tag=r.get(rel, "pipeline_tag", str, "release", "text-generation"),
         stand_in=r.get(rel, "stand_in", str, "release", ""),
+        require_records=r.get(rel, "require_records", bool, "release", False),
         weights_source=r.get(weights, "source", str, "weights"),
         artifact_size=r.get(weights, "artifact_size", str, "weights", ""),
         distribution_mode=r.choice(dist, "mode", DISTRIBUTION_MODES, "distribution"),

@@ -27,7 +27,7 @@ from tinyrel.publishing.release import (
     release_facts,
     signature_file,
 )
-from tinyrel.release_files import RELEASE_FILES, SPEC_SNAPSHOT
+from tinyrel.release_files import RELEASE_DIRS, RELEASE_FILES, SPEC_SNAPSHOT
 
 
 def _refuse(out: Path, why: str) -> TinyrelError:
@@ -50,10 +50,12 @@ def check_out_dir(ws: Workspace, spec: ReleaseSpec, out: Path) -> Path:
     names = {entry.name for entry in os.scandir(target)}
     if not names:
         return target
-    foreign = sorted(names - RELEASE_FILES)
+    foreign = sorted(names - RELEASE_FILES - RELEASE_DIRS)
     if foreign:
         raise _refuse(out, f"it holds files tinyrel did not write ({', '.join(foreign[:5])})")
-    if SPEC_SNAPSHOT not in names or not all((target / n).is_file() and not (target / n).is_symlink() for n in names):
+    regular = all((target / n).is_file() and not (target / n).is_symlink() for n in names - RELEASE_DIRS)
+    dirs = all((target / n).is_dir() and not (target / n).is_symlink() for n in names & RELEASE_DIRS)
+    if SPEC_SNAPSHOT not in names or not (regular and dirs):
         raise _refuse(out, "it is not a tinyrel metadata release")
     try:
         previous = tomllib.loads((target / SPEC_SNAPSHOT).read_text(encoding="utf-8"))["release"]["name"]
@@ -85,8 +87,10 @@ def publish_metadata(
         files.append(signature_file(files, spec.name, signer))
     with staged_directory(target) as stage:
         for release_file in files:
-            (stage / release_file.path).write_bytes(release_file.content or b"")  # umask honoured
+            path = stage / release_file.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(release_file.content or b"")  # umask honoured
     report.data["out"] = str(out)
-    report.data["files"] = sorted(p.name for p in target.iterdir())
+    report.data["files"] = sorted(f.path for f in files)
     report.data["signed"] = signer is not None
     return PublishResult(report, result)

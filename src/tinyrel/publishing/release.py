@@ -15,7 +15,15 @@ from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.gate import GateResult
-from tinyrel.release_files import CARD, LOCK, MANIFEST, RELEASE_FILES, SIGNATURE, SPEC_SNAPSHOT
+from tinyrel.release_files import (
+    CARD,
+    LOCK,
+    MANIFEST,
+    RELEASE_FILES,
+    SIGNATURE,
+    SPEC_SNAPSHOT,
+    is_release_metadata,
+)
 from tinyrel.safe_io import checked_relpath
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.lock import Lock
@@ -116,6 +124,32 @@ def metadata_files(result: GateResult, lock_entry: LockedSource | None = None, h
     entry = lock_entry or (public_lock_entry(ctx.lock) if ctx.lock is not None else None)
     if entry is not None:
         files.append(ReleaseFile.generated(LOCK, Lock([entry]).to_toml().encode("utf-8")))
+    files += evidence_files(result)
+    return files
+
+
+def evidence_files(result: GateResult) -> list[ReleaseFile]:
+    """The per-item records (``evals/``) and, for Hub benchmark datasets, ``.eval_results/<id>.yaml``."""
+    import yaml
+    from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
+
+    from tinyrel.card.render import records_url
+
+    ctx = result.context
+    files = []
+    for evidence in ctx.evidence.values():
+        for workspace_path, release_path in evidence.release_files():
+            files.append(ReleaseFile.generated(release_path, (ctx.ws.root / workspace_path).read_bytes()))
+        e = evidence.eval
+        if e.dataset_id and e.task_id and evidence.tuned is not None:
+            url = records_url(result.facts, evidence.release_files()[0][1])
+            entry = EvalResultEntry(
+                dataset_id=e.dataset_id, task_id=e.task_id, value=round(evidence.tuned.score, 4),
+                dataset_revision=e.dataset_revision, notes=f"n={evidence.tuned.n}, recomputed from per-item records",
+                **({"source_url": url, "source_name": "per-item records"} if url else {}),
+            )  # fmt: skip
+            text = yaml.safe_dump(eval_result_entries_to_yaml([entry]), sort_keys=False)
+            files.append(ReleaseFile.generated(f".eval_results/{e.id}.yaml", text.encode("utf-8")))
     return files
 
 
@@ -169,7 +203,7 @@ def weight_files(result: GateResult, report: Report) -> list[ReleaseFile]:
     reserved = {*RELEASE_FILES, *GIT_PATHS}
     files = []
     for entry in ctx.manifest["files"]:
-        if entry["path"] in reserved:
+        if entry["path"] in reserved or is_release_metadata(entry["path"]):
             report.info("publish/replaced", f"{entry['path']} from the weights directory is replaced by the release's")
             continue
         if not entry.get("sha256"):

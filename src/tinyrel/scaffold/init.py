@@ -27,6 +27,7 @@ from tinyrel.weights import manifest as mf
 from tinyrel.weights.validate import inspect_weights
 
 SEED_SPEC = Path(__file__).parent / "seed.toml"
+SEED_RECORDS = Path(__file__).parent / "evals"
 WEIGHTS_COMMENT = "# Where the weights live today: a local Hugging Face cache on the lab's Mac (not on this machine)."
 STAND_IN_NOTE = (
     "This example workspace carries a tiny Qwen3-architecture stand-in (2 layers, hidden size 64, "
@@ -74,8 +75,16 @@ def _refuse_existing(dest: Path, name: str) -> None:
 
 
 def write_workspace(dest: Path, name: str, version: str, source_uri: str, spec_text: str, report: Report) -> None:
-    """Spec, lock entry, manifest, CHANGELOG, .gitignore and card template (weights must exist)."""
+    """Spec, lock entry, manifest, CHANGELOG, .gitignore and card template (weights must exist).
+
+    Eval records the spec names (and that exist) are pinned in the lock entry too.
+    """
+    from tinyrel.evidence.collect import file_digest
+
     source, lock_report = lock_source(source_uri, name, base=dest)
+    doc = tomllib.loads(spec_text)
+    records = sorted({p for e in doc.get("evals", []) for p in (e.get("records"), e.get("stock_records")) if p})
+    source.evidence = [{"path": p, **file_digest(dest / p)} for p in records if (dest / p).is_file()]
     report.extend(lock_report)
     weights_dir = local_dir(parse_source(source_uri, dest))[0]
     inspection = inspect_weights(weights_dir, build_manifest=True, progress=False)
@@ -83,7 +92,6 @@ def write_workspace(dest: Path, name: str, version: str, source_uri: str, spec_t
     if inspection.manifest is None or not lock_report.ok:
         raise TinyrelError("init/invalid-weights", "the weights did not validate; nothing was written",
                            path=source_uri)  # fmt: skip
-    tomllib.loads(spec_text)  # the scaffold must parse
     write_text_atomic(dest / "release" / f"{name}.toml", spec_text)
     mf.write(inspection.manifest, dest / "manifests" / f"{name}.json")
     update_lock(dest / "tinyrel.lock", source, replace=False)
@@ -125,6 +133,10 @@ def init_example(dest: Path) -> Report:
         snapshot = place_in_cache(write_standin(staging / "model"), dest / "hf-cache", repo_id)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    for records in sorted(SEED_RECORDS.glob("*.jsonl")):  # stand-in records that reproduce the seed's numbers
+        target = dest / "evals" / records.name
+        if not target.exists():
+            write_text_atomic(target, records.read_text(encoding="utf-8"))
     source = snapshot.relative_to(dest).as_posix()
     text = seed.replace(WEIGHTS_COMMENT, "# The example's stand-in weights, in a Hugging Face cache in this workspace.")
     text = _set_value(text, "stand_in", STAND_IN_NOTE, after="pipeline_tag")

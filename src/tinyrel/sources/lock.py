@@ -128,11 +128,11 @@ def read_lock(path: Path) -> Lock:
     return Lock(sources)
 
 
-def _source_from_toml(raw: Any) -> LockedSource:
-    if not isinstance(raw, dict):
-        raise TypeError("not a table")
+def _files(entries: Any) -> list[dict[str, Any]]:
+    if not isinstance(entries, list):
+        raise TypeError("a file list is not an array")
     files = []
-    for f in raw.get("files", []):
+    for f in entries:
         if not isinstance(f, dict):
             raise TypeError("a files entry is not a table")
         size, sha = f["size"], f["sha256"]
@@ -144,6 +144,14 @@ def _source_from_toml(raw: Any) -> LockedSource:
     paths = [f["path"] for f in files]
     if len(set(paths)) != len(paths):
         raise ValueError(f"files are listed twice: {sorted({p for p in paths if paths.count(p) > 1})}")
+    return files
+
+
+def _source_from_toml(raw: Any) -> LockedSource:
+    if not isinstance(raw, dict):
+        raise TypeError("not a table")
+    files = _files(raw.get("files", []))
+    evidence = _files(raw.get("evidence", []))
     for key in ("name", "uri", "kind"):
         if not isinstance(raw[key], str):
             raise TypeError(f"{key} must be a string")
@@ -155,7 +163,7 @@ def _source_from_toml(raw: Any) -> LockedSource:
         raise TypeError("public must be true or false")
     # ``durable`` is derived, never trusted: a pinned commit id on a host.
     durable = raw["kind"] == "hub" and bool(revision and COMMIT_RE.match(revision))
-    return LockedSource(raw["name"], raw["uri"], raw["kind"], files, revision, durable, public)
+    return LockedSource(raw["name"], raw["uri"], raw["kind"], files, revision, durable, public, evidence)
 
 
 def compare_files(locked: LockedSource, actual: LockedSource, report: Report, code: str = "lock/stale") -> None:

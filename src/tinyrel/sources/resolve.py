@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class LockedSource:
     revision: str | None = None
     durable: bool = False
     public: bool | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # eval records pinned for the gate
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "uri": self.uri, "kind": self.kind}
@@ -43,6 +44,8 @@ class LockedSource:
         if self.public is not None:
             out["public"] = self.public
         out["files"] = sorted(self.files, key=lambda f: f["path"])
+        if self.evidence:
+            out["evidence"] = sorted(self.evidence, key=lambda f: f["path"])
         return out
 
 
