@@ -56,12 +56,16 @@ def test_spec_text_cannot_hide_or_fake_the_negative_transfer_table(example):
 def test_a_template_that_comments_out_the_table_fails_the_gate(example):
     template = example / "templates" / "card.md.j2"
     edit(template, "## Negative transfer", "<!--\n## Negative transfer")
-    row = "| Out-of-domain breadth | 0.596 | 0.423 | -0.173 |\n"
-    table = "| Eval | Stock | Specialist | Delta |\n|---|---|---|---|\n" + row + row
+    row = "| Out-of-domain breadth | 0.596 | 0.423 | -0.173 | 173 of 1,000 items regressed |\n"
+    table = "| Eval | Stock | Specialist | Delta | Paired |\n|---|---|---|---|---|\n" + row + row
     edit(template, "## Routing", f"-->\n\n## Negative transfer\n\n{table}\n## Routing")
     code, doc = run_json("check", "--offline", cwd=example)
     assert code == 1 and "blocker/negative-transfer-table" in codes(doc)  # two rows for one eval
-    edit(template, "| Out-of-domain breadth | 0.596 | 0.423 | -0.173 |\n\n## Routing", "\n## Routing")
+    edit(
+        template,
+        "| Out-of-domain breadth | 0.596 | 0.423 | -0.173 | 173 of 1,000 items regressed |\n\n## Routing",
+        "\n## Routing",
+    )
     assert "blocker/negative-transfer-table" not in codes(run_json("check", "--offline", cwd=example)[1])
     edit(template, "## Routing", "## Negative transfer\n\n## Routing")
     code, doc = run_json("check", "--offline", cwd=example)

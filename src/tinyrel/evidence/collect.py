@@ -93,7 +93,7 @@ def fmt_p(p: float) -> str:
 
 
 def fmt_paired(evidence: EvalEvidence) -> str:
-    """"−17.3 pts, 173 of 1,000 items regressed, 0 improved, p < 0.001" (numbers only)."""
+    """ "−17.3 pts, 173 of 1,000 items regressed, 0 improved, p < 0.001" (numbers only)."""
     pair = evidence.paired
     if pair is None or evidence.tuned is None or evidence.stock is None:
         return "no paired per-item records"

@@ -241,6 +241,12 @@ def negative_transfer_table(ctx: GateContext) -> list[Finding]:
                 _err("negative-transfer-table", f"the negative-transfer table {problem} for {e.name!r}", where)
             )
             continue
+        evidence = ctx.evidence.get(e.id)
+        if evidence is not None and evidence.paired is not None:
+            shown = f"{evidence.paired.regressed:,} of {evidence.paired.n:,} items regressed"
+            if not any(shown in cell for cell in matches[0][3:]):
+                found.append(_err("negative-transfer-table", f"{e.name}: the per-item records show {shown}; the "
+                                  "table must show the paired regression", where))  # fmt: skip
         for label, want, cell in zip(
             ("stock", "tuned", "delta"), (e.stock, e.tuned, e.delta), matches[0], strict=False
         ):
