@@ -21,7 +21,18 @@ the release pipeline: ``sources`` (the lock) → ``weights`` (validation, the ma
 compares releases and ``testing`` holds a local Hub and a private Sigstore for test suites.
 """
 
-from tinyrel.api import check, diff, lock_source, publish, render_card, sign, validate, verify, write_manifest
+from tinyrel.api import (
+    check,
+    diff,
+    evals,
+    lock_source,
+    publish,
+    render_card,
+    sign,
+    validate,
+    verify,
+    write_manifest,
+)
 from tinyrel.findings import Finding, Report, TinyrelError
 
 __version__ = "0.1.0"
@@ -34,6 +45,7 @@ __all__ = [
     "VerifierConfig",
     "check",
     "diff",
+    "evals",
     "lock_source",
     "publish",
     "render_card",

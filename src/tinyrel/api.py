@@ -111,6 +111,19 @@ def render_card(workspace: PathLike = ".", release: str | None = None, *, offlin
     return check(workspace, release, offline=offline).card
 
 
+def evals(workspace: PathLike = ".", release: str | None = None, *, pin: bool = False) -> Report:
+    """Every eval's numbers recomputed from its per-item records: score, n, Wilson 95% interval and,
+    with stock and tuned records on the same items, the paired regression (exact McNemar).
+
+    >>> report = tinyrel.evals("my-release")
+    >>> [(e["id"], e["tuned"]["score"], e["paired"]) for e in report.data["evals"]]
+    """
+    from tinyrel.evidence.report import evals_report
+
+    ws = _workspace(workspace)
+    return evals_report(ws, ws.spec(release), pin=pin)
+
+
 def sign(
     model_path: PathLike,
     signature: PathLike,
