@@ -175,6 +175,22 @@ def verify(
     return verify_local(root, bundle, trust, ignore)
 
 
+def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None) -> Path:
+    """A verified local copy of a signed Hub release, or an error: signature first, then the Hub's
+    listing, then every byte, and only then are the files made visible at ``local_dir``.
+
+    >>> path = tinyrel.pull("hf://my-org/my-specialist@v0.1.0", trust, "models/my-specialist")
+    >>> model, tokenizer = mlx_lm.load(str(path))
+    """
+    from tinyrel.verifying.pull import pull as pull_verified
+
+    report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision)
+    if not report.ok:
+        first = report.errors[0]
+        raise TinyrelError("pull/not-verified", f"{first.code}: {first.message}; nothing was written", path=first.path)
+    return Path(report.data["path"])
+
+
 def publish(
     workspace: PathLike = ".",
     release: str | None = None,

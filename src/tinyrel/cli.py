@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "evals": "tinyrel.commands.evals:evals_command",
     "init": "tinyrel.commands.init:init_command",
     "publish": "tinyrel.commands.publish:publish_command",
+    "pull": "tinyrel.commands.pull:pull_command",
     "sign": "tinyrel.commands.sign:sign_command",
     "lock": "tinyrel.commands.lock:lock_command",
     "manifest": "tinyrel.commands.manifest:manifest_command",

@@ -36,34 +36,73 @@ def verify_hub(
     no_download: bool = False,
     token: str | None = None,
 ) -> Report:
+    """Verify ``hf://org/name@rev``: the signature first, then the Hub's metadata, then every byte
+    (downloaded into a private staging directory that is removed afterwards)."""
+    if no_download:
+        return _verify_metadata_only(uri, signature, config, ignore, token)
+    with tempfile.TemporaryDirectory(prefix="tinyrel-verify-") as scratch:
+        return fetch_verified(uri, config, Path(scratch) / "files", signature, ignore, token)
+
+
+def fetch_verified(
+    uri: str,
+    config: VerifierConfig,
+    root: Path,
+    signature: Path | None = None,
+    ignore: Sequence[str] = (),
+    token: str | None = None,
+) -> Report:
+    """Download a signed release into ``root`` and verify it; nothing large is fetched until the
+    signature verifies and the Hub's listing (sizes, SHA-256) matches what it signs."""
+    from tinyrel.hub.errors import hub_errors
+
+    ref = hub_ref(uri)
+    config.method  # noqa: B018 - validate the trust options before any network traffic
+    with hub_errors(uri, token):
+        info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
+        listing = checked_listing(info, uri)
+        commit = info.sha
+        if signature is None:
+            signature = _repo_signature(ref.repo_id, commit, token, root, listing)
+    report = Report()
+    report.data.update({"commit": commit, "target": uri})
+    signed = check_signature(signature, config, report)  # signature first: no weight byte fetched
+    if signed is None:
+        return finish(report, uri, config)
+    if signed.plain_sha256_files:  # the Hub's own metadata must match the signed list before any download
+        precheck = Report()
+        actual = _hub_sha256(f"hf://{ref.repo_id}@{commit}", token)
+        ignored = [*ignore, *signed.ignore_paths, *GIT_PATHS, SIGNATURE_NAME]
+        actual = {p: d for p, d in actual.items() if not is_ignored(p, ignored)}
+        compare_resources({PurePosixPath(k).as_posix(): v for k, (_, v) in signed.resources.items()}, actual, precheck)
+        if not precheck.ok:
+            report.extend(precheck)
+            report.error("verify/listing", "the Hub's files at this revision are not the signed ones; nothing "
+                         "was downloaded")  # fmt: skip
+            return finish(report, uri, config)
+    wanted = [p for p in listing if not is_ignored(p, [*GIT_PATHS, SIGNATURE_NAME])]
+    _download_all(ref.repo_id, commit, token, root, {p: listing[p] for p in wanted}, uri)
+    report = verify_local(root, signature, config, [*ignore, HF_LOCAL_DIR_STATE])
+    for rel in wanted:
+        size = (root / rel).stat().st_size
+        if listing[rel] is not None and size != listing[rel]:
+            report.error("verify/size-mismatch", f"the Hub declared {listing[rel]} bytes, {size} arrived", rel)
+    report.data.update({"commit": commit, "target": uri, "files": len(wanted)})
+    return finish(report, uri, config)
+
+
+def _verify_metadata_only(uri, signature, config, ignore, token) -> Report:
     from tinyrel.hub.errors import hub_errors
 
     ref = hub_ref(uri)
     config.method  # noqa: B018 - validate the trust options before any network traffic
     with tempfile.TemporaryDirectory(prefix="tinyrel-verify-") as scratch:
-        staging = Path(scratch)
         with hub_errors(uri, token):
             info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
             listing = checked_listing(info, uri)
-            commit = info.sha
             if signature is None:
-                signature = _repo_signature(ref.repo_id, commit, token, staging / "signature", listing)
-        report = Report()
-        if check_signature(signature, config, report) is None:  # signature first: no weight byte fetched
-            report.data["commit"] = commit
-            return finish(report, uri, config)
-        if no_download:
-            return _verify_metadata(uri, ref.repo_id, commit, signature, config, ignore, token)
-        root = staging / "files"
-        wanted = [p for p in listing if not is_ignored(p, [*GIT_PATHS, SIGNATURE_NAME])]
-        _download_all(ref.repo_id, commit, token, root, {p: listing[p] for p in wanted}, uri)
-        report = verify_local(root, signature, config, [*ignore, HF_LOCAL_DIR_STATE])
-        for rel in wanted:
-            size = (root / rel).stat().st_size
-            if listing[rel] is not None and size != listing[rel]:
-                report.error("verify/size-mismatch", f"the Hub declared {listing[rel]} bytes, {size} arrived", rel)
-        report.data.update({"commit": commit, "target": uri})
-        return finish(report, uri, config)
+                signature = _repo_signature(ref.repo_id, info.sha, token, Path(scratch), listing)
+        return _verify_metadata(uri, ref.repo_id, info.sha, signature, config, ignore, token)
 
 
 def _download_all(repo_id: str, commit: str, token, root: Path, files: dict[str, int | None], uri: str) -> None:

@@ -1,0 +1,84 @@
+"""Fast verification through the signed manifest: SHA-256 is sequential, tensor digests are not.
+
+An OMS bundle signs one SHA-256 per file, so a plain verifier hashes each file on one core and is
+bound by the largest shard.  A tinyrel release also signs ``manifest.json``, which records every
+weight file's SHA-256 *and* its header digest plus one BLAKE3 digest per tensor — digests that tile
+every byte of the file.  So when the bundle's digest of ``manifest.json`` matches the file, and the
+manifest's SHA-256 of a weight file equals the bundle's, checking the header and tensor digests (in
+parallel, across and within files) proves the same bytes the SHA-256 would.  Everything else is
+hashed with SHA-256 in the same pool.  Any doubt — no manifest, a digest that disagrees, a header
+that differs — and the file is reported with a digest that cannot match, so the caller's comparison
+names it as changed, exactly like the plain path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.release_files import MANIFEST
+
+MISMATCH = "0" * 63 + "x"  # never a SHA-256: a file whose digests disagree is reported as changed
+
+
+def manifest_for_fast_path(root: Path, signed_sha256: dict[str, str]) -> dict | None:
+    """The release's manifest, if the bundle signs it and the file on disk is the signed one."""
+    from tinyrel.weights import manifest as mf
+
+    want = signed_sha256.get(MANIFEST)
+    path = root / MANIFEST
+    if want is None or not path.is_file() or path.is_symlink():
+        return None
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != want:
+        return None
+    try:
+        return mf.load(path)
+    except TinyrelError:
+        return None
+
+
+def fast_digests(root: Path, files: list[str], signed_sha256: dict[str, str], manifest: dict) -> dict[str, str]:
+    """SHA-256-equivalent digests of ``files``: weight files through the manifest, the rest hashed."""
+    from tinyrel.progress import byte_progress
+    from tinyrel.weights.safetensors_format import read_header
+    from tinyrel.weights.scan import TensorJob, blake3_bytes, run_scan
+
+    entries = {f["path"]: f for f in manifest["files"]}
+    tensors: dict[str, dict[str, dict]] = {}
+    for t in manifest["tensors"]:
+        tensors.setdefault(t["file"], {})[t["name"]] = t
+    fast: dict[str, object] = {}
+    for rel in files:
+        entry = entries.get(rel)
+        if entry is None or not entry.get("header_digest") or entry.get("sha256") != signed_sha256.get(rel):
+            continue
+        if not tensors.get(rel) or any(t.get("digest") is None for t in tensors[rel].values()):
+            continue  # a manifest without tensor digests: hash the file instead
+        header = read_header(root / rel, rel, Report())
+        if header is None or blake3_bytes(header.header_bytes) != entry["header_digest"]:
+            fast[rel] = None  # the header differs from the signed one: changed
+            continue
+        ours = {t.name: (t.dtype, list(t.shape), [t.begin, t.end]) for t in header.tensors}
+        theirs = {n: (t["dtype"], list(t["shape"]), list(t["data_offsets"])) for n, t in tensors.get(rel, {}).items()}
+        fast[rel] = header if ours == theirs else None
+    jobs = [
+        (rel, TensorJob(t.name, root / rel, h.data_start + t.begin, t.nbytes, t.dtype, True, False))
+        for rel, h in fast.items()
+        if h is not None
+        for t in h.tensors  # type: ignore[union-attr]
+    ]
+    hashed = [(rel, root / rel) for rel in files if rel not in fast]
+    total = sum(j.nbytes for _, j in jobs) + sum(p.stat().st_size for _, p in hashed)
+    with byte_progress("verifying", total) as advance:
+        scan = run_scan(jobs, hashed, advance)
+    digests = dict(scan.file_sha256)
+    for rel, header in fast.items():
+        if header is None:
+            digests[rel] = MISMATCH
+            continue
+        expected = tensors[rel]
+        same = all(scan.tensors[(rel, n)].digest == expected[n].get("digest") for n in expected)
+        digests[rel] = signed_sha256[rel] if same else MISMATCH
+    return digests

@@ -1,0 +1,67 @@
+"""``pull``: a verified local copy of a signed release, or nothing at all.
+
+The signature is checked first (a wrong key fetches no weight), then the Hub's listing against
+what the bundle signs, then everything is downloaded into a staging directory beside the target
+and every byte verified (per-tensor digests in parallel when the release signs a tinyrel
+manifest).  Only then does one rename make the files visible at the target.  On any failure the
+staging directory is removed and the target is left as it was: absent or empty.  A target that
+holds anything is refused — tinyrel never overwrites files it did not write.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from tinyrel.atomic import staged_directory
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.hub.client import hub_ref
+from tinyrel.release_files import SIGNATURE
+from tinyrel.signing.files import HF_LOCAL_DIR_STATE
+from tinyrel.verifying.bundle import VerifierConfig
+
+
+class _Refused(Exception):
+    """Raised inside the staging block so that nothing unverified becomes visible."""
+
+
+def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revision: str | None = None) -> Report:
+    """Download ``hf://org/name[@rev]`` into ``local_dir`` (default ``./name``) only if it verifies.
+
+    Returns the verification report; ``report.data["path"]`` is the verified directory on success.
+    """
+    from tinyrel.verifying.hub import fetch_verified
+
+    ref = hub_ref(uri)
+    if revision is not None:
+        if ref.revision not in (None, revision):
+            raise TinyrelError("usage/revision", f"{uri} already names a revision; drop --revision", usage=True)
+        uri = f"hf://{ref.repo_id}@{revision}"
+    target = Path(os.path.abspath(local_dir or Path(ref.repo_id.split("/")[1])))
+    if os.path.lexists(target) and (target.is_symlink() or not target.is_dir() or any(target.iterdir())):
+        raise TinyrelError("pull/target-exists", "exists and is not an empty directory; tinyrel will not overwrite "
+                           "it (choose another --local-dir)", usage=True, path=str(target))  # fmt: skip
+    report = Report()
+    try:
+        with staged_directory(target) as stage:
+            report = fetch_verified(uri, trust, stage)
+            if not report.ok:
+                raise _Refused
+            shutil.rmtree(stage / HF_LOCAL_DIR_STATE, ignore_errors=True)  # huggingface_hub's download state
+            _remove_empty_dirs(stage / ".cache")
+    except _Refused:
+        report.info("pull/nothing-written", f"nothing was written to {target}")
+        return report
+    report.data.update({"path": str(target), "signature": str(target / SIGNATURE)})
+    return report
+
+
+def _remove_empty_dirs(path: Path) -> None:
+    if not path.is_dir():
+        return
+    for child in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if child.is_dir() and not any(child.iterdir()):
+            child.rmdir()
+    if not any(path.iterdir()):
+        path.rmdir()

@@ -1,0 +1,107 @@
+"""Issue 14: the consumer side — signature first, a verified copy or nothing, fast verify."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import HUB_TOKEN
+from helpers import codes, run, run_json
+
+import tinyrel
+
+NAME = "qwen3-4b-fileops"
+
+
+@pytest.fixture
+def published(example, hub, keys):
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
+                 cwd=example)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    hub.hub.stats["lfs_downloads"] = 0
+    return example
+
+
+def test_pull_yields_a_verified_directory_that_mlx_lm_loads(published, hub, keys, tmp_path):
+    target = tmp_path / "model"
+    result = run("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", target)
+    assert result.exit_code == 0, result.output
+    assert f"mlx_lm.generate --model {target}" in result.output
+    assert (target / "model.safetensors").is_file() and (target / "model.sig").is_file()
+    assert not (target / ".cache").exists()
+    from mlx_lm.utils import load_model
+
+    model, config = load_model(target)
+    assert config["model_type"] == "qwen3"
+    # what was pulled verifies with the reference tool, as it stands
+    reference = subprocess.run(
+        [sys.executable, "-m", "model_signing", "verify", "key", str(target), "--signature", str(target / "model.sig"),
+         "--public_key", str(keys.public_key)], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert reference.returncode == 0, reference.stderr
+
+
+def test_pull_with_the_wrong_key_writes_nothing_and_fetches_no_weights(published, hub, keys, tmp_path):
+    target = tmp_path / "model"
+    for command in (["pull", "hf://org/name@v0.1.0", "--local-dir", target], ["verify", "hf://org/name@v0.1.0"]):
+        result = run(*command, "--public-key", keys.other_public_key)
+        assert result.exit_code == 1 and "verify/signature" in result.output
+    assert not target.exists()
+    assert hub.hub.stats["lfs_downloads"] == 0  # the signature failed before any weight byte
+    assert [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []
+
+
+def test_pull_refuses_a_directory_with_files_it_did_not_write(published, keys, tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    result = run("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", target)
+    assert result.exit_code == 2 and "pull/target-exists" in result.output
+    assert (target / "notes.txt").read_text() == "mine" and len(list(target.iterdir())) == 1
+
+
+def test_a_listing_that_is_not_the_signed_one_fails_before_downloading(published, hub, keys, tmp_path):
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+    (tmp_path / "extra.bin").write_bytes(b"\0" * 4096)
+    api.upload_file(path_or_fileobj=str(tmp_path / "extra.bin"), path_in_repo="extra.safetensors", repo_id="org/name")
+    hub.hub.stats["lfs_downloads"] = 0
+    code, doc = run_json("pull", "hf://org/name", "--public-key", keys.public_key, "--local-dir", tmp_path / "m")
+    assert code == 1 and "verify/listing" in codes(doc) and "verify/extra" in codes(doc)
+    assert hub.hub.stats["lfs_downloads"] == 0 and not (tmp_path / "m").exists()
+
+
+def test_a_release_signed_by_model_signing_itself_pulls(hub, keys, model_dir, tmp_path):
+    from huggingface_hub import HfApi
+
+    model = model_dir("bf16")
+    signed = subprocess.run([sys.executable, "-m", "model_signing", "sign", "key", str(model), "--private_key",
+                             str(keys.private_key), "--signature", str(model / "model.sig")],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+    api.create_repo("lab/plain")
+    api.upload_folder(folder_path=str(model), repo_id="lab/plain")
+    path = tinyrel.pull("hf://lab/plain", tinyrel.VerifierConfig(public_key=Path(keys.public_key)), tmp_path / "p")
+    assert (path / "model.safetensors").is_file()
+
+
+def test_fast_verify_through_the_signed_manifest_sees_every_tampering(model_dir, keys):
+    from test_sign_verify import TAMPERING
+
+    for case, (tamper, expected) in sorted(TAMPERING.items()):
+        root = model_dir("bf16-sharded")
+        import shutil
+
+        (root / "README.md").write_text("# card\n")
+        assert run("manifest", root, "-o", root / "manifest.json").exit_code == 0
+        assert run("sign", root, "--private-key", keys.private_key, "--signature", root / "model.sig").exit_code == 0
+        code, doc = run_json("verify", root, "--public-key", keys.public_key)
+        assert code == 0 and doc["fast_path"] is True
+        tamper(root)
+        code, doc = run_json("verify", root, "--public-key", keys.public_key)
+        assert code == 1 and codes(doc) == expected, case
+        shutil.rmtree(root)
