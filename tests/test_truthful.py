@@ -181,6 +181,12 @@ def test_hosted_card_command_works_as_written(example, hub, keys, tmp_path):
     env = {**os.environ, "HF_ENDPOINT": hub.base_url, "HF_HUB_DISABLE_XET": "1"}
     proc = subprocess.run(["bash", "-c", script], cwd=consumer, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (script, proc.stdout, proc.stderr)
+    pull = re.findall(r"```bash\n(.*?)```", card, re.S)[1]
+    assert pull.startswith("tinyrel pull hf://org/name@v0.1.0")
+    tinyrel = Path(sys.executable).with_name("tinyrel")
+    proc = subprocess.run(["bash", "-c", pull.replace("tinyrel ", f"{tinyrel} ", 1)], cwd=consumer, env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0 and (consumer / "qwen3-4b-fileops-verified" / "model.sig").is_file(), proc.stderr
 
 
 def test_unsigned_dry_run_warns(example, hub):
