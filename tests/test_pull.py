@@ -29,6 +29,8 @@ def test_pull_yields_a_verified_directory_that_mlx_lm_loads(published, hub, keys
     result = run("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", target)
     assert result.exit_code == 0, result.output
     assert f"mlx_lm.generate --model {target}" in result.output
+    code, doc = run_json("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", tmp_path / "b")
+    assert code == 0 and doc["hashed_while_downloading"] == doc["files"]  # no file was read twice
     assert (target / "model.safetensors").is_file() and (target / "model.sig").is_file()
     assert not (target / ".cache").exists()
     from mlx_lm.utils import load_model

@@ -60,12 +60,14 @@ def download(
     """
     from huggingface_hub import hf_hub_download
 
-    from tinyrel.hub.guard import EXPECTED_SIZE_HEADER, timeout_seconds
+    from tinyrel.hub.guard import EXPECTED_SIZE_HEADER, FILE_HEADER, timeout_seconds
     from tinyrel.safe_io import checked_relpath
 
     configure()
     checked_relpath(filename)
-    headers = {EXPECTED_SIZE_HEADER: str(expected_size)} if expected_size is not None else None
+    headers = None
+    if expected_size is not None:
+        headers = {EXPECTED_SIZE_HEADER: str(expected_size), FILE_HEADER: f"{repo_id}@{revision}:{filename}"}
     path = hf_hub_download(
         repo_id, filename, revision=revision, endpoint=endpoint(), token=token, local_dir=local_dir, headers=headers,
         etag_timeout=min(10.0, timeout_seconds()),

@@ -21,6 +21,7 @@ import os
 import re
 
 EXPECTED_SIZE_HEADER = "x-tinyrel-expected-size"
+FILE_HEADER = "x-tinyrel-file"  # the repo path being downloaded: digests computed in flight are keyed by it
 UNDECLARED_CAP = 256 * 1024 * 1024
 _ETAG = re.compile(r'^(W/)?"?([A-Za-z0-9._:+=-]{1,256})"?$')
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -33,6 +34,11 @@ _progress: dict[str, object] = {"upload": None, "download": None}
 def report_progress(kind: str, advance) -> None:
     """Send the byte counts of uploads (PUT bodies) or downloads (GET bodies) to ``advance``."""
     _progress[kind] = advance
+
+
+# SHA-256 of downloads, computed while the bytes stream in: ("org/name@commit:path", size) -> hex.  Only a
+# body that arrived whole in one response is recorded (a resumed download is hashed afterwards).
+streamed_sha256: dict[tuple[str, int], str] = {}
 
 
 class UntrustedHubResponse(Exception):
@@ -73,19 +79,26 @@ def _counted(stream, advance):
     return Counted()
 
 
-def _bounded_stream(stream, limit: int, url: str, advance=None):
+def _bounded_stream(stream, limit: int, url: str, advance=None, record: tuple[str, int] | None = None):
+    import hashlib
+
     import httpx2
 
     class Bounded(httpx2.SyncByteStream):
         def __iter__(self):
             seen = 0
+            digest = hashlib.sha256() if record is not None else None
             for chunk in stream:
                 seen += len(chunk)
                 if seen > limit:
                     raise UntrustedHubResponse(f"{url}: the response is longer than the {limit:,} bytes declared")
                 if advance is not None:
                     advance(len(chunk))
+                if digest is not None:
+                    digest.update(chunk)
                 yield chunk
+            if digest is not None and record is not None and seen == record[1]:
+                streamed_sha256[record] = digest.hexdigest()
 
         def close(self) -> None:
             close = getattr(stream, "close", None)
@@ -104,6 +117,7 @@ def _transport():
 
         def handle_request(self, request):
             expected = request.headers.pop(EXPECTED_SIZE_HEADER, None)
+            name = request.headers.pop(FILE_HEADER, None)
             # huggingface_hub retries a failed metadata request with a 60 s timeout of its own:
             # every request is held to tinyrel's bound, whatever the caller asked for.
             limit = timeout_seconds()
@@ -128,7 +142,11 @@ def _transport():
                 limits.append(int(expected))
             advance = _progress["download"] if expected is not None else None
             url = str(request.url.copy_with(query=None))
-            response.stream = _bounded_stream(response.stream, min(limits), url, advance)
+            # Only a whole, unencoded body is the file's bytes (a gzip body is not what lands on disk).
+            whole = (request.method == "GET" and response.status_code == 200 and "range" not in request.headers
+                     and response.headers.get("content-encoding", "identity") == "identity")  # fmt: skip
+            record = (name, int(expected)) if whole and name and expected and expected.isdigit() else None
+            response.stream = _bounded_stream(response.stream, min(limits), url, advance, record)
             return response
 
         def close(self) -> None:

@@ -82,13 +82,27 @@ def fetch_verified(
             return finish(report, uri, config)
     wanted = [p for p in listing if not is_ignored(p, [*GIT_PATHS, SIGNATURE_NAME])]
     _download_all(ref.repo_id, commit, token, root, {p: listing[p] for p in wanted}, uri)
-    report = verify_local(root, signature, config, [*ignore, HF_LOCAL_DIR_STATE])
+    known = _hashed_in_flight(root, f"{ref.repo_id}@{commit}", {p: listing[p] for p in wanted})
+    report = verify_local(root, signature, config, [*ignore, HF_LOCAL_DIR_STATE], known)
+    report.data["hashed_while_downloading"] = len(known)
     for rel in wanted:
         size = (root / rel).stat().st_size
         if listing[rel] is not None and size != listing[rel]:
             report.error("verify/size-mismatch", f"the Hub declared {listing[rel]} bytes, {size} arrived", rel)
     report.data.update({"commit": commit, "target": uri, "files": len(wanted)})
     return finish(report, uri, config)
+
+
+def _hashed_in_flight(root: Path, release: str, sizes: dict[str, int | None]) -> dict[str, str]:
+    """SHA-256s the transport computed while each file streamed in whole (so it is not read twice)."""
+    from tinyrel.hub.guard import streamed_sha256
+
+    known = {}
+    for rel, size in sizes.items():
+        digest = streamed_sha256.pop((f"{release}:{rel}", size), None) if size is not None else None
+        if digest is not None and (root / rel).stat().st_size == size:
+            known[rel] = digest
+    return known
 
 
 def _verify_metadata_only(uri, signature, config, ignore, token) -> Report:

@@ -25,13 +25,17 @@ def compare_resources(expected: dict[str, str], actual: dict[str, str], report: 
             report.error("verify/changed", f"{rel} differs from the signed digest", rel)
 
 
-def local_digests(root: Path, signed: SignedManifest, ignore: list[str], report: Report) -> dict[str, str]:
+def local_digests(
+    root: Path, signed: SignedManifest, ignore: list[str], report: Report, known: dict[str, str] | None = None
+) -> dict[str, str]:
     """Digests of the files under ``root``, computed the way the signer computed them.
 
-    Links out of ``root`` and special files are findings and are never opened (a FIFO would
-    block the reference hasher forever).
+    ``known`` holds SHA-256s computed while the files were downloaded (not read again).  Links out
+    of ``root`` and special files are findings and are never opened (a FIFO would block the
+    reference hasher forever).
     """
     files = signed_files(root, ignore, report)
+    known = {rel: digest for rel, digest in (known or {}).items() if rel in files}
     if signed.plain_sha256_files:
         from tinyrel.verifying.fast import fast_digests, manifest_for_fast_path
 
@@ -39,8 +43,9 @@ def local_digests(root: Path, signed: SignedManifest, ignore: list[str], report:
         manifest = manifest_for_fast_path(root, signed_sha256)
         if manifest is not None:  # per-tensor digests in parallel instead of one SHA-256 per file
             report.data["fast_path"] = True
-            return fast_digests(root, files, signed_sha256, manifest)
-        return sha256_digests(root, files)
+            rest = [rel for rel in files if rel not in known]
+            return {**fast_digests(root, rest, signed_sha256, manifest), **known}
+        return sha256_digests(root, files, known)
     if not report.ok:
         return {}
     from model_signing import hashing
@@ -62,7 +67,15 @@ def local_digests(root: Path, signed: SignedManifest, ignore: list[str], report:
     return {rd.identifier: rd.digest.digest_hex for rd in manifest.resource_descriptors()}
 
 
-def verify_local(root: Path, signature: Path, config: VerifierConfig, ignore: Sequence[str | Path] = ()) -> Report:
+def verify_local(
+    root: Path,
+    signature: Path,
+    config: VerifierConfig,
+    ignore: Sequence[str | Path] = (),
+    known: dict[str, str] | None = None,
+) -> Report:
+    """Check ``signature``, then every file under ``root`` against it (``known``: SHA-256s already
+    computed from the very bytes written, e.g. while downloading)."""
     report = Report()
     signed = check_signature(signature, config, report)
     if signed is not None:
@@ -70,7 +83,7 @@ def verify_local(root: Path, signature: Path, config: VerifierConfig, ignore: Se
         # added after signing, anywhere (``.cache/`` included), is reported as extra.
         rel_ignores = relative_ignores(root, [*ignore, absolute(signature)])
         ignored = sorted({*rel_ignores, *signed.ignore_paths, *GIT_PATHS})
-        actual = local_digests(absolute(root), signed, ignored, report)
+        actual = local_digests(absolute(root), signed, ignored, report, known)
         compare_resources({k: v for k, (_, v) in signed.resources.items()}, actual, report)
         report.data["files"] = len(actual)
     return finish(report, str(root), config)
