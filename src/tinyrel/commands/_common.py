@@ -19,6 +19,17 @@ from tinyrel.findings import Report, TinyrelError
 from tinyrel.output import FORMATS, error_line, render
 
 
+def option_group(*options: Callable[[Any], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator applying several Click options in the order written (shared option sets)."""
+
+    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--quiet", "-q", is_flag=True, help="Print only errors (text format).")(func)
     return click.option(

@@ -3,59 +3,53 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.commands._common import Outcome, option_group, output_options, report_command
 from tinyrel.findings import TinyrelError
 from tinyrel.signing.sign import SignerConfig
 
-
-def signer_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Signing-method options, shared by ``sign`` and ``publish --mode weights``."""
-    options = [
-        click.option(
-            "--private-key",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="EC private key (PEM, P-256/P-384) for key or certificate signing.",
-        ),
-        click.option("--key-password-env", metavar="VAR", help="Environment variable holding the key's password."),
-        click.option(
-            "--signing-certificate",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Certificate of the private key: selects certificate signing.",
-        ),
-        click.option(
-            "--certificate-chain",
-            "chain",
-            multiple=True,
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Intermediate/root certificates to embed (repeatable).",
-        ),
-        click.option(
-            "--sigstore",
-            "keyless",
-            is_flag=True,
-            help="Sigstore keyless signing with ambient CI credentials (needs network).",
-        ),
-        click.option(
-            "--identity-token",
-            envvar="SIGSTORE_ID_TOKEN",
-            show_envvar=True,
-            help="Sigstore: an explicit OIDC token (default: detected from the CI environment).",
-        ),
-        click.option(
-            "--sigstore-trust-config",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Sigstore: a client trust config for a private Sigstore instance.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+# Signing-method options, shared by ``sign`` and ``publish``.
+signer_options = option_group(
+    click.option(
+        "--private-key",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="EC private key (PEM, P-256/P-384) for key or certificate signing.",
+    ),
+    click.option("--key-password-env", metavar="VAR", help="Environment variable holding the key's password."),
+    click.option(
+        "--signing-certificate",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Certificate of the private key: selects certificate signing.",
+    ),
+    click.option(
+        "--certificate-chain",
+        "chain",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Intermediate/root certificates to embed (repeatable).",
+    ),
+    click.option(
+        "--sigstore",
+        "keyless",
+        is_flag=True,
+        help="Sigstore keyless signing with ambient CI credentials (needs network).",
+    ),
+    click.option(
+        "--identity-token",
+        envvar="SIGSTORE_ID_TOKEN",
+        show_envvar=True,
+        help="Sigstore: an explicit OIDC token (default: detected from the CI environment).",
+    ),
+    click.option(
+        "--sigstore-trust-config",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Sigstore: a client trust config for a private Sigstore instance.",
+    ),
+)
 
 
 def signer_config(

@@ -2,44 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.commands._common import Outcome, option_group, output_options, report_command
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.release_files import SIGNATURE
 
-
-def trust_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Who must have signed: shared by ``verify`` and ``pull``."""
-    options = [
-        click.option(
-            "--public-key",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="EC public key (PEM) paired with the signing key.",
-        ),
-        click.option(
-            "--certificate-chain",
-            "chain",
-            multiple=True,
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Trusted certificate chain for certificate-signed bundles (repeatable).",
-        ),
-        click.option("--identity", help="Sigstore keyless: the signer identity (e.g. a workflow URL or e-mail)."),
-        click.option("--issuer", help="Sigstore keyless: the OIDC issuer URL."),
-        click.option("--offline", is_flag=True, help="Sigstore keyless: use the embedded trust root, no network."),
-        click.option(
-            "--trust-config",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Sigstore keyless: a custom client trust config (JSON).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+# Who must have signed: shared by ``verify`` and ``pull``.
+trust_options = option_group(
+    click.option(
+        "--public-key",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="EC public key (PEM) paired with the signing key.",
+    ),
+    click.option(
+        "--certificate-chain",
+        "chain",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Trusted certificate chain for certificate-signed bundles (repeatable).",
+    ),
+    click.option("--identity", help="Sigstore keyless: the signer identity (e.g. a workflow URL or e-mail)."),
+    click.option("--issuer", help="Sigstore keyless: the OIDC issuer URL."),
+    click.option("--offline", is_flag=True, help="Sigstore keyless: use the embedded trust root, no network."),
+    click.option(
+        "--trust-config",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Sigstore keyless: a custom client trust config (JSON).",
+    ),
+)
 
 
 @click.command("verify")
