@@ -209,7 +209,7 @@ def _evidence_cells(spec: ReleaseSpec, evidence: dict[str, Any]) -> dict[str, di
         cells[e.id] = {
             "n": Markup(f"{tuned.n:,}") if tuned else Markup("-"),
             "interval": Markup(fmt_interval(tuned)),
-            "paired": Markup(fmt_paired(ev)) if ev is not None else Markup("no paired per-item records"),
+            "paired": Markup(fmt_paired(ev.stock, ev.tuned, ev.paired) if ev else fmt_paired(None, None, None)),
             "records": Markup(", ".join(links)) if links else Markup("none"),
         }
     return cells

@@ -6,6 +6,7 @@ import click
 
 from tinyrel.commands._common import Outcome, output_options, report_command
 from tinyrel.evidence.collect import fmt_interval, fmt_paired
+from tinyrel.evidence.stats import Paired, Summary
 from tinyrel.policy.workspace import find_workspace
 
 
@@ -24,35 +25,19 @@ def evals_command(release: str | None, pin: bool) -> Outcome:
     report.data["workspace"] = str(ws.root)
     lines = [f"evals of {spec.name} {spec.version}"]
     for item in report.data["evals"]:
-        tuned, stock = item["tuned"], item["stock"]
+        tuned, stock = _summary(item["tuned"]), _summary(item["stock"])
         if tuned is None and stock is None:
             lines.append(f"  {item['id']} ({item['kind']}): no per-item records")
             continue
-        parts = []
-        for label, summary in (("stock", stock), ("tuned", tuned)):
-            if summary:
-                parts.append(f"{label} {summary['score']:.3f} (n={summary['n']:,}, 95% {fmt_interval(_S(summary))})")
+        parts = [f"{label} {s.score:.3f} (n={s.n:,}, 95% {fmt_interval(s)})"
+                 for label, s in (("stock", stock), ("tuned", tuned)) if s is not None]  # fmt: skip
         lines.append(f"  {item['id']} ({item['kind']}): " + "; ".join(parts))
         if item["paired"]:
-            lines.append(f"      paired: {_paired_text(item)}")
+            lines.append(f"      paired: {fmt_paired(stock, tuned, Paired(**item['paired']))}")
     if pin:
         lines.append(f"  pinned {len(report.data['pinned'])} records files in {ws.lock_path.name}")
     return Outcome(report, "\n".join(lines))
 
 
-class _S:
-    """A summary dict seen as the attributes ``fmt_interval`` reads."""
-
-    def __init__(self, data: dict) -> None:
-        self.ci_low, self.ci_high = data["ci_low"], data["ci_high"]
-
-
-def _paired_text(item: dict) -> str:
-    from tinyrel.evidence.stats import Paired, Summary
-
-    class _E:
-        paired = Paired(**item["paired"])
-        tuned = Summary(**item["tuned"])
-        stock = Summary(**item["stock"])
-
-    return fmt_paired(_E())  # type: ignore[arg-type]
+def _summary(data: dict | None) -> Summary | None:
+    return Summary(**data) if data else None

@@ -92,12 +92,11 @@ def fmt_p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def fmt_paired(evidence: EvalEvidence) -> str:
+def fmt_paired(stock: Summary | None, tuned: Summary | None, pair: Paired | None) -> str:
     """ "−17.3 pts, 173 of 1,000 items regressed, 0 improved, p < 0.001" (numbers only)."""
-    pair = evidence.paired
-    if pair is None or evidence.tuned is None or evidence.stock is None:
+    if pair is None or tuned is None or stock is None:
         return "no paired per-item records"
-    points = (evidence.tuned.score - evidence.stock.score) * 100
+    points = (tuned.score - stock.score) * 100
     sign = "−" if points < 0 else "+"
     return (f"{sign}{abs(points):.1f} pts, {pair.regressed:,} of {pair.n:,} items regressed, "
             f"{pair.improved:,} improved, {fmt_p(pair.p_value)}")  # fmt: skip

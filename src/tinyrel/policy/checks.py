@@ -311,6 +311,8 @@ ROUNDING = 0.0005  # a spec number may differ from its records by rounding to th
 
 def eval_evidence(ctx: GateContext) -> list[Finding]:
     """Every spec number equals its per-item records, and the records are the ones pinned in the lock."""
+    from tinyrel.evidence.collect import file_digest
+
     spec_rel = ctx.rel(ctx.spec.path)
     found = [Finding("blocker/eval-evidence", f.severity, f"{f.code}: {f.message}", f.path, f.line)
              for f in ctx.evidence_findings]  # fmt: skip
@@ -332,8 +334,6 @@ def eval_evidence(ctx: GateContext) -> list[Finding]:
                 found.append(_warn("eval-evidence", f"{e.id}: {rel} is not pinned in the lock (tinyrel evals --lock)",
                                    spec_rel))  # fmt: skip
                 continue
-            from tinyrel.evidence.collect import file_digest
-
             path = ctx.ws.root / rel
             if not path.is_file() or file_digest(path) != {k: pinned[rel][k] for k in ("size", "sha256")}:
                 found.append(_err("eval-evidence", f"{e.id}: {rel} changed since it was pinned in the lock", rel))

@@ -12,7 +12,7 @@ from typing import Any
 
 from tinyrel.card.render import CardInputs, ReleaseFacts, render_card
 from tinyrel.findings import Finding, Report, TinyrelError
-from tinyrel.policy.checks import CARD_CHECKS, CHECKS, GateContext, passed_statement
+from tinyrel.policy.checks import CARD_CHECKS, CHECKS, GateContext, lock_is_public_pin, passed_statement
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.sources.lock import read_lock
@@ -167,8 +167,6 @@ def run_gate(
 
 def weights_location(ctx: GateContext, facts: ReleaseFacts) -> str:
     """Where a reader of the card can obtain the weights — or that they cannot."""
-    from tinyrel.policy.checks import lock_is_public_pin
-
     if facts.hosted and facts.mode == "weights":
         return f"in this repository, at tag v{ctx.spec.version}."
     if lock_is_public_pin(ctx.lock) and ctx.lock is not None:

@@ -54,16 +54,9 @@ def fetch_verified(
 ) -> Report:
     """Download a signed release into ``root`` and verify it; nothing large is fetched until the
     signature verifies and the Hub's listing (sizes, SHA-256) matches what it signs."""
-    from tinyrel.hub.errors import hub_errors
 
     ref = hub_ref(uri)
-    config.method  # noqa: B018 - validate the trust options before any network traffic
-    with hub_errors(uri, token):
-        info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
-        listing = checked_listing(info, uri)
-        commit = info.sha
-        if signature is None:
-            signature = _repo_signature(ref.repo_id, commit, token, root, listing)
+    commit, listing, signature = _listing_and_signature(uri, config, root, signature, token)
     report = Report()
     report.data.update({"commit": commit, "target": uri})
     signed = check_signature(signature, config, report)  # signature first: no weight byte fetched
@@ -105,18 +98,24 @@ def _hashed_in_flight(root: Path, release: str, sizes: dict[str, int | None]) ->
     return known
 
 
-def _verify_metadata_only(uri, signature, config, ignore, token) -> Report:
+def _listing_and_signature(uri: str, config: VerifierConfig, where: Path, signature: Path | None, token):
+    """The commit, its checked file listing and the bundle (the repo's ``model.sig`` unless given)."""
     from tinyrel.hub.errors import hub_errors
 
     ref = hub_ref(uri)
     config.method  # noqa: B018 - validate the trust options before any network traffic
+    with hub_errors(uri, token):
+        info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
+        listing = checked_listing(info, uri)
+        if signature is None:
+            signature = _repo_signature(ref.repo_id, info.sha, token, where, listing)
+    return info.sha, listing, signature
+
+
+def _verify_metadata_only(uri, signature, config, ignore, token) -> Report:
     with tempfile.TemporaryDirectory(prefix="tinyrel-verify-") as scratch:
-        with hub_errors(uri, token):
-            info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
-            listing = checked_listing(info, uri)
-            if signature is None:
-                signature = _repo_signature(ref.repo_id, info.sha, token, Path(scratch), listing)
-        return _verify_metadata(uri, ref.repo_id, info.sha, signature, config, ignore, token)
+        commit, _, signature = _listing_and_signature(uri, config, Path(scratch), signature, token)
+        return _verify_metadata(uri, hub_ref(uri).repo_id, commit, signature, config, ignore, token)
 
 
 def _download_all(repo_id: str, commit: str, token, root: Path, files: dict[str, int | None], uri: str) -> None:
