@@ -227,6 +227,10 @@ def test_huge_json_and_allocating_config_values_are_bounded(model_dir):
     (model / "config.json").write_text("[" * 100000 + "]" * 100000)
     result = cli("validate", model, "--quick")
     assert result.returncode == 1 and "config/invalid" in result.stdout
+    import resource
+
+    # the documented bound: no hostile input makes a reader allocate (every child process so far)
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 512 * 1024
 
 
 # -- 5. specs, locks and manifests are untrusted ---------------------------------------------------
