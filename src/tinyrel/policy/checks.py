@@ -352,7 +352,7 @@ CHECKS: dict[str, Check] = {
     "claims-comparability": claims_comparability,
 }
 # Checks that read the rendered card: they run after the card is rendered (twice, see the gate).
-CARD_CHECKS = frozenset({"routed-only-copy", "negative-transfer-table", "claims-comparability"})
+CARD_CHECKS = ("routed-only-copy", "negative-transfer-table", "claims-comparability")  # in report order
 
 
 def passed_statement(check: str, ctx: GateContext) -> str:
