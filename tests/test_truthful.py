@@ -444,3 +444,12 @@ def test_spec_syntax_error_annotation_has_checkout_path_and_line(example, monkey
     assert re.search(r"::error file=ws/release/qwen3-4b-fileops\.toml,line=\d+,title=spec/syntax::", result.output)
     text = run("check", cwd=example).output
     assert re.search(r"error\[spec/syntax\]: \S*release/qwen3-4b-fileops\.toml:\d+: ", text)
+
+
+def test_validate_annotations_are_relative_to_the_checkout_with_lines(model_dir, monkeypatch):
+    model = model_dir("bf16")
+    (model / "config.json").write_text('{"model_type": "qwen3",\n  oops}')
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(model.parent))
+    result = run("validate", model, "--format", "github")
+    assert result.exit_code == 1
+    assert f"::error file={model.name}/config.json,line=2,title=config/invalid::" in result.output
