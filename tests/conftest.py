@@ -69,22 +69,43 @@ def keys(tmp_path_factory: pytest.TempPathFactory):
 HUB_TOKEN = "hf_emulatorSecretToken0123456789"
 
 
-@pytest.fixture
-def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The local Hub emulator on a free port, with the real client pointed at it."""
+def _start_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xet: bool):
+    """The local Hub emulator on a free port, with the real client pointed at it: through Xet (the
+    default of every real install, hf_xet writing into the emulator's local CAS) or over LFS."""
     import huggingface_hub.constants as hf_constants
 
     from tinyrel.testing.hub import EmulatorServer
 
-    server = EmulatorServer("127.0.0.1", 0, tmp_path / "hub-data", HUB_TOKEN)
+    server = EmulatorServer("127.0.0.1", 0, tmp_path / "hub-data", HUB_TOKEN, xet=xet)
     server.start_in_thread()
     monkeypatch.setenv("HF_ENDPOINT", server.base_url)
-    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     monkeypatch.setenv("HF_TOKEN", HUB_TOKEN)
+    if xet:
+        monkeypatch.delenv("HF_HUB_DISABLE_XET", raising=False)
+    else:
+        monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
     # huggingface_hub reads these once at import; the test process imported it long ago.
-    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", not xet)
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
+    return server
+
+
+@pytest.fixture(params=["xet", "lfs"])
+def hub(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The emulator, once per transfer protocol: every test using it runs over Xet and over LFS."""
+    server = _start_hub(tmp_path, monkeypatch, xet=request.param == "xet")
+    server.mode = request.param
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def lfs_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The emulator over LFS only: for tests of LFS-level faults (failed, dropped or slow uploads)."""
+    server = _start_hub(tmp_path, monkeypatch, xet=False)
+    server.mode = "lfs"
     yield server
     server.shutdown()
     server.server_close()

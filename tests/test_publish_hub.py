@@ -106,7 +106,8 @@ def sharded(example) -> Path:
     return example
 
 
-def test_interrupted_publish_leaves_nothing_and_the_rerun_sends_only_missing_blobs(sharded, hub, keys):
+def test_interrupted_publish_leaves_nothing_and_the_rerun_sends_only_missing_blobs(sharded, lfs_hub, keys):
+    hub = lfs_hub  # LFS-level faults and counters: the upload path these tests exercise
     hub.hub.faults["fail_upload"] = 2
     lock_before = (sharded / "tinyrel.lock").read_text()
     result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
@@ -136,7 +137,32 @@ def test_interrupted_publish_leaves_nothing_and_the_rerun_sends_only_missing_blo
     assert [t.name for t in api(hub).list_repo_refs("org/name").tags] == ["v0.1.0"]
 
 
-def test_a_dropped_connection_is_retried(example, hub):
+def test_a_publish_that_dies_before_its_commit_resumes_without_resending_on_xet(sharded, hub, keys):
+    """Over Xet (and LFS): the data of a publish that failed at the commit stays in the store; the
+    re-run sends (almost) nothing again and makes exactly one commit."""
+    import json
+    from urllib.request import urlopen
+
+    def counters() -> dict:
+        return json.loads(urlopen(f"{hub.base_url}/_emulator/stats", timeout=10).read())
+
+    hub.hub.faults["fail_commit"] = 1
+    args = ("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key)
+    result = run(*args, cwd=sharded)
+    assert result.exit_code == 1 and "error[hub/server-error]" in result.output
+    before = counters()
+    sent = before["xet_xorb_bytes"] if hub.mode == "xet" else before["uploaded_bytes"]
+    assert sent > 100_000  # the first run did upload the weights (Xet stores them compressed)
+    code, doc = run_json(*args[:-2], "--private-key", keys.private_key, cwd=sharded)
+    after = counters()
+    assert code == 0, doc
+    resent = (after["xet_xorb_bytes"] - before["xet_xorb_bytes"]) if hub.mode == "xet" else (
+        after["uploaded_bytes"] - before["uploaded_bytes"])  # fmt: skip
+    assert resent < sent * 0.1 and after["commits"] - before["commits"] == 1
+
+
+def test_a_dropped_connection_is_retried(example, lfs_hub):
+    hub = lfs_hub  # LFS-level faults and counters: the upload path these tests exercise
     hub.hub.faults["drop_upload"] = 1
     code, doc = publish(example)
     assert code == 0 and "publish/unsigned" in codes(doc, "warning")

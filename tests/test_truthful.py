@@ -339,7 +339,8 @@ def test_no_progress_bars_off_a_terminal(example, hub):
     assert "\r" not in err and "%|" not in err and "it/s" not in err
 
 
-def test_progress_is_shown_on_a_terminal(example, hub):
+def test_progress_is_shown_on_a_terminal(example, lfs_hub):
+    hub = lfs_hub  # LFS-level faults and counters: the upload path these tests exercise
     import pty
 
     primary, secondary = pty.openpty()
@@ -362,7 +363,8 @@ def test_progress_is_shown_on_a_terminal(example, hub):
     assert "scanning weights" in shown and "uploading" in shown, shown
 
 
-def test_ctrl_c_during_upload_stops_at_once_without_a_commit(example, hub):
+def test_ctrl_c_during_upload_stops_at_once_without_a_commit(example, lfs_hub):
+    hub = lfs_hub  # LFS-level faults and counters: the upload path these tests exercise
     hub.hub.faults["slow_upload"] = 0.05
     proc = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name",
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
@@ -395,7 +397,8 @@ def test_crash_between_commit_and_tag_is_recovered_without_a_second_commit(examp
     assert run("verify", "hf://org/name@v0.1.0", "--public-key", keys.public_key).exit_code == 0
 
 
-def test_a_failed_first_publish_leaves_no_public_repo(example, hub):
+def test_a_failed_first_publish_leaves_no_public_repo(example, lfs_hub):
+    hub = lfs_hub  # LFS-level faults and counters: the upload path these tests exercise
     from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError
 

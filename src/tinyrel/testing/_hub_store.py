@@ -10,6 +10,7 @@ import re
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -29,6 +30,13 @@ class HubError(Exception):
         self.status, self.message, self.code, self.extra = status, message, code, extra
 
 
+@dataclass
+class StagedBlob:
+    path: Path
+    sha256: str
+    size: int
+
+
 class HubState:
     """Repos, refs and commits (JSON on disk) plus the blob store (one file per SHA-256)."""
 
@@ -40,7 +48,7 @@ class HubState:
         self.state = json.loads(state_file.read_text()) if state_file.is_file() else {"repos": {}, "commits": {}}
         self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0, "lfs_downloads": 0}
         self.faults: dict[str, object] = {"fail_upload": None, "drop_upload": None, "fail_tag": None,
-                                          "slow_upload": None}  # fmt: skip
+                                          "fail_commit": None, "slow_upload": None}  # fmt: skip
 
     def save(self) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.data, prefix=".state.")
@@ -53,6 +61,32 @@ class HubState:
 
     def has_blob(self, sha256: str) -> bool:
         return self.blob_path(sha256).is_file()
+
+    def stage_stream(self, stream, length: int) -> StagedBlob:
+        """Write ``length`` bytes of ``stream`` to a temporary blob, hashing as they arrive."""
+        fd, tmp = tempfile.mkstemp(dir=self.data / "blobs", prefix=".upload.")
+        digest, left = hashlib.sha256(), length
+        with os.fdopen(fd, "wb") as out:
+            while left > 0:
+                chunk = stream.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+                left -= len(chunk)
+        return StagedBlob(Path(tmp), digest.hexdigest(), length - left)
+
+    def stage_bytes(self, data: bytes) -> StagedBlob:
+        fd, tmp = tempfile.mkstemp(dir=self.data / "blobs", prefix=".upload.")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        return StagedBlob(Path(tmp), hashlib.sha256(data).hexdigest(), len(data))
+
+    def commit_staged(self, staged: StagedBlob) -> None:
+        if self.has_blob(staged.sha256):
+            staged.path.unlink(missing_ok=True)
+        else:
+            os.replace(staged.path, self.blob_path(staged.sha256))
 
     def store_blob(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
@@ -108,11 +142,22 @@ def entry_for(data: bytes, lfs: bool) -> dict:
     return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "lfs": lfs, "git": git_blob_sha1(data)}
 
 
+def entry_for_lfs(sha256: str, size: int, xet_hash: str | None = None) -> dict:
+    """An LFS (or Xet-backed) file: its git id is that of its pointer file, as on the Hub."""
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+    entry = {"sha256": sha256, "size": size, "lfs": True, "git": git_blob_sha1(pointer)}
+    if xet_hash:
+        entry["xet"] = xet_hash
+    return entry
+
+
 def file_json(path: str, entry: dict) -> dict:
     """A tree / paths-info entry, shaped like the Hub's."""
     out = {"type": "file", "path": path, "size": entry["size"], "oid": entry["git"]}
     if entry["lfs"]:
         out["lfs"] = {"oid": entry["sha256"], "size": entry["size"], "pointerSize": 134}
+    if entry.get("xet"):
+        out["xetHash"] = entry["xet"]
     return out
 
 

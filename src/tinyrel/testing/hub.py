@@ -16,7 +16,6 @@ N-th LFS upload fail with HTTP 507 (not retried by the client) or drop the conne
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import hashlib
@@ -41,9 +40,11 @@ from tinyrel.testing._hub_store import (
     model_info,
     tree_entries,
 )
+from tinyrel.testing._hub_xet import XetRoutes
+from tinyrel.testing._xet_cas import XetStore
 
 
-class Handler(JsonHandler):
+class Handler(XetRoutes, JsonHandler):
     server: EmulatorServer
 
     def _auth(self, required: bool) -> None:
@@ -195,7 +196,8 @@ class Handler(JsonHandler):
         objects = []
         for obj in json.loads(self._body())["objects"]:
             entry = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
-            if not self.server.hub.has_blob(obj["oid"]):
+            in_cas = self.server.xet is not None and self.server.xet.lookup(obj["oid"]) is not None
+            if not self.server.hub.has_blob(obj["oid"]) and not in_cas:
                 base = f"{self.server.base_url}/_lfs/{repo_id}/{obj['oid']}"
                 upload = f"{base}?sig={self.server.presign(obj['oid'])}"
                 entry["actions"] = {"upload": {"href": upload, "header": {}}, "verify": {"href": base + "/verify"}}
@@ -216,15 +218,21 @@ class Handler(JsonHandler):
             self.close_connection = True
             hub.stats["failed_uploads"] += 1
             raise ConnectionError("injected connection drop")
-        data = self._slow_body(float(slow)) if slow else self._body()
+        if slow:
+            data = self._slow_body(float(slow))
+            staged = hub.stage_bytes(data)
+        else:  # stream to disk while hashing: a 5 GB shard never sits in memory
+            staged = hub.stage_stream(self.rfile, int(self.headers.get("Content-Length") or 0))
         if fail == number:
+            staged.path.unlink(missing_ok=True)
             hub.stats["failed_uploads"] += 1
             raise HubError(507, f"injected failure of upload #{number}")
-        if hashlib.sha256(data).hexdigest() != oid:
+        if staged.sha256 != oid:
+            staged.path.unlink(missing_ok=True)
             raise HubError(400, "uploaded content does not match its oid")
         with hub.lock:
-            hub.store_blob(data)
-            hub.stats["uploaded_bytes"] += len(data)
+            hub.commit_staged(staged)
+            hub.stats["uploaded_bytes"] += staged.size
         self._send(200)
 
     def lfs_verify(self, repo_id: str, oid: str, query) -> None:
@@ -239,6 +247,10 @@ class Handler(JsonHandler):
         self._auth(required=True)
         hub = self.server.hub
         hub.repo(repo_id)
+        if hub.faults.get("fail_commit"):
+            hub.faults["fail_commit"] = None
+            self._body()
+            raise HubError(500, "injected failure of the commit")
         summary, parent, changes = "", None, {}
         for line in self._body().splitlines():
             if not line.strip():
@@ -252,10 +264,7 @@ class Handler(JsonHandler):
                 hub.store_blob(data)
                 changes[value["path"]] = entry_for(data, False)
             elif key == "lfsFile":
-                blob = hub.blob_path(value["oid"])
-                if not blob.is_file() or blob.stat().st_size != value["size"]:
-                    raise HubError(422, f"LFS object {value['oid']} for {value['path']} was never uploaded")
-                changes[value["path"]] = entry_for(blob.read_bytes(), True)
+                changes[value["path"]] = self._uploaded(value["oid"], value["size"], value["path"])
             elif key in ("deletedFile", "deletedFolder"):
                 changes[value["path"]] = None
         oid = hub.commit(repo_id, unquote(revision), summary, changes, parent)
@@ -282,22 +291,31 @@ class Handler(JsonHandler):
         entry = hub.files(commit).get(unquote(path))
         if entry is None:
             raise HubError(404, "Entry not found", "EntryNotFound")
-        data = hub.blob_path(entry["sha256"]).read_bytes() if not head else b""
         headers = {"X-Repo-Commit": commit, "ETag": f'"{entry["git"]}"', "Content-Type": "application/octet-stream"}
         if entry["lfs"]:
             headers.update({"X-Linked-Etag": f'"{entry["sha256"]}"', "X-Linked-Size": str(entry["size"])})
+        if entry.get("xet") and self.server.xet is not None:
+            token_url = f"{self.server.base_url}/api/models/{repo_id}/xet-read-token/{commit}"
+            headers.update({"X-Xet-Hash": entry["xet"], "Link": f'<{token_url}>; rel="xet-auth"'})
         self.send_response(200)
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(entry["size"]))
         self.end_headers()
-        if not head:
-            if entry["lfs"]:
-                hub.stats["lfs_downloads"] += 1
-            self.wfile.write(data)
+        if head:
+            return
+        blob = hub.blob_path(entry["sha256"])
+        if not blob.is_file() and entry.get("xet"):  # a client without hf_xet: rebuild the bytes from the CAS
+            self.server.xet.materialize(entry["xet"], entry["size"], blob)
+        if entry["lfs"]:
+            hub.stats["lfs_downloads"] += 1
+        with blob.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                self.wfile.write(chunk)
 
     def emulator_stats(self, query) -> None:
-        self._json({**self.server.hub.stats, "blobs": len(list((self.server.hub.data / "blobs").iterdir()))})
+        xet = self.server.xet.stats() if self.server.xet is not None else {}
+        self._json({**self.server.hub.stats, **xet, "blobs": len(list((self.server.hub.data / "blobs").iterdir()))})
 
     def emulator_faults(self, query) -> None:
         self.server.hub.faults.update(json.loads(self._body()))
@@ -311,6 +329,7 @@ ROUTES: dict[str, list[tuple[re.Pattern, str]]] = {
         "GET": [
             (r"/api/whoami-v2", "whoami"),
             (r"/api/models/" + REPO + r"/refs", "refs"),
+            (r"/api/models/" + REPO + r"/xet-(write|read)-token/([^/]+)", "xet_token"),
             (r"/api/models/" + REPO + r"/revision/([^/]+)", "repo_info"),
             (r"/api/models/" + REPO + r"/tree/([^/]+)(?:/(.+))?", "tree"),
             (r"/api/models/" + REPO, "repo_info"),
@@ -341,9 +360,10 @@ ROUTES: dict[str, list[tuple[re.Pattern, str]]] = {
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, data: Path, token: str | None, verbose: bool = False):
+    def __init__(self, host: str, port: int, data: Path, token: str | None, verbose: bool = False, xet: bool = True):
         super().__init__((host, port), Handler)
         self.hub = HubState(data)
+        self.xet = XetStore(data / "cas") if xet else None  # off: an LFS-only Hub
         self.token = token
         self.verbose = verbose
         self.base_url = f"http://{host}:{self.server_address[1]}"
@@ -359,21 +379,11 @@ class EmulatorServer(ThreadingHTTPServer):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tinyrel.testing.hub", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--data", type=Path, required=True, help="directory for blobs and state")
-    parser.add_argument("--token", default=None, help="the only accepted Bearer token (default: no auth)")
-    parser.add_argument("--fail-upload", type=int, default=None, metavar="N", help="fail the N-th LFS upload")
-    parser.add_argument("--drop-upload", type=int, default=None, metavar="N", help="drop the N-th LFS upload")
-    parser.add_argument("--verbose", action="store_true")
-    args = parser.parse_args(argv)
-    server = EmulatorServer(args.host, args.port, args.data, args.token, args.verbose)
-    server.hub.faults.update({"fail_upload": args.fail_upload, "drop_upload": args.drop_upload})
-    print(f"hub emulator ready on {server.base_url} (data: {args.data})", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    return 0
+    """``python -m tinyrel.testing.hub --host H --port P --data DIR --token T [--no-xet]``."""
+    from tinyrel.testing._hub_cli import parse_args, serve
+
+    args = parse_args(argv)
+    return serve(EmulatorServer(args.host, args.port, args.data, args.token, args.verbose, xet=not args.no_xet), args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+"""The emulator's Xet routes: connection info for hf_xet, and commits of files uploaded through Xet."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tinyrel.testing._hub_store import HubError, entry_for_lfs
+
+
+class XetRoutes:
+    """Mixed into the emulator's request handler (``self.server``, ``self._auth`` and ``self._send``)."""
+
+    def _uploaded(self, oid: str, size: int, path: str) -> dict:
+        """The entry for a file uploaded over LFS (a blob) or Xet (a file in the CAS), else 422."""
+        hub, xet = self.server.hub, self.server.xet
+        blob = hub.blob_path(oid)
+        if blob.is_file() and blob.stat().st_size == size:
+            return entry_for_lfs(oid, size)
+        found = xet.lookup(oid) if xet is not None else None
+        if found is not None and found[1] == size:
+            return entry_for_lfs(oid, size, found[0])
+        raise HubError(422, f"LFS object {oid} for {path} was never uploaded")
+
+    def xet_token(self, repo_id: str, kind: str, revision: str, query) -> None:
+        """Xet connection info (a ``local://`` CAS that hf_xet writes to): headers and JSON, like the Hub."""
+        self._auth(required=kind == "write")
+        self.server.hub.repo(repo_id)
+        if self.server.xet is None:
+            raise HubError(404, "Xet storage is not enabled for this repository")
+        expires = int(time.time()) + 3600
+        endpoint = self.server.xet.endpoint
+        headers = {"X-Xet-Cas-Url": endpoint, "X-Xet-Access-Token": f"xet-{kind}"}
+        headers["X-Xet-Token-Expiration"] = str(expires)
+        body = json.dumps({"accessToken": f"xet-{kind}", "exp": expires, "casUrl": endpoint}).encode()
+        self._send(200, body, {"Content-Type": "application/json", **headers})
