@@ -326,8 +326,11 @@ def test_private_publish_never_replaces_a_public_pin(example, hub):
 
 
 def _cli(ws: Path, hub, *args: str, **kw) -> subprocess.Popen:
-    env = {**os.environ, "HF_ENDPOINT": hub.base_url, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": HUB_TOKEN}
+    env = {**os.environ, "HF_ENDPOINT": hub.base_url, "HF_TOKEN": HUB_TOKEN}
     env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+    env.pop("HF_HUB_DISABLE_XET", None)
+    if hub.mode == "lfs":
+        env["HF_HUB_DISABLE_XET"] = "1"
     return subprocess.Popen([sys.executable, "-m", "tinyrel", *args], cwd=ws, env=env, text=True, **kw)
 
 
