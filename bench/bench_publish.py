@@ -4,7 +4,7 @@ Both push the 8 GB Qwen3-4B-shaped directory to the local Hub emulator (a separa
 only the client is measured), once over Xet (hf_xet into the emulator's local CAS) and once over
 LFS (``HF_HUB_DISABLE_XET=1``).  tinyrel's figure includes its gate (validation against the
 manifest), signing and the read-back; ``upload_folder`` does neither.  Prints wall time, peak RSS
-and the ratio per mode.  A figure, not a test.
+and the ratio per mode, each run on a warm page cache.  A figure, not a test.
 
     python bench/bench_publish.py [--dir bench/out/qwen3-4b]
 """
@@ -63,12 +63,22 @@ def main() -> None:
     for mode in ("xet", "lfs"):
         figures = {}
         for tool, command in (("tinyrel publish", publish), ("upload_folder", [sys.executable, "-c", upload])):
+            warm(args.dir)  # the emulator's writes evict the page cache: every run starts warm
             # a fresh Hub per run: the second would otherwise find the first one's data and send nothing
             figures[tool] = run_against_fresh_hub(command, mode, work, ws)
             (ws / "tinyrel.lock").write_text(lock)  # every run publishes from the same local state
         (ours, ours_rss), (theirs, theirs_rss) = figures["tinyrel publish"], figures["upload_folder"]
         print(f"{mode}: tinyrel publish {ours:6.2f} s (peak RSS {ours_rss:.0f} MB) | upload_folder {theirs:6.2f} s "
               f"(peak RSS {theirs_rss:.0f} MB) | ratio {ours / theirs:.2f}")  # fmt: skip
+
+
+def warm(model: Path) -> None:
+    """Flush the previous run's writes (their writeback would compete with this run) and read the model."""
+    os.sync()
+    for path in sorted(model.iterdir()):
+        with path.open("rb") as handle:
+            while handle.read(1 << 24):
+                pass
 
 
 def run_against_fresh_hub(command: list[str], mode: str, work: Path, cwd: Path) -> tuple[float, float]:

@@ -7,11 +7,15 @@ import sys
 from collections.abc import Callable, Iterator
 
 
+def no_progress(_n: int) -> None:
+    """The advance callback when nothing is displayed (callers may skip work for it)."""
+
+
 @contextlib.contextmanager
 def byte_progress(description: str, total: int, *, enabled: bool = True) -> Iterator[Callable[[int], None]]:
     """Yield an ``advance(nbytes)`` callback backed by a rich bar, or a no-op off a TTY."""
     if not enabled or total <= 0 or not sys.stderr.isatty():
-        yield lambda _n: None
+        yield no_progress
         return
     from rich.console import Console
     from rich.progress import (

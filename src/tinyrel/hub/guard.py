@@ -32,8 +32,14 @@ _progress: dict[str, object] = {"upload": None, "download": None}
 
 
 def report_progress(kind: str, advance) -> None:
-    """Send the byte counts of uploads (PUT bodies) or downloads (GET bodies) to ``advance``."""
-    _progress[kind] = advance
+    """Send the byte counts of uploads (PUT bodies) or downloads (GET bodies) to ``advance``.
+
+    Nothing is wrapped when nothing is displayed: re-streaming an upload body through a Python
+    generator costs seconds on gigabytes (measured: 8 GB over LFS, 19.9 s wrapped vs 14.0 s not).
+    """
+    from tinyrel.progress import no_progress
+
+    _progress[kind] = None if advance is no_progress else advance
 
 
 # SHA-256 of downloads, computed while the bytes stream in: ("org/name@commit:path", size) -> hex.  Only a
