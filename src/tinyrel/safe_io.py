@@ -22,7 +22,6 @@ from pathlib import Path
 
 from tinyrel.findings import TinyrelError
 
-MAX_JSON_BYTES = 64 * 1024 * 1024
 _BAD_PATH_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
@@ -74,8 +73,8 @@ def read_bytes_capped(path: Path, cap: int) -> bytes:
     return data
 
 
-def read_small(path: Path, cap: int = MAX_JSON_BYTES) -> str:
-    """A small text file (JSON, TOML) read through ``open_regular`` with a size cap."""
+def read_small(path: Path, cap: int) -> str:
+    """A small text file (JSON, TOML) read through ``open_regular``, refused above ``cap`` bytes."""
     return read_bytes_capped(path, cap).decode("utf-8")
 
 

@@ -55,10 +55,6 @@ def lock_source(
     return source, report
 
 
-def write_lock(path: Path, lock: Lock) -> None:
-    write_text_atomic(path, lock.to_toml())
-
-
 def _entry_text(entry: LockedSource) -> str:
     return tomli_w.dumps({"sources": [entry.to_toml()]})
 
