@@ -9,6 +9,9 @@ from http.server import BaseHTTPRequestHandler
 
 class JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK (40 ms per response on Linux), a stall the real Hub does not have.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args) -> None:
         if getattr(self.server, "verbose", False):
