@@ -7,6 +7,7 @@ Modes (one per server):
   ``size-lie``        the listing declares one size, the bytes are another (Content-Length honest)
   ``server-error``    every file request answers HTTP 500
   ``bad-names``       the listing names ``../outside`` and an absolute path
+  ``silent-xet-cas``  files are Xet-backed, and the Xet CAS it points to never answers
 """
 
 from __future__ import annotations
@@ -69,8 +70,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.requests.append(f"{self.command} {self.path}")
         mode = self.server.mode
+        if "/xet-read-token/" in self.path:
+            cas = f"{self.server.base_url}/cas"
+            token = {"X-Xet-Cas-Url": cas, "X-Xet-Access-Token": "xet", "X-Xet-Token-Expiration": str(2**31)}
+            body = json.dumps({"accessToken": "xet", "exp": 2**31, "casUrl": cas}).encode()
+            return self._send(200, body, {"Content-Type": "application/json", **token})
         if self.path.startswith("/api/models/"):
             return self._listing()
+        if self.path.startswith("/cas"):
+            self.server.stop.wait(60)
+            return
         if mode == "silent":
             self.server.stop.wait(60)
             return
@@ -81,6 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "etag-traversal":
             etag, commit = "../../../../../../tmp/tinyrel-pwned", "../../../../tmp/tinyrel-pwned-commit"
         headers = {"ETag": f'"{etag}"', "X-Repo-Commit": commit, "Content-Type": "application/octet-stream"}
+        if mode == "silent-xet-cas":
+            headers["X-Xet-Hash"] = "c" * 64
+            headers["Link"] = f'<{self.server.base_url}/api/models/evil/repo/xet-read-token/{COMMIT}>; rel="xet-auth"'
         if mode == "endless":
             self.send_response(200)
             for key, value in headers.items():

@@ -80,6 +80,9 @@ def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> T
         return TinyrelError("hub/http", scrub(f"{what}: {first_line(exc)}", token))
     if isinstance(exc, errors.LocalTokenNotFoundError):
         return TinyrelError("hub/no-token", "no Hub token: set HF_TOKEN or run `hf auth login`")
+    found = _classify_xet(exc, what, token)
+    if found is not None:
+        return found
     # The HTTP stack differs across huggingface_hub releases (requests, httpx, httpx2), so
     # transport failures are recognised by their class hierarchy's names, not imported types.
     names = {cls.__name__ for cls in type(exc).__mro__}
@@ -87,6 +90,25 @@ def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> T
         return TinyrelError("hub/timeout", scrub(f"{what}: the Hub did not answer in time ({first_line(exc)})", token))
     if names & {"ConnectError", "TransportError", "NetworkError", "RemoteProtocolError", "ConnectionError"}:
         return TinyrelError("hub/unreachable", scrub(f"{what}: cannot reach the Hub ({first_line(exc)})", token))
+    return None
+
+
+# hf_xet (Rust) reports transfer failures as RuntimeError, its message naming the Xet layer.
+_XET_MARKERS = ("CAS Client Error", "File reconstruction error", "Task error", "Xet ")
+
+
+def _classify_xet(exc: BaseException, what: str, token: str | None) -> TinyrelError | None:
+    """Failures of the Xet storage (its CAS), which hf_xet reaches without tinyrel's HTTP client."""
+    names = {(cls.__module__, cls.__name__) for cls in type(exc).__mro__}
+    if ("hf_xet", "XetAuthenticationError") in names:
+        return TinyrelError("hub/auth", scrub(f"{what}: the Xet storage rejected the access token: {first_line(exc)}",
+                                              token))  # fmt: skip
+    if ("hf_xet", "XetObjectNotFoundError") in names:
+        return TinyrelError("hub/file-not-found", scrub(f"{what}: the Xet storage does not hold this file: "
+                                                        f"{first_line(exc)}", token))  # fmt: skip
+    if type(exc) is RuntimeError and any(marker in str(exc) for marker in _XET_MARKERS):
+        return TinyrelError("hub/xet-storage", scrub(f"{what}: the Hub's Xet storage failed (no answer within the "
+                                                     f"bound, or an error): {first_line(exc)}", token))  # fmt: skip
     return None
 
 

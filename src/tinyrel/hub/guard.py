@@ -13,6 +13,14 @@ huggingface_hub uses (``set_client_factory``) with three guards:
 - **names**: ``ETag``, ``X-Linked-Etag`` and ``X-Repo-Commit`` are checked before huggingface_hub
   uses them, because it builds file paths from them (a blob named after the ETag, a snapshot
   folder named after the commit): a value with ``/`` could place a file outside the cache.
+
+Xet transfers do not pass through this client: ``hf_xet`` (Rust) talks to the Xet CAS itself.  For
+them, ``xet_settings`` holds ``hf_xet`` to the same bound of silence and one retry (a silent CAS
+ends in ``hub/xet-storage`` after about three times the bound), and
+to a bounded read-ahead (its default 8 MB ingestion blocks took its peak memory to ~480 MB on an
+8 GB upload; 1 MB blocks take ~200 MB at the same speed).  Their integrity does not rest on the
+transport: ``hf_xet`` checks every chunk against the file's Merkle hash, and tinyrel checks size and
+SHA-256 of every downloaded file against the signed list.
 """
 
 from __future__ import annotations
@@ -124,6 +132,10 @@ def _transport():
         def handle_request(self, request):
             expected = request.headers.pop(EXPECTED_SIZE_HEADER, None)
             name = request.headers.pop(FILE_HEADER, None)
+            if "/resolve/" not in request.url.path:
+                # huggingface_hub sends a download's headers to the Xet token route too: the
+                # file's size and name describe only the file's own body.
+                expected = name = None
             # huggingface_hub retries a failed metadata request with a 60 s timeout of its own:
             # every request is held to tinyrel's bound, whatever the caller asked for.
             limit = timeout_seconds()
@@ -174,9 +186,41 @@ def client_factory():
     )
 
 
+def xet_settings() -> dict[str, str]:
+    """The ``HF_XET_*`` settings tinyrel asks of ``hf_xet`` (see the module docstring)."""
+    seconds = max(1, round(timeout_seconds()))
+    return {
+        "HF_XET_CLIENT_CONNECT_TIMEOUT": f"{min(seconds, 10)}s",
+        "HF_XET_CLIENT_READ_TIMEOUT": f"{seconds}s",
+        # hf_xet's default is 5 retries after growing pauses: a silent CAS took 6 reads of silence
+        # (6 minutes at the default bound); 2 attempts keep one retry for a transient failure.
+        "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS": "2",
+        "HF_XET_CLIENT_RETRY_BASE_DELAY": "1s",
+        "HF_XET_CLIENT_RETRY_MAX_DURATION": f"{seconds}s",
+        "HF_XET_DATA_INGESTION_BLOCK_SIZE": "1000000",
+    }
+
+
+OWN_XET_SETTINGS = "TINYREL_HF_XET_SET"  # the HF_XET_* names tinyrel set, as opposed to the user
+
+
+def apply_xet_settings() -> None:
+    """Put ``xet_settings`` in the environment, where hf_xet reads them when huggingface_hub opens
+    its session (the first Xet transfer).  A value the user set is theirs and is kept; one that
+    tinyrel set (here, or in a parent process: children inherit the environment) is renewed, so a
+    child's own ``TINYREL_HUB_TIMEOUT`` is honoured."""
+    owned = set(filter(None, os.environ.get(OWN_XET_SETTINGS, "").split(",")))
+    for name, value in xet_settings().items():
+        if name not in os.environ or name in owned:
+            os.environ[name] = value
+            owned.add(name)
+    os.environ[OWN_XET_SETTINGS] = ",".join(sorted(owned))
+
+
 def install() -> None:
     from huggingface_hub import constants, set_client_factory
 
+    apply_xet_settings()
     set_client_factory(client_factory)
     # huggingface_hub passes these per request for HEAD and file GETs.
     seconds = timeout_seconds()
