@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ def emulator(data: Path, xet: bool) -> tuple[subprocess.Popen, str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", type=Path, default=HERE / "out" / "qwen3-4b")
+    parser.add_argument("--runs", type=int, default=3, help="runs per tool and mode (medians are printed)")
     args = parser.parse_args()
     work = args.dir.parent / "bench-publish"
     ws = workspace(args.dir, work)
@@ -61,15 +63,24 @@ def main() -> None:
               f"api.upload_folder(folder_path={str(args.dir)!r}, repo_id='bench/plain')")  # fmt: skip
     lock = (ws / "tinyrel.lock").read_text()
     for mode in ("xet", "lfs"):
-        figures = {}
-        for tool, command in (("tinyrel publish", publish), ("upload_folder", [sys.executable, "-c", upload])):
-            warm(args.dir)  # the emulator's writes evict the page cache: every run starts warm
-            # a fresh Hub per run: the second would otherwise find the first one's data and send nothing
-            figures[tool] = run_against_fresh_hub(command, mode, work, ws)
-            (ws / "tinyrel.lock").write_text(lock)  # every run publishes from the same local state
-        (ours, ours_rss), (theirs, theirs_rss) = figures["tinyrel publish"], figures["upload_folder"]
-        print(f"{mode}: tinyrel publish {ours:6.2f} s (peak RSS {ours_rss:.0f} MB) | upload_folder {theirs:6.2f} s "
-              f"(peak RSS {theirs_rss:.0f} MB) | ratio {ours / theirs:.2f}")  # fmt: skip
+        figures: dict[str, list[tuple[float, float]]] = {"tinyrel publish": [], "upload_folder": []}
+        for _ in range(args.runs):  # alternating, so a slow spell of the disk hits both tools
+            for tool, command in (("tinyrel publish", publish), ("upload_folder", [sys.executable, "-c", upload])):
+                warm(args.dir)  # the emulator's writes evict the page cache: every run starts warm
+                # a fresh Hub per run: the second would otherwise find the first one's data and send nothing
+                figures[tool].append(run_against_fresh_hub(command, mode, work, ws))
+                (ws / "tinyrel.lock").write_text(lock)  # every run publishes from the same local state
+        (ours, ours_rss), (theirs, theirs_rss) = (_medians(figures[t]) for t in ("tinyrel publish", "upload_folder"))
+        pairs = zip(figures["tinyrel publish"], figures["upload_folder"], strict=True)
+        runs = ", ".join(f"{s:.2f}/{t:.2f}" for (s, _), (t, _) in pairs)
+        print(
+            f"{mode}: tinyrel publish {ours:6.2f} s (peak RSS {ours_rss:.0f} MB) | upload_folder {theirs:6.2f} s "
+            f"(peak RSS {theirs_rss:.0f} MB) | ratio {ours / theirs:.2f} (median of {args.runs}; runs: {runs})"
+        )
+
+
+def _medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(s for s, _ in runs), max(rss for _, rss in runs)
 
 
 def warm(model: Path) -> None:

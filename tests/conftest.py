@@ -112,6 +112,16 @@ def lfs_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
+def xet_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The emulator over Xet only: for tests of Xet-level faults (a slow CAS token)."""
+    server = _start_hub(tmp_path, monkeypatch, xet=True)
+    server.mode = "xet"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
 def private_sigstore(tmp_path, monkeypatch):
     """Fulcio, Rekor and OIDC discovery served locally, a client trust config, and an identity token."""
     from tinyrel.testing.sigstore import PrivateSigstore

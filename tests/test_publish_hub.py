@@ -91,6 +91,9 @@ def test_dry_run_prints_the_plan_and_changes_nothing(example, hub):
     plan = {row["path"]: row["status"] for row in doc["plan"]["files"]}
     assert plan["model.safetensors"] == "upload" and "README.md" in plan
     assert doc["plan"]["upload_bytes"] == doc["plan"]["bytes"] > 0
+    assert doc["plan"]["transfer"] == hub.mode
+    text = run("publish", "--mode", "weights", "--repo-id", "org/name", "--dry-run", cwd=example).output
+    assert ("to upload at most" in text and "only chunks the Hub lacks" in text) == (hub.mode == "xet"), text
     assert not api(hub).repo_exists("org/name")
 
 

@@ -36,3 +36,20 @@ def byte_progress(description: str, total: int, *, enabled: bool = True) -> Iter
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@contextlib.contextmanager
+def activity(description: str, *, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+    """A spinner with the elapsed time, for work whose bytes tinyrel cannot count (hf_xet moves
+    Xet data itself): it says what is happening without a bar that would not move.  Yields the
+    no-op ``advance`` so callers treat both displays alike."""
+    if not enabled or not sys.stderr.isatty():
+        yield no_progress
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), "[progress.description]{task.description}", TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        bar.add_task(description, total=None)
+        yield no_progress

@@ -39,7 +39,11 @@ def plan_text(plan: dict[str, Any]) -> str:
     for row in plan["files"]:
         size = f"{row['size']:>14,}" if row["size"] is not None else f"{'-':>14}"
         lines.append(f"  {row['status']:<24} {size}  {row['path']}")
-    lines.append(f"  total {plan['bytes']:,} bytes; to upload {plan['upload_bytes']:,} bytes")
+    if plan.get("transfer") == "xet":
+        lines.append(f"  total {plan['bytes']:,} bytes; to upload at most {plan['upload_bytes']:,} bytes (through Xet: "
+                     "files are cut into chunks and only chunks the Hub lacks are sent)")  # fmt: skip
+    else:
+        lines.append(f"  total {plan['bytes']:,} bytes; to upload {plan['upload_bytes']:,} bytes")
     if plan["make_public"]:
         lines.append(f"  hf://{plan['repo_id']} will be made public after the tag")
     return "\n".join(lines)

@@ -38,6 +38,16 @@ def configure() -> None:
 _configured = False
 
 
+def uses_xet() -> bool:
+    """Whether huggingface_hub moves file data through Xet (``hf_xet``) rather than HTTP, by the
+    same rule it applies: hf_xet installed and ``HF_HUB_DISABLE_XET`` not set."""
+    from importlib.util import find_spec
+
+    from huggingface_hub import constants
+
+    return not constants.HF_HUB_DISABLE_XET and find_spec("hf_xet") is not None
+
+
 def hub_api(token: str | bool | None = None) -> Any:
     from huggingface_hub import HfApi
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.hub.client import git_blob_sha1, hub_api
+from tinyrel.hub.client import git_blob_sha1, hub_api, uses_xet
 from tinyrel.hub.errors import hub_errors
 from tinyrel.policy.gate import check_overrides, run_gate
 from tinyrel.policy.spec import ReleaseSpec
@@ -172,17 +172,23 @@ def plan_rows(files: list[ReleaseFile], state: RemoteState, signed: bool) -> lis
     return rows
 
 
-def _operations(files: list[ReleaseFile], state: RemoteState) -> list[object]:
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+def _additions(files: list[ReleaseFile]) -> list[object]:
+    from huggingface_hub import CommitOperationAdd
 
     ops: list[object] = []
     for f in files:
         op = CommitOperationAdd(f.path, f.content if f.content is not None else str(f.source))
         op.upload_info.sha256 = bytes.fromhex(f.sha256)  # verified by the gate: no second hashing pass
         ops.append(op)
-    wanted = {f.path for f in files}
-    ops += [CommitOperationDelete(path) for path in sorted(state.head_files) if path not in wanted]
     return ops
+
+
+def _deletions(files: list[ReleaseFile], state: RemoteState) -> list[object]:
+    """The files at the branch head that this release does not hold."""
+    from huggingface_hub import CommitOperationDelete
+
+    wanted = {f.path for f in files}
+    return [CommitOperationDelete(path) for path in sorted(state.head_files) if path not in wanted]
 
 
 def publish_to_hub(
@@ -247,17 +253,20 @@ def publish_to_hub(
         "existing_commit": plan.commit,
         "repo_exists": state.exists,
         "make_public": plan.make_public,
+        "transfer": "xet" if uses_xet() else "lfs",
     }
     if mode == "weights" and private:
         report.warning("publish/lock-not-pinned", "a private release is not a public host: the workspace lock stays "
                        "as it was and weight-distribution stays open")  # fmt: skip
     if dry_run:
         return outcome
+    sign = None
     if signer is not None and plan.action == "commit":
-        files.append(signature_file(files, repo_id.split("/")[1], signer))
+        unsigned = list(files)
+        sign = lambda: signature_file(unsigned, repo_id.split("/")[1], signer)  # noqa: E731
 
     with hub_errors(where, token):
-        commit = _execute(api, repo_id, tag, files, state, plan, spec, report)
+        commit = _execute(api, repo_id, tag, files, state, plan, spec, report, sign)
         entry = _hub_lock_entry(spec, f"hf://{repo_id}@{commit}", token, report) if mode == "weights" else None
     if entry is not None:
         _check_hosted(files, entry, report)
@@ -271,7 +280,8 @@ def _row(rows: list[dict[str, object]], path: str) -> object:
     return next((r["status"] for r in rows if r["path"] == path), None)
 
 
-def _execute(api, repo_id: str, tag: str, files, state: RemoteState, plan: Plan, spec, report: Report) -> str:
+def _execute(api, repo_id: str, tag: str, files, state: RemoteState, plan: Plan, spec, report: Report,
+             sign=None) -> str:  # fmt: skip
     from huggingface_hub import errors
 
     if plan.action == "done":
@@ -287,7 +297,7 @@ def _execute(api, repo_id: str, tag: str, files, state: RemoteState, plan: Plan,
                 # Private until the release is complete: a run that dies early leaves nothing public.
                 api.create_repo(repo_id, private=True, exist_ok=True)
                 state.head, state.private, state.head_files = _files_at(api, repo_id, "main")
-            commit = _upload_and_commit(api, repo_id, tag, files, state, spec)
+            commit = _upload_and_commit(api, repo_id, tag, files, state, spec, sign)
         try:
             api.create_tag(repo_id, tag=tag, revision=commit, tag_message=f"{spec.name} {tag}")
         except errors.HfHubHTTPError as exc:
@@ -303,19 +313,29 @@ def _execute(api, repo_id: str, tag: str, files, state: RemoteState, plan: Plan,
     return commit
 
 
-def _upload_and_commit(api, repo_id: str, tag: str, files, state: RemoteState, spec) -> str:
+def _upload_and_commit(api, repo_id: str, tag: str, files: list[ReleaseFile], state: RemoteState, spec,
+                       sign=None) -> str:  # fmt: skip
+    """Upload the weights, sign meanwhile (``sign`` gives ``model.sig``, added to ``files``), commit."""
     from tinyrel.hub.guard import report_progress
-    from tinyrel.hub.transfer import interruptible
-    from tinyrel.progress import byte_progress
+    from tinyrel.hub.transfer import interruptible, transfer_display
 
-    ops = _operations(files, state)
-    additions = [op for op in ops if hasattr(op, "upload_info")]
+    additions = _additions(files)
     to_send = sum(f.size for f in files if f.is_weight and f.sha256 not in state.present_blobs)
+
+    failed: list[Exception] = []
+
+    def meanwhile() -> None:
+        try:
+            if sign is not None:
+                files.append(sign())
+        except Exception as exc:  # noqa: BLE001 - raised as itself once the upload has stopped
+            failed.append(exc)
+
     try:
-        with byte_progress("uploading", to_send) as advance:
+        with transfer_display("uploading", to_send) as advance:
             report_progress("upload", advance)
             try:
-                interruptible(lambda: api.preupload_lfs_files(repo_id, additions=additions), "upload")
+                interruptible(lambda: api.preupload_lfs_files(repo_id, additions=additions), "upload", meanwhile)
             finally:
                 report_progress("upload", None)
     except Exception as exc:
@@ -326,7 +346,10 @@ def _upload_and_commit(api, repo_id: str, tag: str, files, state: RemoteState, s
             raise
         raise TinyrelError(found.code, f"{found.message}; nothing was committed: re-run the same command to "
                            "resume (blobs already uploaded are not sent again)") from None  # fmt: skip
+    if failed:
+        raise failed[0]
     signed = any(f.path == SIGNATURE for f in files)
+    ops = additions + _additions([f for f in files if f.path == SIGNATURE]) + _deletions(files, state)
     info = api.create_commit(
         repo_id,
         operations=ops,

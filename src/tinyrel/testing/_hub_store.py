@@ -46,9 +46,10 @@ class HubState:
         self.lock = threading.RLock()
         state_file = data / "state.json"
         self.state = json.loads(state_file.read_text()) if state_file.is_file() else {"repos": {}, "commits": {}}
-        self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0, "lfs_downloads": 0}
+        self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0, "lfs_downloads": 0,
+                      "xet_write_tokens": 0}  # fmt: skip
         self.faults: dict[str, object] = {"fail_upload": None, "drop_upload": None, "fail_tag": None,
-                                          "fail_commit": None, "slow_upload": None}  # fmt: skip
+                                          "fail_commit": None, "slow_upload": None, "slow_xet_token": None}  # fmt: skip
 
     def save(self) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.data, prefix=".state.")

@@ -122,10 +122,10 @@ def _download_all(repo_id: str, commit: str, token, root: Path, files: dict[str,
     """Download ``files`` into ``root``, four at a time, with one progress display on a terminal."""
     from tinyrel.hub.errors import hub_errors
     from tinyrel.hub.guard import report_progress
-    from tinyrel.progress import byte_progress
+    from tinyrel.hub.transfer import transfer_display
 
     total = sum(size or 0 for size in files.values())
-    with byte_progress("downloading", total) as advance, hub_errors(uri, token):
+    with transfer_display("downloading", total) as advance, hub_errors(uri, token):
         report_progress("download", advance)
         try:
             with ThreadPoolExecutor(max_workers=4) as pool:
