@@ -52,7 +52,15 @@ def test_publish_weights_end_to_end(example, hub, keys, tmp_path):
     files = {s.rfilename for s in api(hub).model_info("org/name", revision="v0.1.0").siblings}
     assert {"model.safetensors", "README.md", "manifest.json", "tinyrel.lock", "release.toml", "model.sig"} <= files
 
+    import httpx2
+
+    head = httpx2.head(f"{hub.base_url}/org/name/resolve/v0.1.0/model.safetensors", follow_redirects=False,
+                       headers={"Authorization": f"Bearer {HUB_TOKEN}"})  # fmt: skip
+    assert ("x-xet-hash" in head.headers) == (hub.mode == "xet"), head.headers
+    lfs_downloads = stats(hub)["lfs_downloads"]
     local = Path(snapshot_download("org/name", revision="v0.1.0", local_dir=tmp_path / "dl", endpoint=hub.base_url))
+    # Over Xet, the weights came through hf_xet's reconstruction, not a plain GET of the blob.
+    assert (stats(hub)["lfs_downloads"] == lfs_downloads) == (hub.mode == "xet")
     reference = subprocess.run(
         [sys.executable, "-m", "model_signing", "verify", "key", str(local), "--signature", str(local / "model.sig"),
          "--public_key", str(keys.public_key), "--ignore-paths", str(local / ".cache")],
