@@ -64,8 +64,9 @@ def main() -> None:
     lock = (ws / "tinyrel.lock").read_text()
     for mode in ("xet", "lfs"):
         figures: dict[str, list[tuple[float, float]]] = {"tinyrel publish": [], "upload_folder": []}
-        for _ in range(args.runs):  # alternating, so a slow spell of the disk hits both tools
-            for tool, command in (("tinyrel publish", publish), ("upload_folder", [sys.executable, "-c", upload])):
+        tools = [("tinyrel publish", publish), ("upload_folder", [sys.executable, "-c", upload])]
+        for run in range(args.runs):  # alternating who goes first: the first run after a mode change pays more
+            for tool, command in tools if run % 2 == 0 else tools[::-1]:
                 warm(args.dir)  # the emulator's writes evict the page cache: every run starts warm
                 # a fresh Hub per run: the second would otherwise find the first one's data and send nothing
                 figures[tool].append(run_against_fresh_hub(command, mode, work, ws))
