@@ -93,8 +93,18 @@ def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> T
     return None
 
 
-# hf_xet (Rust) reports transfer failures as RuntimeError, its message naming the Xet layer.
-_XET_MARKERS = ("CAS Client Error", "File reconstruction error", "Task error", "Xet ")
+# hf_xet (Rust) reports transfer failures as RuntimeError: recognised by where it was raised (a
+# huggingface_hub function driving hf_xet, e.g. ``xet_get``) or by the layer its message names.
+_XET_MARKERS = ("CAS Client Error", "File reconstruction error", "Task error", "Upload task error")
+
+
+def _raised_by_xet(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code if tb is not None else None
+    from_xet = code is not None and "huggingface_hub" in code.co_filename and "xet" in code.co_name
+    return from_xet or any(marker in str(exc) for marker in _XET_MARKERS)
 
 
 def _classify_xet(exc: BaseException, what: str, token: str | None) -> TinyrelError | None:
@@ -106,7 +116,7 @@ def _classify_xet(exc: BaseException, what: str, token: str | None) -> TinyrelEr
     if ("hf_xet", "XetObjectNotFoundError") in names:
         return TinyrelError("hub/file-not-found", scrub(f"{what}: the Xet storage does not hold this file: "
                                                         f"{first_line(exc)}", token))  # fmt: skip
-    if type(exc) is RuntimeError and any(marker in str(exc) for marker in _XET_MARKERS):
+    if type(exc) is RuntimeError and _raised_by_xet(exc):
         return TinyrelError("hub/xet-storage", scrub(f"{what}: the Hub's Xet storage failed (no answer within the "
                                                      f"bound, or an error): {first_line(exc)}", token))  # fmt: skip
     return None

@@ -263,7 +263,9 @@ def publish_to_hub(
     sign = None
     if signer is not None and plan.action == "commit":
         unsigned = list(files)
-        sign = lambda: signature_file(unsigned, repo_id.split("/")[1], signer)  # noqa: E731
+
+        def sign() -> ReleaseFile:  # run while the weights upload: it needs only the verified digests
+            return signature_file(unsigned, repo_id.split("/")[1], signer)
 
     with hub_errors(where, token):
         commit = _execute(api, repo_id, tag, files, state, plan, spec, report, sign)
