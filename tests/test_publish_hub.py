@@ -289,3 +289,17 @@ def test_lock_resolves_and_checks_a_hub_release(example, hub, tmp_path):
 
     lock.write_text(tomli_w.dumps({"schema": "tinyrel.lock/1", "sources": [entry]}))
     assert run("lock", "--check", "-o", lock).exit_code == 1
+
+
+def test_a_hub_without_xet_is_named_as_such_not_unreachable(example, lfs_hub):
+    """A client with hf_xet against an LFS-only Hub: the 404 of its Xet token route is what it is."""
+    env = {**os.environ, "HF_ENDPOINT": lfs_hub.base_url, "HF_TOKEN": HUB_TOKEN}
+    env.pop("HF_HUB_DISABLE_XET", None)
+    command = [sys.executable, "-m", "tinyrel", "publish", "--mode", "weights", "--repo-id", "org/name"]
+    failed = subprocess.run(command, cwd=example, env=env, capture_output=True, text=True, timeout=120)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode == 1 and "error[hub/xet-unavailable]" in out and "HF_HUB_DISABLE_XET=1" in out, out
+    assert "unreachable" not in out and "Traceback" not in out
+    env["HF_HUB_DISABLE_XET"] = "1"  # the advice works
+    done = subprocess.run(command, cwd=example, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

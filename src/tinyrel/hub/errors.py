@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 
 from tinyrel.findings import TinyrelError, first_line
@@ -96,6 +97,7 @@ def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> T
 # hf_xet (Rust) reports transfer failures as RuntimeError: recognised by where it was raised (a
 # huggingface_hub function driving hf_xet, e.g. ``xet_get``) or by the layer its message names.
 _XET_MARKERS = ("CAS Client Error", "File reconstruction error", "Task error", "Upload task error")
+_XET_STATUS = re.compile(r"HTTP status (?:client|server) error \((\d{3})")
 
 
 def _raised_by_xet(exc: BaseException) -> bool:
@@ -116,10 +118,21 @@ def _classify_xet(exc: BaseException, what: str, token: str | None) -> TinyrelEr
     if ("hf_xet", "XetObjectNotFoundError") in names:
         return TinyrelError("hub/file-not-found", scrub(f"{what}: the Xet storage does not hold this file: "
                                                         f"{first_line(exc)}", token))  # fmt: skip
-    if type(exc) is RuntimeError and _raised_by_xet(exc):
-        return TinyrelError("hub/xet-storage", scrub(f"{what}: the Hub's Xet storage failed (no answer within the "
-                                                     f"bound, or an error): {first_line(exc)}", token))  # fmt: skip
-    return None
+    # hf_xet raises plain builtins (RuntimeError, ConnectionError, ...), never an HTTP client's type.
+    if type(exc).__module__ != "builtins" or not _raised_by_xet(exc):
+        return None
+    text = scrub(first_line(exc), token)
+    status = _XET_STATUS.search(text)
+    code = int(status.group(1)) if status else None
+    if code == 404 and "xet-write-token" in text:
+        return TinyrelError("hub/xet-unavailable", f"{what}: this Hub offers no Xet storage (HTTP 404 from its Xet "
+                            "token route); upload over LFS with HF_HUB_DISABLE_XET=1")  # fmt: skip
+    if code in (401, 403):
+        return TinyrelError("hub/auth", f"{what}: the Hub refused Xet access (HTTP {code}); check HF_TOKEN")
+    if code is not None and code >= 500:
+        return TinyrelError("hub/server-error", f"{what}: the Hub's Xet service failed (HTTP {code}): {text}")
+    return TinyrelError("hub/xet-storage", f"{what}: the Hub's Xet storage failed (no answer within the bound, or "
+                        f"an error): {text}")  # fmt: skip
 
 
 @contextlib.contextmanager
