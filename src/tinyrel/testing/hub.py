@@ -1,15 +1,25 @@
-"""A local Hugging Face Hub emulator: the slice of the Hub API that huggingface_hub uses over LFS.
+"""A local Hugging Face Hub emulator: the slice of the Hub API that huggingface_hub uses, over Xet and LFS.
 
-Tests (and other tooling) point the *real* ``huggingface_hub`` client at it with ``HF_ENDPOINT`` and
-``HF_HUB_DISABLE_XET=1``.  It implements: create repo, repo / revision info with siblings,
-preupload, the LFS batch API (basic transfer) with upload and verify, NDJSON commits, refs and
-tags, paths-info and tree listings with LFS sha256/size, and ``resolve`` downloads (GET/HEAD with
-ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size).  Blobs are content-addressed by SHA-256 on
-disk; commits are immutable snapshots; state is persisted as JSON so a restart keeps the repos.
+Tests (and other tooling) point the *real* ``huggingface_hub`` client at it with ``HF_ENDPOINT``.
+It implements: create repo, repo / revision info with siblings, preupload, NDJSON commits, refs and
+tags, visibility settings, paths-info and tree listings (LFS sha256/size, ``xetHash``), and
+``resolve`` downloads (GET/HEAD with ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size).  Two
+storage protocols, like the Hub: **Xet** by default — the ``xet-write-token``/``xet-read-token``
+routes hand out a ``local://`` CAS that the real ``hf_xet`` writes xorbs and shards to, commits are
+matched to Xet file hashes by reading those shards, and ``resolve`` answers ``X-Xet-Hash`` with the
+``xet-auth`` link (a plain GET still gets the bytes) — and **LFS** (``--no-xet``; clients with
+``HF_HUB_DISABLE_XET=1``): the LFS batch API (basic transfer) with upload and verify.  Blobs are
+content-addressed by SHA-256 on disk; commits are immutable snapshots; state is persisted as JSON
+so a restart keeps the repos.
 
-Fault injection (``--fail-upload N`` / ``--drop-upload N`` or ``POST /_emulator/faults``) makes the
-N-th LFS upload fail with HTTP 507 (not retried by the client) or drop the connection mid-request.
+Fault injection (``--fail-upload N`` / ``--drop-upload N`` or ``POST /_emulator/faults``: also
+``slow_upload``, ``fail_commit``, ``fail_tag``, ``slow_xet_token``) makes the N-th LFS upload fail
+with HTTP 507 (not retried by the client), drop the connection mid-request, and so on.
 ``GET /_emulator/stats`` reports counters; tests use them to prove a re-run only sends what is missing.
+
+Not emulated: the Xet CAS's own HTTP API (hf_xet writes to the ``local://`` store directly, so xorb
+and shard uploads, reconstruction queries and global dedup never cross the network), Xet token
+expiry and refresh, LFS multipart uploads, rate limits, pull requests, and gated repos.
 
     python -m tinyrel.testing.hub --host 127.0.0.1 --port 8765 --data /tmp/hub --token hf_test
 """
