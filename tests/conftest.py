@@ -91,34 +91,30 @@ def _start_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xet: bool):
     return server
 
 
-@pytest.fixture(params=["xet", "lfs"])
-def hub(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The emulator, once per transfer protocol: every test using it runs over Xet and over LFS."""
-    server = _start_hub(tmp_path, monkeypatch, xet=request.param == "xet")
-    server.mode = request.param
+def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str):
+    server = _start_hub(tmp_path, monkeypatch, xet=mode == "xet")
+    server.mode = mode
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(params=["xet", "lfs"])
+def hub(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The emulator, once per transfer protocol: every test using it runs over Xet and over LFS."""
+    yield from _serve(tmp_path, monkeypatch, request.param)
 
 
 @pytest.fixture
 def lfs_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The emulator over LFS only: for tests of LFS-level faults (failed, dropped or slow uploads)."""
-    server = _start_hub(tmp_path, monkeypatch, xet=False)
-    server.mode = "lfs"
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from _serve(tmp_path, monkeypatch, "lfs")
 
 
 @pytest.fixture
 def xet_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The emulator over Xet only: for tests of Xet-level faults (a slow CAS token)."""
-    server = _start_hub(tmp_path, monkeypatch, xet=True)
-    server.mode = "xet"
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from _serve(tmp_path, monkeypatch, "xet")
 
 
 @pytest.fixture

@@ -368,19 +368,26 @@ def test_progress_is_shown_on_a_terminal(example, hub):
     assert ("uploading through Xet" in shown) == (hub.mode == "xet"), shown
 
 
+def _ctrl_c_publish_once(ws: Path, hub, started: str) -> str:
+    """Run a publish, press Ctrl-C once the emulator's ``started`` counter moves; the run must end
+    with 130 within 3 s.  Returns its stderr."""
+    proc = _cli(ws, hub, "publish", "--mode", "weights", "--repo-id", "org/name",
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 120
+    while hub.hub.stats[started] == 0 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert hub.hub.stats[started] >= 1
+    pressed = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.time() - pressed < 3, err
+    return err
+
+
 def test_ctrl_c_during_upload_stops_at_once_without_a_commit(example, lfs_hub):
     hub = lfs_hub  # LFS-level faults and counters: the upload path these tests exercise
     hub.hub.faults["slow_upload"] = 0.05
-    proc = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name",
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.time() + 120
-    while hub.hub.stats["uploads"] == 0 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert hub.hub.stats["uploads"] >= 1
-    started = time.time()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and time.time() - started < 3, err
+    err = _ctrl_c_publish_once(example, hub, "uploads")
     assert "re-run" in err and "Traceback" not in err
     assert hub.hub.stats["commits"] == 1  # the repo's initial commit only
     hub.hub.faults["slow_upload"] = None
@@ -391,16 +398,7 @@ def test_ctrl_c_during_a_xet_upload_stops_at_once_without_a_commit(example, xet_
     run at once (its session aborted), with nothing committed; the re-run publishes."""
     hub = xet_hub
     hub.hub.faults["slow_xet_token"] = 60
-    proc = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name",
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.time() + 120
-    while hub.hub.stats["xet_write_tokens"] == 0 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert hub.hub.stats["xet_write_tokens"] >= 1
-    started = time.time()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and time.time() - started < 3, err
+    err = _ctrl_c_publish_once(example, hub, "xet_write_tokens")
     assert "error[interrupted]" in err and "re-run" in err and "Traceback" not in err
     assert hub.hub.stats["commits"] == 1  # the repo's initial commit only
     hub.hub.faults["slow_xet_token"] = None

@@ -324,32 +324,28 @@ def _upload_and_commit(api, repo_id: str, tag: str, files: list[ReleaseFile], st
     additions = _additions(files)
     to_send = sum(f.size for f in files if f.is_weight and f.sha256 not in state.present_blobs)
 
-    failed: list[Exception] = []
-
-    def meanwhile() -> None:
-        try:
-            if sign is not None:
-                files.append(sign())
-        except Exception as exc:  # noqa: BLE001 - raised as itself once the upload has stopped
-            failed.append(exc)
-
-    try:
-        with transfer_display("uploading", to_send) as advance:
-            report_progress("upload", advance)
-            try:
-                interruptible(lambda: api.preupload_lfs_files(repo_id, additions=additions), "upload", meanwhile)
-            finally:
-                report_progress("upload", None)
-    except Exception as exc:
+    def upload() -> None:
         from tinyrel.hub.errors import classify
 
-        found = classify(exc, f"hf://{repo_id}")
-        if found is None:
-            raise
-        raise TinyrelError(found.code, f"{found.message}; nothing was committed: re-run the same command to "
-                           "resume (blobs already uploaded are not sent again)") from None  # fmt: skip
-    if failed:
-        raise failed[0]
+        try:
+            api.preupload_lfs_files(repo_id, additions=additions)
+        except Exception as exc:
+            found = classify(exc, f"hf://{repo_id}")
+            if found is None:
+                raise
+            raise TinyrelError(found.code, f"{found.message}; nothing was committed: re-run the same command to "
+                               "resume (blobs already uploaded are not sent again)") from None  # fmt: skip
+
+    def meanwhile() -> None:  # a signing error is raised as itself, once the upload has stopped
+        if sign is not None:
+            files.append(sign())
+
+    with transfer_display("uploading", to_send) as advance:
+        report_progress("upload", advance)
+        try:
+            interruptible(upload, "upload", meanwhile)
+        finally:
+            report_progress("upload", None)
     signed = any(f.path == SIGNATURE for f in files)
     ops = additions + _additions([f for f in files if f.path == SIGNATURE]) + _deletions(files, state)
     info = api.create_commit(
