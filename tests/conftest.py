@@ -69,7 +69,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory):
 HUB_TOKEN = "hf_emulatorSecretToken0123456789"
 
 
-def _start_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xet: bool):
+def start_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xet: bool):
     """The local Hub emulator on a free port, with the real client pointed at it: through Xet (the
     default of every real install, hf_xet writing into the emulator's local CAS) or over LFS."""
     import huggingface_hub.constants as hf_constants
@@ -92,7 +92,7 @@ def _start_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xet: bool):
 
 
 def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str):
-    server = _start_hub(tmp_path, monkeypatch, xet=mode == "xet")
+    server = start_hub(tmp_path, monkeypatch, xet=mode == "xet")
     server.mode = mode
     yield server
     server.shutdown()

@@ -24,7 +24,7 @@ def run(*args: str, cwd: str | None = None) -> Result:
 
 def run_json(*args: str, cwd: str | None = None) -> tuple[int, dict[str, Any]]:
     result = run(*args, "--format", "json", cwd=cwd)
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output, result.output
     return result.exit_code, json.loads(result.stdout)
 
 

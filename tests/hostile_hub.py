@@ -110,3 +110,139 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         self._send(200, BODY, headers)
+
+
+# -- a man in the middle: the genuine Hub, with chosen files swapped -------------------------------
+
+SHAPES = ("plain", "status-203", "identity-spelled", "redirect", "redirect-absolute", "partial-206", "chunked",
+          "gzip")  # fmt: skip
+
+
+def tampered(data: bytes) -> bytes:
+    """The same number of bytes with one changed: sizes still match, digests do not."""
+    flipped = bytearray(data)
+    middle = len(flipped) // 2
+    flipped[middle] = ord("7") if flipped[middle] != ord("7") else ord("8")
+    return bytes(flipped)
+
+
+class TamperingProxy(ThreadingHTTPServer):
+    """Relays every request to a genuine Hub (the emulator), but from the ``from_get``-th GET of a
+    file named in ``swap`` on, answers that file with other bytes of the same size, in one of the
+    response ``SHAPES`` (a plain 200, another 2xx, an encoding header spelled differently, a
+    redirect to another path, a 206 to a request that asked for no range, a chunked or gzip body)."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, swap: set[str], shape: str, from_get: int = 1):
+        assert shape in SHAPES, shape
+        self.upstream = upstream
+        self.swap = swap
+        self.shape = shape
+        self.from_get = from_get
+        self.gets: dict[str, int] = {}
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        import httpx
+
+        self.client = httpx.Client(timeout=60)
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self.client.close()
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that hangs up mid-answer is part of the game
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
+    server: TamperingProxy
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _relay(self) -> tuple[int, dict[str, str], bytes]:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = self.server.client.request(self.command, self.server.upstream + self.path, headers=headers,
+                                            content=body)  # fmt: skip
+        skip = ("content-length", "transfer-encoding", "connection", "content-encoding")
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in skip}
+        if self.command == "HEAD":  # a HEAD's length is the file's: keep it
+            headers["Content-Length"] = answer.headers.get("content-length", "0")
+        return answer.status_code, headers, answer.content
+
+    def _swapped_file(self) -> str | None:
+        if self.command != "GET" or "/resolve/" not in self.path:
+            return None
+        name = self.path.split("?")[0].split("/resolve/", 1)[1].split("/", 1)[1]
+        if name not in self.server.swap:
+            return None
+        with self.server.lock:
+            self.server.gets[name] = self.server.gets.get(name, 0) + 1
+            return name if self.server.gets[name] >= self.server.from_get else None
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes, *, chunked: bool = False) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif "Content-Length" not in headers:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if chunked:
+            for start in range(0, len(body), 7):
+                piece = body[start : start + 7]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(body)
+
+    def _handle(self) -> None:
+        self.server.requests.append(f"{self.command} {self.path}")
+        if self.path.startswith("/cdn/"):  # where a redirect sends the swapped bytes
+            path = self.path.removeprefix("/cdn")
+            status, headers, body = self._relay_path(path)
+            return self._answer(200, headers, tampered(body))
+        name = self._swapped_file()
+        status, headers, body = self._relay()
+        if name is None or status != 200:
+            return self._answer(status, headers, body)
+        shape = self.server.shape
+        if shape == "redirect":
+            return self._answer(302, {"Location": "/cdn" + self.path}, b"")
+        if shape == "redirect-absolute":
+            return self._answer(307, {"Location": f"{self.server.base_url}/cdn{self.path}"}, b"")
+        evil = tampered(body)
+        if shape == "status-203":
+            return self._answer(203, headers, evil)
+        if shape == "identity-spelled":
+            return self._answer(200, {**headers, "Content-Encoding": "Identity"}, evil)
+        if shape == "partial-206":
+            return self._answer(206, {**headers, "Content-Range": f"bytes 0-{len(evil) - 1}/{len(evil)}"}, evil)
+        if shape == "chunked":
+            return self._answer(200, headers, evil, chunked=True)
+        if shape == "gzip":
+            import gzip
+
+            return self._answer(200, {**headers, "Content-Encoding": "gzip"}, gzip.compress(evil))
+        return self._answer(200, headers, evil)
+
+    def _relay_path(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        saved, self.path = self.path, path
+        try:
+            return self._relay()
+        finally:
+            self.path = saved
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _handle

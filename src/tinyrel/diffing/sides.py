@@ -44,7 +44,7 @@ def _from_hub(uri: str) -> dict[str, Any]:
     ref = hub_ref(uri)
     with tempfile.TemporaryDirectory(prefix="tinyrel-diff-") as scratch:
         with hub_errors(uri):
-            local = download(ref.repo_id, "manifest.json", ref.revision, local_dir=Path(scratch))
+            local = download(ref.repo_id, "manifest.json", ref.revision, local_dir=Path(scratch)).path
         try:
             return mf.load(local)
         except TinyrelError as exc:

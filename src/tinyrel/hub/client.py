@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tinyrel.findings import TinyrelError
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def endpoint() -> str | None:
@@ -55,6 +60,15 @@ def hub_api(token: str | bool | None = None) -> Any:
     return HfApi(endpoint=endpoint(), token=token)
 
 
+@dataclass(frozen=True)
+class Downloaded:
+    """A file fetched from the Hub: where it landed, and its SHA-256 when the transport hashed the
+    very body that was written (``None``: the caller hashes the file, e.g. one hf_xet wrote)."""
+
+    path: Path
+    sha256: str | None
+
+
 def download(
     repo_id: str,
     filename: str,
@@ -63,26 +77,26 @@ def download(
     *,
     local_dir: Path | None = None,
     expected_size: int | None = None,
-) -> Path:
+    advance: Callable[[int], None] | None = None,
+) -> Downloaded:
     """One file of a repo, into ``local_dir`` (a staging directory) or the local HF cache.
 
-    ``filename`` must be a checked relative path; ``expected_size`` bounds the transfer.
+    ``filename`` must be a checked relative path; ``expected_size`` bounds every body of the
+    transfer (redirects included); ``advance`` receives the byte counts of the file's body.
     """
     from huggingface_hub import hf_hub_download
 
-    from tinyrel.hub.guard import EXPECTED_SIZE_HEADER, FILE_HEADER, timeout_seconds
+    from tinyrel.hub.guard import DownloadCapture, capturing, timeout_seconds
     from tinyrel.safe_io import checked_relpath
 
     configure()
     checked_relpath(filename)
-    headers = None
-    if expected_size is not None:
-        headers = {EXPECTED_SIZE_HEADER: str(expected_size), FILE_HEADER: f"{repo_id}@{revision}:{filename}"}
-    path = hf_hub_download(
-        repo_id, filename, revision=revision, endpoint=endpoint(), token=token, local_dir=local_dir, headers=headers,
-        etag_timeout=min(10.0, timeout_seconds()),
-    )  # fmt: skip
-    return Path(path)
+    with capturing(DownloadCapture(expected_size, advance)) as capture:
+        path = Path(hf_hub_download(
+            repo_id, filename, revision=revision, endpoint=endpoint(), token=token, local_dir=local_dir,
+            etag_timeout=min(10.0, timeout_seconds()),
+        ))  # fmt: skip
+    return Downloaded(path, capture.written_sha256(path))
 
 
 def hub_ref(uri: str):
@@ -109,17 +123,56 @@ def git_blob_sha1_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def checked_listing(info, uri: str) -> dict[str, int | None]:
-    """The repo's files at the commit, after checking every server-chosen name and the commit id."""
+MAX_NAME_BYTES = 255  # one path component, as every common file system allows
+MAX_PATH_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a Hub listing: its declared size and, for LFS/Xet files, the SHA-256 the Hub
+    states (``None`` for small git-stored files, whose bytes must be fetched to be hashed)."""
+
+    size: int | None
+    lfs_sha256: str | None = None
+
+
+def checked_name(name: object, uri: str) -> str:
+    """A server-chosen file name, safe to create under a staging directory — or ``hub/untrusted-response``."""
     from tinyrel.safe_io import checked_relpath
+    from tinyrel.signing.files import HF_LOCAL_DIR_STATE, is_ignored
+
+    try:
+        rel = checked_relpath(name)
+    except ValueError as exc:
+        raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub listed an unsafe file name: {exc}") from None
+    raw = rel.encode("utf-8", "surrogateescape")
+    if len(raw) > MAX_PATH_BYTES or any(len(part) > MAX_NAME_BYTES for part in raw.split(b"/")):
+        raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub listed a file name longer than a file system "
+                           f"allows ({len(raw):,} bytes: {rel[:60]!r}…)")  # fmt: skip
+    if is_ignored(rel, [HF_LOCAL_DIR_STATE]):  # huggingface_hub keeps its download state there
+        raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub listed {rel!r}, inside huggingface_hub's own "
+                           "download state; refusing it")  # fmt: skip
+    return rel
+
+
+def checked_listing(info, uri: str) -> dict[str, RemoteFile]:
+    """The repo's files at the commit, after checking every server-chosen name, size, LFS digest
+    and the commit id."""
     from tinyrel.sources.uri import COMMIT_RE
 
     if not isinstance(info.sha, str) or not COMMIT_RE.match(info.sha):
         raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub named an invalid commit id")
-    files: dict[str, int | None] = {}
+    files: dict[str, RemoteFile] = {}
     for sibling in info.siblings or []:
-        try:
-            files[checked_relpath(sibling.rfilename)] = sibling.size
-        except ValueError as exc:
-            raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub listed an unsafe file name: {exc}") from None
+        rel = checked_name(sibling.rfilename, uri)
+        size = sibling.size
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub declared an invalid size for {rel!r}")
+        lfs = getattr(sibling, "lfs", None)
+        sha256 = getattr(lfs, "sha256", None) if lfs is not None else None
+        if sha256 is not None and not (isinstance(sha256, str) and _SHA256.match(sha256)):
+            raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub declared an invalid SHA-256 for {rel!r}")
+        if rel in files:
+            raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub listed {rel!r} twice")
+        files[rel] = RemoteFile(size, sha256)
     return files

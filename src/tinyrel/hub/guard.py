@@ -7,9 +7,11 @@ huggingface_hub uses (``set_client_factory``) with three guards:
   (``TINYREL_HUB_TIMEOUT`` seconds of silence, default 60; the Hub can take a while to answer a
   large commit), so a silent server ends in one clear error, not a hang (huggingface_hub's default
   client has no timeout, and retries timeouts with growing pauses);
-- **size**: a response body may not exceed its declared ``Content-Length``, the size tinyrel
-  expects for a file (sent as a private header that is stripped before the request leaves), or
-  a cap for undeclared bodies — an endless body ends in an error, not a full disk;
+- **size**: a response body may not exceed its declared ``Content-Length``, nor, during a
+  download, the size the listing declared for the file (through every redirect), nor a cap for
+  undeclared bodies — an endless body ends in an error, not a full disk;
+- **digests**: during a download (``DownloadCapture``, one per call, never shared) each body is
+  hashed as it streams, and a digest is used only when it provably describes the bytes written;
 - **names**: ``ETag``, ``X-Linked-Etag`` and ``X-Repo-Commit`` are checked before huggingface_hub
   uses them, because it builds file paths from them (a blob named after the ETag, a snapshot
   folder named after the commit): a value with ``/`` could place a file outside the cache.
@@ -25,22 +27,26 @@ SHA-256 of every downloaded file against the signed list.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
 
-EXPECTED_SIZE_HEADER = "x-tinyrel-expected-size"
-FILE_HEADER = "x-tinyrel-file"  # the repo path being downloaded: digests computed in flight are keyed by it
-UNDECLARED_CAP = 256 * 1024 * 1024
+UNDECLARED_CAP = 256 * 1024 * 1024  # a body with no size of its own or of tinyrel's (API answers)
+TOKEN_CAP = 1024 * 1024  # a Xet access token is a few hundred bytes of JSON
 _ETAG = re.compile(r'^(W/)?"?([A-Za-z0-9._:+=-]{1,256})"?$')
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
-# tinyrel's own progress display for transfers (huggingface_hub's bars are off: one display, not two).
-_progress: dict[str, object] = {"upload": None, "download": None}
+# tinyrel's own progress display for uploads (huggingface_hub's bars are off: one display, not two).
+_progress: dict[str, object] = {"upload": None}
 
 
 def report_progress(kind: str, advance) -> None:
-    """Send the byte counts of uploads (PUT bodies) or downloads (GET bodies) to ``advance``.
+    """Send the byte counts of uploads (PUT bodies) to ``advance``.
 
     Nothing is wrapped when nothing is displayed: re-streaming an upload body through a Python
     generator costs seconds on gigabytes (measured: 8 GB over LFS, 19.9 s wrapped vs 14.0 s not).
@@ -50,9 +56,58 @@ def report_progress(kind: str, advance) -> None:
     _progress[kind] = None if advance is no_progress else advance
 
 
-# SHA-256 of downloads, computed while the bytes stream in: ("org/name@commit:path", size) -> hex.  Only a
-# body that arrived whole in one response is recorded (a resumed download is hashed afterwards).
-streamed_sha256: dict[tuple[str, int], str] = {}
+@dataclass
+class Body:
+    """One response body that streamed through the transport during a download."""
+
+    status: int
+    identity: bool  # no content coding: the bytes on the wire are the bytes written
+    ranged: bool  # the request asked for a range (a resumed download)
+    complete: bool = False  # iterated to its end
+    size: int = 0
+    sha256: str | None = None
+
+
+@dataclass
+class DownloadCapture:
+    """What one ``hf_hub_download`` call sent through the transport: the bound on every body of
+    that call (the size the listing declared, through redirects too), the progress callback, and
+    each body with the SHA-256 of its bytes.  It lives for one call in one thread (a ContextVar),
+    so a digest can only ever describe a body of *this* download, never an earlier request's."""
+
+    expected: int | None = None
+    advance: Callable[[int], None] | None = None
+    bodies: list[Body] = field(default_factory=list)
+
+    def written_sha256(self, path: Path) -> str | None:
+        """The SHA-256 of ``path`` if it is provably the one body this call streamed: exactly one
+        2xx body, a plain 200 to a request for the whole file, with no content coding, read to its
+        end, and as long as the file.  Anything else (a retry, a resumed or partial answer, an
+        encoded body, Xet) is ``None``: the caller hashes the file on disk instead."""
+        bodies = [b for b in self.bodies if 200 <= b.status < 300]
+        if len(bodies) != 1:
+            return None
+        body = bodies[0]
+        if body.status != 200 or body.ranged or not body.identity or not body.complete:
+            return None
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return None
+        return body.sha256 if size == body.size else None
+
+
+_download: ContextVar[DownloadCapture | None] = ContextVar("tinyrel_download", default=None)
+
+
+@contextlib.contextmanager
+def capturing(capture: DownloadCapture) -> Iterator[DownloadCapture]:
+    """Route the bodies of the requests made inside the block (this thread) through ``capture``."""
+    token = _download.set(capture)
+    try:
+        yield capture
+    finally:
+        _download.reset(token)
 
 
 class UntrustedHubResponse(Exception):
@@ -64,11 +119,24 @@ class HubTimeout(Exception):
     retries those with growing pauses (and longer timeouts), which turns silence into minutes."""
 
 
+TIMEOUT_VARIABLE = "TINYREL_HUB_TIMEOUT"
+
+
 def timeout_seconds() -> float:
+    """``TINYREL_HUB_TIMEOUT`` (default 60): a finite, positive number of seconds, or a usage error."""
+    import math
+
+    from tinyrel.findings import TinyrelError
+
+    raw = os.environ.get(TIMEOUT_VARIABLE, "60")
     try:
-        return max(0.1, float(os.environ.get("TINYREL_HUB_TIMEOUT", "60")))
+        value = float(raw)
     except ValueError:
-        return 60.0
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise TinyrelError("usage/hub-timeout", f"{TIMEOUT_VARIABLE} must be a positive, finite number of seconds, "
+                           f"not {raw[:40]!r}", usage=True)  # fmt: skip
+    return max(0.1, value)
 
 
 def check_headers(response) -> None:
@@ -93,7 +161,7 @@ def _counted(stream, advance):
     return Counted()
 
 
-def _bounded_stream(stream, limit: int, url: str, advance=None, record: tuple[str, int] | None = None):
+def _bounded_stream(stream, limit: int, url: str, advance=None, body: Body | None = None):
     import hashlib
 
     import httpx2
@@ -101,7 +169,7 @@ def _bounded_stream(stream, limit: int, url: str, advance=None, record: tuple[st
     class Bounded(httpx2.SyncByteStream):
         def __iter__(self):
             seen = 0
-            digest = hashlib.sha256() if record is not None else None
+            digest = hashlib.sha256() if body is not None else None
             for chunk in stream:
                 seen += len(chunk)
                 if seen > limit:
@@ -111,8 +179,8 @@ def _bounded_stream(stream, limit: int, url: str, advance=None, record: tuple[st
                 if digest is not None:
                     digest.update(chunk)
                 yield chunk
-            if digest is not None and record is not None and seen == record[1]:
-                streamed_sha256[record] = digest.hexdigest()
+            if body is not None and digest is not None:
+                body.size, body.sha256, body.complete = seen, digest.hexdigest(), True
 
         def close(self) -> None:
             close = getattr(stream, "close", None)
@@ -120,6 +188,36 @@ def _bounded_stream(stream, limit: int, url: str, advance=None, record: tuple[st
                 close()
 
     return Bounded()
+
+
+def _identity(response) -> bool:
+    codings = [c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True)]
+    return all(c in ("", "identity") for c in codings)
+
+
+def _declared_length(response) -> int | None:
+    declared = response.headers.get("content-length")
+    return int(declared) if declared is not None and declared.strip().isdigit() else None
+
+
+def _body_limit(request, response, capture: DownloadCapture | None) -> tuple[int, Body | None]:
+    """The most bytes this response may carry, and the record of its body when it may be a file's.
+
+    During a download every body is held to the size the listing declared, whatever URL a redirect
+    led to — except the Xet token's, which is held to a token's size.  Outside a download (API
+    answers) a body is held to its own declared length, and never more than ``UNDECLARED_CAP``.
+    """
+    declared = _declared_length(response)
+    own = min(declared, UNDECLARED_CAP) if declared is not None else UNDECLARED_CAP
+    if capture is None or request.method != "GET":
+        return own, None
+    if "/xet-read-token/" in request.url.path or "/xet-write-token/" in request.url.path:
+        return min(own, TOKEN_CAP), None
+    body = Body(response.status_code, _identity(response), "range" in request.headers)
+    capture.bodies.append(body)
+    if capture.expected is not None:
+        return min(capture.expected, declared if declared is not None else capture.expected), body
+    return own, body
 
 
 def _transport():
@@ -130,12 +228,6 @@ def _transport():
             self.inner = httpx2.HTTPTransport()
 
         def handle_request(self, request):
-            expected = request.headers.pop(EXPECTED_SIZE_HEADER, None)
-            name = request.headers.pop(FILE_HEADER, None)
-            if "/resolve/" not in request.url.path:
-                # huggingface_hub sends a download's headers to the Xet token route too: the
-                # file's size and name describe only the file's own body.
-                expected = name = None
             # huggingface_hub retries a failed metadata request with a 60 s timeout of its own:
             # every request is held to tinyrel's bound, whatever the caller asked for.
             limit = timeout_seconds()
@@ -152,19 +244,11 @@ def _transport():
             except httpx2.TimeoutException as exc:
                 raise HubTimeout(f"no answer within {limit:g} s ({type(exc).__name__})") from None
             check_headers(response)
-            limits = [UNDECLARED_CAP]
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit():
-                limits.append(int(declared))
-            if expected is not None and expected.isdigit() and request.method == "GET":
-                limits.append(int(expected))
-            advance = _progress["download"] if expected is not None else None
+            capture = _download.get()
+            most, body = _body_limit(request, response, capture)
+            advance = capture.advance if capture is not None and body is not None else None
             url = str(request.url.copy_with(query=None))
-            # Only a whole, unencoded body is the file's bytes (a gzip body is not what lands on disk).
-            whole = (request.method == "GET" and response.status_code == 200 and "range" not in request.headers
-                     and response.headers.get("content-encoding", "identity") == "identity")  # fmt: skip
-            record = (name, int(expected)) if whole and name and expected and expected.isdigit() else None
-            response.stream = _bounded_stream(response.stream, min(limits), url, advance, record)
+            response.stream = _bounded_stream(response.stream, most, url, advance, body)
             return response
 
         def close(self) -> None:

@@ -121,7 +121,7 @@ def _signed_by_us(api, repo_id: str, commit: str, files: list[ReleaseFile], sign
     from tinyrel.verifying.bundle import check_signature, verifier_for_signer
 
     with tempfile.TemporaryDirectory(prefix="tinyrel-sig-") as tmp:
-        local = download(repo_id, SIGNATURE, commit, token, local_dir=Path(tmp))
+        local = download(repo_id, SIGNATURE, commit, token, local_dir=Path(tmp), expected_size=16 * 1024 * 1024).path
         with verifier_for_signer(signer, Path(tmp)) as config:
             signed = check_signature(local, config, Report())
     if signed is None:

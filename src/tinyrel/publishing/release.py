@@ -90,14 +90,18 @@ def public_source(ctx_lock: LockedSource | None, spec_source: str, hosted_uri: s
     return REDACTED_LOCAL
 
 
-def spec_snapshot(spec_path: Path, source: str) -> bytes:
-    """The spec re-serialised (tomli_w) with ``weights.source`` replaced by its public form."""
+def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None) -> bytes:
+    """The spec re-serialised (tomli_w) with ``weights.source`` replaced by its public form, and
+    ``distribution.repo_id`` by the repo the release is published to: the signed statement of where
+    this release belongs, which ``verify`` and ``pull`` compare with the repo asked for."""
     import tomllib
 
     import tomli_w
 
     doc = tomllib.loads(spec_path.read_text(encoding="utf-8"))
     doc["weights"]["source"] = source
+    if repo_id is not None:
+        doc.setdefault("distribution", {})["repo_id"] = repo_id
     return (SNAPSHOT_NOTE + tomli_w.dumps(doc)).encode("utf-8")
 
 
@@ -116,7 +120,7 @@ def metadata_files(result: GateResult, lock_entry: LockedSource | None = None, h
     source = public_source(ctx.lock, ctx.spec.weights_source, hosted_uri)
     files = [
         ReleaseFile.generated(CARD, result.card.encode("utf-8")),
-        ReleaseFile.generated(SPEC_SNAPSHOT, spec_snapshot(ctx.spec.path, source)),
+        ReleaseFile.generated(SPEC_SNAPSHOT, spec_snapshot(ctx.spec.path, source, result.facts.repo_id)),
     ]
     manifest_path = ctx.ws.manifest_path(ctx.spec.name)
     if manifest_path.is_file():

@@ -107,23 +107,29 @@ def resolve_hub(ref: SourceRef, name: str, report: Report, token: str | bool | N
     assert ref.repo_id is not None
     with hub_errors(ref.uri), tempfile.TemporaryDirectory(prefix="tinyrel-lock-") as scratch:
         info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
-        checked_listing(info, ref.uri)  # names and commit id checked before anything is fetched
+        listing = checked_listing(info, ref.uri)  # names, sizes, digests, commit id checked first
         files = []
-        for sibling in info.siblings or []:
-            entry: dict[str, Any] = {"path": sibling.rfilename, "size": sibling.size}
-            if sibling.lfs is not None:
-                entry["sha256"] = sibling.lfs.sha256
+        for rel, remote in listing.items():
+            entry: dict[str, Any] = {"path": rel, "size": remote.size}
+            if remote.lfs_sha256 is not None:
+                entry["sha256"] = remote.lfs_sha256
             else:
-                local = download(ref.repo_id, sibling.rfilename, info.sha, token, local_dir=Path(scratch),
-                                 expected_size=sibling.size)  # fmt: skip
-                data = local.read_bytes()
-                if sibling.size is not None and len(data) != sibling.size:
-                    report.error("hub/size-mismatch", f"the Hub declared {sibling.size} bytes, {len(data)} arrived",
-                                 sibling.rfilename)  # fmt: skip
-                entry["sha256"] = hashlib.sha256(data).hexdigest()
+                got = download(ref.repo_id, rel, info.sha, token, local_dir=Path(scratch), expected_size=remote.size)
+                size = got.path.stat().st_size
+                if remote.size is not None and size != remote.size:
+                    report.error("hub/size-mismatch", f"the Hub declared {remote.size} bytes, {size} arrived", rel)
+                entry["sha256"] = got.sha256 or file_sha256(got.path)
             files.append(entry)
     public = not bool(info.private) and not bool(getattr(info, "gated", False))
     return LockedSource(name, ref.uri, HUB, files, info.sha, bool(info.sha and COMMIT_RE.match(info.sha)), public)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def resolve(

@@ -1,16 +1,24 @@
 """Verify a release on the Hub: ``hf://org/name@rev`` with or without downloading the weights.
 
-The Hub is untrusted.  The file listing is checked (names must be relative, normalised paths; the
-commit must be a commit id), ``model.sig`` is fetched and its signature checked first — a wrong
-key fails before any weight byte is fetched — and every file is downloaded into a private staging
-directory (never the shared cache, whose paths huggingface_hub builds from server-chosen ETags),
-each transfer bounded by the size the listing declares.  A file whose bytes disagree with its
-declared size is a finding.
+The Hub is untrusted, and so is anything between it and us.  In order, each step done once:
 
-With ``no_download`` the Hub's own per-file metadata stands in for the bytes: LFS files carry their
-SHA-256 and size, so only the small non-LFS files (card, config, manifest) are fetched and hashed.
-That checks the *Hub's claim* about its content against the signature — quick triage before a
-7.5 GB download — while a full verify hashes what actually arrived.
+1. one listing (``model_info`` with file metadata): every name, size, LFS digest and the commit id
+   checked before anything is built from them;
+2. ``model.sig`` fetched and its signature checked — a wrong key fails before any other byte;
+3. the listing compared with what the bundle signs: names, the Hub's LFS SHA-256s, and the small
+   git-stored files themselves (downloaded into the staging directory, where they stay) — so a
+   listing that is not the signed release fails before a weight byte is fetched;
+4. the weights downloaded into the same private staging directory (never the shared cache, whose
+   paths huggingface_hub builds from server-chosen ETags), each transfer bounded by its declared
+   size through every redirect;
+5. every file compared with the bundle.  A SHA-256 is taken from the transport only when it hashed
+   the very body that was written (``tinyrel.hub.guard.DownloadCapture``); any other file is hashed
+   on disk.  No digest ever comes from another request;
+6. the signed identity (release, version, repo) compared with what was asked for.
+
+With ``no_download`` the Hub's own LFS metadata stands in for the weights' bytes: a check of the
+*Hub's claim* against the signature (quick triage before a 7.5 GB download); a full verify hashes
+what actually arrived.  Files the signature excludes are never fetched nor delivered.
 """
 
 from __future__ import annotations
@@ -18,14 +26,28 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass
+from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.hub.client import checked_listing, download, hub_api, hub_ref
+from tinyrel.hub.client import RemoteFile, checked_listing, download, hub_api, hub_ref
 from tinyrel.release_files import SIGNATURE as SIGNATURE_NAME
 from tinyrel.signing.files import GIT_PATHS, HF_LOCAL_DIR_STATE, is_ignored
-from tinyrel.verifying.bundle import VerifierConfig, check_signature
-from tinyrel.verifying.local import compare_resources, finish, verify_local
+from tinyrel.verifying.bundle import SignedManifest, VerifierConfig, check_signature
+from tinyrel.verifying.identity import check_identity, read_identity
+from tinyrel.verifying.local import compare_resources, compare_tree, finish
+
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024  # a bundle is kilobytes
+
+
+@dataclass
+class Listing:
+    """The repo at one commit, as the Hub lists it (names and sizes checked)."""
+
+    repo_id: str
+    revision: str | None
+    commit: str
+    files: dict[str, RemoteFile]
 
 
 def verify_hub(
@@ -38,10 +60,9 @@ def verify_hub(
 ) -> Report:
     """Verify ``hf://org/name@rev``: the signature first, then the Hub's metadata, then every byte
     (downloaded into a private staging directory that is removed afterwards)."""
-    if no_download:
-        return _verify_metadata_only(uri, signature, config, ignore, token)
     with tempfile.TemporaryDirectory(prefix="tinyrel-verify-") as scratch:
-        return fetch_verified(uri, config, Path(scratch) / "files", signature, ignore, token)
+        return fetch_verified(uri, config, Path(scratch) / "files", signature, ignore, token,
+                              weights=not no_download)  # fmt: skip
 
 
 def fetch_verified(
@@ -51,124 +72,123 @@ def fetch_verified(
     signature: Path | None = None,
     ignore: Sequence[str] = (),
     token: str | None = None,
+    *,
+    weights: bool = True,
 ) -> Report:
-    """Download a signed release into ``root`` and verify it; nothing large is fetched until the
-    signature verifies and the Hub's listing (sizes, SHA-256) matches what it signs."""
-
-    ref = hub_ref(uri)
-    commit, listing, signature = _listing_and_signature(uri, config, root, signature, token)
+    """Download a signed release into ``root`` and verify it (see the module docstring for the
+    order); with ``weights=False`` stop after the listing check (LFS files are not fetched)."""
+    config.method  # noqa: B018 - validate the trust options before any network traffic
+    listing = _listing(uri, token)
+    root.mkdir(parents=True, exist_ok=True)
+    bundle = signature if signature is not None else _fetch_signature(listing, token, root)
     report = Report()
-    report.data.update({"commit": commit, "target": uri})
-    signed = check_signature(signature, config, report)  # signature first: no weight byte fetched
+    report.data.update({"commit": listing.commit, "target": uri})
+    signed = check_signature(bundle, config, report)  # signature first: nothing else fetched yet
     if signed is None:
         return finish(report, uri, config)
-    if signed.plain_sha256_files:  # the Hub's own metadata must match the signed list before any download
-        precheck = Report()
-        actual = _hub_sha256(f"hf://{ref.repo_id}@{commit}", token)
-        ignored = [*ignore, *signed.ignore_paths, *GIT_PATHS, SIGNATURE_NAME]
-        actual = {p: d for p, d in actual.items() if not is_ignored(p, ignored)}
-        compare_resources({PurePosixPath(k).as_posix(): v for k, (_, v) in signed.resources.items()}, actual, precheck)
-        if not precheck.ok:
-            report.extend(precheck)
-            report.error("verify/listing", "the Hub's files at this revision are not the signed ones; nothing "
-                         "was downloaded")  # fmt: skip
-            return finish(report, uri, config)
-    wanted = [p for p in listing if not is_ignored(p, [*GIT_PATHS, SIGNATURE_NAME])]
-    _download_all(ref.repo_id, commit, token, root, {p: listing[p] for p in wanted}, uri)
-    known = _hashed_in_flight(root, f"{ref.repo_id}@{commit}", {p: listing[p] for p in wanted})
-    report = verify_local(root, signature, config, [*ignore, HF_LOCAL_DIR_STATE], known)
+    skipped = [*ignore, *signed.ignore_paths, *GIT_PATHS, SIGNATURE_NAME]
+    wanted = {p: f for p, f in listing.files.items() if not is_ignored(p, skipped)}
+    excluded = sorted(p for p in listing.files if p not in wanted and not is_ignored(p, [*GIT_PATHS, SIGNATURE_NAME]))
+    if excluded:
+        report.warning("verify/not-delivered", f"{len(excluded)} file(s) the signature excludes were not fetched: "
+                       f"{', '.join(excluded[:5])}")  # fmt: skip
+    small = {p: f for p, f in wanted.items() if f.lfs_sha256 is None}
+    known = _download_all(listing, token, root, small, uri)
+    if signed.plain_sha256_files and not _listing_is_signed(signed, wanted, root, known, report):
+        return finish(report, uri, config)
+    if not weights:
+        if not signed.plain_sha256_files:
+            raise TinyrelError("verify/needs-download", f"the bundle uses {signed.serialization.get('method')}/"
+                               f"{signed.serialization.get('hash_type')} digests, which the Hub does not publish; "
+                               "verify without --no-download")  # fmt: skip
+        report.data["files"] = len(wanted)
+        report.info("verify/no-download", "checked the Hub's LFS sha256/size metadata; weights were not downloaded")
+        _check_identity(root, signed, listing, report)
+        return finish(report, uri, config)
+    large = {p: f for p, f in wanted.items() if f.lfs_sha256 is not None}
+    known |= _download_all(listing, token, root, large, uri)
+    compare_tree(root, signed, [*ignore, HF_LOCAL_DIR_STATE], report, known)
     report.data["hashed_while_downloading"] = len(known)
-    for rel in wanted:
+    for rel, remote in wanted.items():
         size = (root / rel).stat().st_size
-        if listing[rel] is not None and size != listing[rel]:
-            report.error("verify/size-mismatch", f"the Hub declared {listing[rel]} bytes, {size} arrived", rel)
-    report.data.update({"commit": commit, "target": uri, "files": len(wanted)})
+        if remote.size is not None and size != remote.size:
+            report.error("verify/size-mismatch", f"the Hub declared {remote.size} bytes, {size} arrived", rel)
+    report.data.update({"commit": listing.commit, "target": uri, "files": len(wanted)})
+    _check_identity(root, signed, listing, report)
     return finish(report, uri, config)
 
 
-def _hashed_in_flight(root: Path, release: str, sizes: dict[str, int | None]) -> dict[str, str]:
-    """SHA-256s the transport computed while each file streamed in whole (so it is not read twice)."""
-    from tinyrel.hub.guard import streamed_sha256
-
-    known = {}
-    for rel, size in sizes.items():
-        digest = streamed_sha256.pop((f"{release}:{rel}", size), None) if size is not None else None
-        if digest is not None and (root / rel).stat().st_size == size:
-            known[rel] = digest
-    return known
-
-
-def _listing_and_signature(uri: str, config: VerifierConfig, where: Path, signature: Path | None, token):
-    """The commit, its checked file listing and the bundle (the repo's ``model.sig`` unless given)."""
+def _listing(uri: str, token: str | None) -> Listing:
     from tinyrel.hub.errors import hub_errors
 
     ref = hub_ref(uri)
-    config.method  # noqa: B018 - validate the trust options before any network traffic
+    assert ref.repo_id is not None
     with hub_errors(uri, token):
         info = hub_api(token).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
-        listing = checked_listing(info, uri)
-        if signature is None:
-            signature = _repo_signature(ref.repo_id, info.sha, token, where, listing)
-    return info.sha, listing, signature
+        files = checked_listing(info, uri)
+    return Listing(ref.repo_id, ref.revision, info.sha, files)
 
 
-def _verify_metadata_only(uri, signature, config, ignore, token) -> Report:
-    with tempfile.TemporaryDirectory(prefix="tinyrel-verify-") as scratch:
-        commit, _, signature = _listing_and_signature(uri, config, Path(scratch), signature, token)
-        return _verify_metadata(uri, hub_ref(uri).repo_id, commit, signature, config, ignore, token)
+def _listing_is_signed(signed: SignedManifest, wanted: dict[str, RemoteFile], root: Path,
+                       known: dict[str, str], report: Report) -> bool:  # fmt: skip
+    """Before any weight is fetched: the listed files are the signed ones, the LFS files by the
+    Hub's stated SHA-256, the small files by the bytes already downloaded."""
+    from tinyrel.signing.files import sha256_digests
+
+    small = [p for p, f in wanted.items() if f.lfs_sha256 is None]
+    hashed = sha256_digests(root, small, known, progress=False)
+    claimed = {p: f.lfs_sha256 if f.lfs_sha256 is not None else hashed[p] for p, f in wanted.items()}
+    precheck = Report()
+    compare_resources({k: v for k, (_, v) in signed.resources.items()}, claimed, precheck)
+    if precheck.ok:
+        return True
+    report.extend(precheck)
+    report.error("verify/listing", "the Hub's files at this revision are not the signed ones; no weight was "
+                 "downloaded")  # fmt: skip
+    return False
 
 
-def _download_all(repo_id: str, commit: str, token, root: Path, files: dict[str, int | None], uri: str) -> None:
-    """Download ``files`` into ``root``, four at a time, with one progress display on a terminal."""
+def _check_identity(root: Path, signed: SignedManifest, listing: Listing, report: Report) -> None:
+    """The signed release identity against the request — only from a verified ``release.toml``."""
+    if not report.ok:
+        return
+    from tinyrel.release_files import SPEC_SNAPSHOT
+
+    identity = read_identity(root, report) if SPEC_SNAPSHOT in signed.resources else None
+    check_identity(identity, listing.repo_id, listing.revision, report)
+
+
+def _download_all(listing: Listing, token, root: Path, files: dict[str, RemoteFile], uri: str) -> dict[str, str]:
+    """Download ``files`` into ``root``, four at a time, with one progress display on a terminal;
+    return the SHA-256s the transport computed from the bodies that were written."""
     from tinyrel.hub.errors import hub_errors
-    from tinyrel.hub.guard import report_progress
     from tinyrel.hub.transfer import transfer_display
 
-    total = sum(size or 0 for size in files.values())
+    if not files:
+        return {}
+    total = sum(f.size or 0 for f in files.values())
     with transfer_display("downloading", total) as advance, hub_errors(uri, token):
-        report_progress("download", advance)
-        try:
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                list(pool.map(lambda p: download(repo_id, p, commit, token, local_dir=root,
-                                                 expected_size=files[p]), files))  # fmt: skip
-        finally:
-            report_progress("download", None)
+
+        def fetch(rel: str) -> tuple[str, str | None]:
+            got = download(listing.repo_id, rel, listing.commit, token, local_dir=root,
+                           expected_size=files[rel].size, advance=advance)  # fmt: skip
+            return rel, got.sha256
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return {rel: digest for rel, digest in pool.map(fetch, files) if digest is not None}
 
 
-def _verify_metadata(uri, repo_id, commit, signature, config, ignore, token) -> Report:
-    report = Report()
-    signed = check_signature(signature, config, report)
-    if signed is not None:
-        if not signed.plain_sha256_files:
-            raise TinyrelError(
-                "verify/needs-download",
-                f"the bundle uses {signed.serialization.get('method')}/{signed.serialization.get('hash_type')} "
-                "digests, which the Hub does not publish; verify without --no-download",
-            )
-        actual = _hub_sha256(f"hf://{repo_id}@{commit}", token)
-        ignored = [*ignore, *signed.ignore_paths, *GIT_PATHS, SIGNATURE_NAME]
-        actual = {p: d for p, d in actual.items() if not is_ignored(p, ignored)}
-        compare_resources({PurePosixPath(k).as_posix(): v for k, (_, v) in signed.resources.items()}, actual, report)
-        report.data["files"] = len(actual)
-        report.info("verify/no-download", "checked the Hub's LFS sha256/size metadata; weights were not downloaded")
-    report.data["commit"] = commit
-    return finish(report, uri, config)
+def _fetch_signature(listing: Listing, token: str | None, where: Path) -> Path:
+    """The repo's ``model.sig`` (bounded: a bundle is kilobytes)."""
+    from tinyrel.hub.errors import hub_errors
 
-
-def _repo_signature(repo_id: str, commit: str, token: str | None, where: Path, listing: dict) -> Path:
-    if SIGNATURE_NAME not in listing:
-        raise TinyrelError(
-            "verify/no-signature", f"hf://{repo_id}@{commit[:12]} has no {SIGNATURE_NAME}; pass --signature FILE"
-        )
-    size = listing[SIGNATURE_NAME]
-    if size is not None and size > 16 * 1024 * 1024:
-        raise TinyrelError("hub/untrusted-response", f"{SIGNATURE_NAME} is {size:,} bytes; a bundle is kilobytes")
-    return download(repo_id, SIGNATURE_NAME, commit, token, local_dir=where, expected_size=size)
-
-
-def _hub_sha256(uri: str, token: str | None) -> dict[str, str]:
-    """Per-file SHA-256 as the Hub reports it (LFS metadata; small files fetched and hashed)."""
-    from tinyrel.sources.resolve import resolve_hub
-
-    locked = resolve_hub(hub_ref(uri), "verify", Report(), token)
-    return {f["path"]: f["sha256"] for f in locked.files}
+    uri = f"hf://{listing.repo_id}@{listing.commit[:12]}"
+    remote = listing.files.get(SIGNATURE_NAME)
+    if remote is None:
+        raise TinyrelError("verify/no-signature", f"{uri} has no {SIGNATURE_NAME}; pass --signature FILE")
+    if remote.size is not None and remote.size > MAX_BUNDLE_BYTES:
+        raise TinyrelError("hub/untrusted-response", f"{SIGNATURE_NAME} is {remote.size:,} bytes; a bundle is "
+                           "kilobytes")  # fmt: skip
+    with hub_errors(uri, token):
+        return download(listing.repo_id, SIGNATURE_NAME, listing.commit, token, local_dir=where,
+                        expected_size=remote.size if remote.size is not None else MAX_BUNDLE_BYTES).path  # fmt: skip

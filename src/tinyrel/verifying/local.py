@@ -79,14 +79,22 @@ def verify_local(
     report = Report()
     signed = check_signature(signature, config, report)
     if signed is not None:
-        # Only what the bundle records, git metadata and the signature itself are ignored: a file
-        # added after signing, anywhere (``.cache/`` included), is reported as extra.
-        rel_ignores = relative_ignores(root, [*ignore, absolute(signature)])
-        ignored = sorted({*rel_ignores, *signed.ignore_paths, *GIT_PATHS})
-        actual = local_digests(absolute(root), signed, ignored, report, known)
-        compare_resources({k: v for k, (_, v) in signed.resources.items()}, actual, report)
-        report.data["files"] = len(actual)
+        compare_tree(root, signed, relative_ignores(root, [*ignore, absolute(signature)]), report, known)
     return finish(report, str(root), config)
+
+
+def compare_tree(
+    root: Path, signed: SignedManifest, ignore: Sequence[str], report: Report, known: dict[str, str] | None = None
+) -> None:
+    """Every file under ``root`` against what ``signed`` vouches for (``ignore``: root-relative).
+
+    Only what the bundle records, git metadata and the given paths are ignored: a file added after
+    signing, anywhere (``.cache/`` included), is reported as extra.
+    """
+    ignored = sorted({*ignore, *signed.ignore_paths, *GIT_PATHS})
+    actual = local_digests(absolute(root), signed, ignored, report, known)
+    compare_resources({k: v for k, (_, v) in signed.resources.items()}, actual, report)
+    report.data["files"] = len(actual)
 
 
 def finish(report: Report, target: str, config: VerifierConfig) -> Report:
