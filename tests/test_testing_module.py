@@ -40,10 +40,13 @@ def test_the_real_client_creates_commits_tags_and_reads_back(server, tmp_path):
 
 
 def test_faults_are_set_over_http_and_counted(server):
+    """With the token: ``/_emulator/*`` are the emulator's own controls (tests/test_emulator_attacks.py
+    shows they refuse requests without it)."""
+    auth = {"Authorization": "Bearer tok"}
     request = Request(f"{server.base_url}/_emulator/faults", data=json.dumps({"fail_upload": 1}).encode(),
-                      method="POST")  # fmt: skip
+                      method="POST", headers=auth)  # fmt: skip
     assert json.loads(urlopen(request, timeout=10).read())["fail_upload"] == 1
-    stats = json.loads(urlopen(f"{server.base_url}/_emulator/stats", timeout=10).read())
+    stats = json.loads(urlopen(Request(f"{server.base_url}/_emulator/stats", headers=auth), timeout=10).read())
     assert stats["uploads"] == 0 and stats["commits"] == 0
 
 
