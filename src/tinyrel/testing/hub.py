@@ -369,7 +369,11 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def __init__(self, host: str, port: int, data: Path, token: str | None, verbose: bool = False, xet: bool = True):
         super().__init__((host, port), Handler)
-        self.hub = HubState(data)
+        try:
+            self.hub = HubState(data)
+        except BaseException:
+            self.server_close()  # do not hold the port of a server that never serves
+            raise
         self.xet = XetStore(data / "cas") if xet else None  # off: an LFS-only Hub
         self.token = token
         self.verbose = verbose
@@ -387,10 +391,9 @@ class EmulatorServer(ThreadingHTTPServer):
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tinyrel.testing.hub --host H --port P --data DIR --token T [--no-xet]``."""
-    from tinyrel.testing._hub_cli import parse_args, serve
+    from tinyrel.testing._hub_cli import run
 
-    args = parse_args(argv)
-    return serve(EmulatorServer(args.host, args.port, args.data, args.token, args.verbose, xet=not args.no_xet), args)
+    return run(EmulatorServer, argv)
 
 
 if __name__ == "__main__":
