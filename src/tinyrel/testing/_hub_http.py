@@ -6,6 +6,16 @@ import json
 import time
 from http.server import BaseHTTPRequestHandler
 
+MAX_BODY = 512 * 1024 * 1024  # a JSON or NDJSON request body; LFS uploads stream to disk instead
+
+
+class HubError(Exception):
+    """An HTTP error answered in the Hub's shape (JSON ``error``, ``X-Error-Code``/``-Message``)."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, **extra: str):
+        super().__init__(message)
+        self.status, self.message, self.code, self.extra = status, message, code, extra
+
 
 class JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -29,21 +39,49 @@ class JsonHandler(BaseHTTPRequestHandler):
     def _json(self, obj, status: int = 200) -> None:
         self._send(status, json.dumps(obj).encode(), {"Content-Type": "application/json"})
 
+    def _length(self) -> int:
+        """The request's Content-Length: a number from 0 up, else HTTP 400 (``read(-1)`` would hang)."""
+        raw = self.headers.get("Content-Length") or "0"
+        if not raw.isdigit():
+            self.close_connection = True
+            raise HubError(400, f"Invalid Content-Length: {raw[:40]!r}")
+        return int(raw)
+
     def _body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks, total = [], 0
             while True:
                 size = int(self.rfile.readline().strip() or b"0", 16)
+                if size < 0:
+                    raise HubError(400, "Invalid chunk size")
+                total += size
+                if total > MAX_BODY:
+                    self.close_connection = True
+                    raise HubError(413, "Request body too large")
                 if size == 0:
                     self.rfile.readline()
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = self._length()
+        if length > MAX_BODY:
+            self.close_connection = True
+            raise HubError(413, "Request body too large")
+        return self.rfile.read(length)
+
+    def _json_object(self) -> dict:
+        """The body as a JSON object; anything else is HTTP 400."""
+        try:
+            payload = json.loads(self._body() or b"{}")
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise HubError(400, "The request body must be a JSON object")
+        return payload
 
     def _slow_body(self, pause: float) -> bytes:
         """A slow link: the body in 4 KB pieces with a pause after each (Ctrl-C tests need time)."""
-        remaining, parts = int(self.headers.get("Content-Length") or 0), []
+        remaining, parts = self._length(), []
         while remaining > 0:
             chunk = self.rfile.read(min(remaining, 4096))
             if not chunk:

@@ -12,8 +12,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
+from tinyrel.testing._hub_http import HubError
+from tinyrel.testing._hub_names import sha256_oid, xet_hash
+
+__all__ = ["HubError", "HubState"]
 LFS_PATTERNS = re.compile(r"\.(safetensors|bin|gguf|npz|pt|pth|h5|onnx|msgpack|zip|tar|gz)$")
 LFS_THRESHOLD = 10 * 1024 * 1024
 GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n"
@@ -22,12 +25,6 @@ ZERO_COMMIT = "0" * 40
 
 def git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-class HubError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None, **extra: str):
-        super().__init__(message)
-        self.status, self.message, self.code, self.extra = status, message, code, extra
 
 
 @dataclass
@@ -44,8 +41,7 @@ class HubState:
         self.data = data
         (data / "blobs").mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
-        state_file = data / "state.json"
-        self.state = json.loads(state_file.read_text()) if state_file.is_file() else {"repos": {}, "commits": {}}
+        self.state = _load_state(data / "state.json")
         self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0, "lfs_downloads": 0,
                       "xet_write_tokens": 0}  # fmt: skip
         self.faults: dict[str, object] = {"fail_upload": None, "drop_upload": None, "fail_tag": None,
@@ -58,7 +54,8 @@ class HubState:
         os.replace(tmp, self.data / "state.json")
 
     def blob_path(self, sha256: str) -> Path:
-        return self.data / "blobs" / sha256
+        """The blob of this SHA-256; any other name (``../x``, ``/etc/passwd``) is an HTTP 400."""
+        return self.data / "blobs" / sha256_oid(sha256)
 
     def has_blob(self, sha256: str) -> bool:
         return self.blob_path(sha256).is_file()
@@ -102,7 +99,7 @@ class HubState:
         return repo
 
     def resolve(self, repo_id: str, revision: str) -> str:
-        repo, revision = self.repo(repo_id), unquote(revision)
+        repo = self.repo(repo_id)
         if revision in repo["branches"]:
             return repo["branches"][revision]
         if revision in repo["tags"]:
@@ -139,16 +136,29 @@ class HubState:
         return oid
 
 
+def _load_state(path: Path) -> dict:
+    """The persisted repos and commits; a file that is not the emulator's state is a ValueError."""
+    if not path.is_file():
+        return {"repos": {}, "commits": {}}
+    try:
+        state = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not the emulator's state ({exc})") from None
+    if not isinstance(state, dict) or not all(isinstance(state.get(k), dict) for k in ("repos", "commits")):
+        raise ValueError(f"{path}: not the emulator's state (no repos and commits)")
+    return state
+
+
 def entry_for(data: bytes, lfs: bool) -> dict:
     return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "lfs": lfs, "git": git_blob_sha1(data)}
 
 
-def entry_for_lfs(sha256: str, size: int, xet_hash: str | None = None) -> dict:
+def entry_for_lfs(sha256: str, size: int, xet: str | None = None) -> dict:
     """An LFS (or Xet-backed) file: its git id is that of its pointer file, as on the Hub."""
     pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
-    entry = {"sha256": sha256, "size": size, "lfs": True, "git": git_blob_sha1(pointer)}
-    if xet_hash:
-        entry["xet"] = xet_hash
+    entry = {"sha256": sha256_oid(sha256), "size": size, "lfs": True, "git": git_blob_sha1(pointer)}
+    if xet:
+        entry["xet"] = xet_hash(xet)
     return entry
 
 

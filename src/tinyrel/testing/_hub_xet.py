@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import time
 
-from tinyrel.testing._hub_store import HubError, entry_for_lfs
+from tinyrel.testing._hub_http import HubError
+from tinyrel.testing._hub_store import entry_for_lfs
 
 
 class XetRoutes:
     """Mixed into the emulator's request handler (``self.server``, ``self._auth`` and ``self._send``)."""
 
     def _uploaded(self, oid: str, size: int, path: str) -> dict:
-        """The entry for a file uploaded over LFS (a blob) or Xet (a file in the CAS), else 422."""
+        """The entry for a file uploaded over LFS (a blob) or Xet (a file in the CAS), else 422.
+
+        ``blob_path`` refuses an ``oid`` that is not 64 hex digits: it names a file in the blob store."""
         hub, xet = self.server.hub, self.server.xet
         blob = hub.blob_path(oid)
         if blob.is_file() and blob.stat().st_size == size:
@@ -24,8 +27,11 @@ class XetRoutes:
 
     def xet_token(self, repo_id: str, kind: str, revision: str, query) -> None:
         """Xet connection info (a ``local://`` CAS that hf_xet writes to): headers and JSON, like the Hub."""
-        self._auth(required=kind == "write")
-        self.server.hub.repo(repo_id)
+        if kind == "write":
+            self._auth(required=True)
+            self.server.hub.repo(repo_id)
+        else:  # a read token is a read of the repo: anonymous for a public one only, as on the Hub
+            self._read_access(repo_id)
         if self.server.xet is None:
             raise HubError(404, "Xet storage is not enabled for this repository")
         if kind == "write":

@@ -7,17 +7,26 @@ layout (xet-core's MDB format): a 48-byte header, then per file a 48-byte header
 flags; entry count), 48-byte entries, optional 48-byte verification entries, and an optional
 48-byte metadata extension whose first 32 bytes are the SHA-256, ending in an all-0xff bookend.
 Hashes are stored as four little-endian u64 words — the order their hex form is printed in.
+
+Only what hf_xet itself writes is read: regular files named ``<64 hex>.mdb`` (shards) and
+``default.<64 hex>`` (xorbs), never a symlink or any other name, and a shard that is cut short or
+malformed yields the files it described completely and nothing more.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 import threading
 from pathlib import Path
 
+from tinyrel.testing._hub_names import xet_hash as checked_xet_hash
+
 _VERIFICATION = 0x80000000
 _METADATA_EXT = 0x40000000
 _BOOKEND = b"\xff" * 32
+_SHARD_NAME = re.compile(r"[0-9a-f]{64}\.mdb")
+_XORB_NAME = re.compile(r"default\.[0-9a-f]{64}")
 
 
 def hash_hex(raw: bytes) -> str:
@@ -35,6 +44,9 @@ def parse_shard(data: bytes) -> dict[str, tuple[str, int]]:
             break
         flags, count = struct.unpack_from("<II", data, pos + 32)
         pos += 48
+        end = pos + 48 * count * (2 if flags & _VERIFICATION else 1) + (48 if flags & _METADATA_EXT else 0)
+        if end > len(data):  # cut short, or a count no shard of this size can hold
+            break
         size = sum(struct.unpack_from("<I", data, pos + 48 * i + 36)[0] for i in range(count))
         pos += 48 * count
         if flags & _VERIFICATION:
@@ -59,7 +71,7 @@ class XetStore:
         return f"local://{self.root.resolve()}"
 
     def _shards(self) -> list[Path]:
-        return sorted((self.root / "xet" / "xorbs" / "shards").glob("*.mdb"))
+        return _written_by_hf_xet(self.root / "xet" / "xorbs" / "shards", _SHARD_NAME)
 
     def lookup(self, sha256: str) -> tuple[str, int] | None:
         """The Xet file hash and size of the file with this SHA-256, if any shard holds it."""
@@ -71,7 +83,7 @@ class XetStore:
             return self._known.get(sha256)
 
     def stats(self) -> dict[str, int]:
-        xorbs = [p for p in (self.root / "xet" / "xorbs" / "xorbs").glob("default.*") if p.suffix != ".tagset"]
+        xorbs = _written_by_hf_xet(self.root / "xet" / "xorbs" / "xorbs", _XORB_NAME)
         self.lookup("")
         return {"xet_files": len(self._known), "xet_xorb_bytes": sum(p.stat().st_size for p in xorbs)}
 
@@ -81,8 +93,16 @@ class XetStore:
 
         import hf_xet
 
+        checked_xet_hash(xet_hash)
         dest.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():  # the one-call API is deprecated in favour of sessions; it still works
             warnings.simplefilter("ignore", DeprecationWarning)
             hf_xet.download_files([hf_xet.PyXetDownloadInfo(str(dest), xet_hash, size)], self.endpoint,
                                   ("emulator", 2**40), None, None)  # fmt: skip
+
+
+def _written_by_hf_xet(folder: Path, name: re.Pattern) -> list[Path]:
+    """The regular files in ``folder`` whose names hf_xet gives them (no symlinks, no strays)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if name.fullmatch(p.name) and p.is_file() and not p.is_symlink())

@@ -17,6 +17,21 @@ Fault injection (``--fail-upload N`` / ``--drop-upload N`` or ``POST /_emulator/
 with HTTP 507 (not retried by the client), drop the connection mid-request, and so on.
 ``GET /_emulator/stats`` reports counters; tests use them to prove a re-run only sends what is missing.
 
+Who may do what.  **Without ``--token`` the emulator is open: anyone who can reach the port can
+create repos, commit, tag, change visibility, read every repo and set faults** (any bearer token
+is accepted; only anonymous reads of a private repo are refused).  Keep it on ``127.0.0.1``, or
+give it a token.  With ``--token T`` every request must carry ``Authorization: Bearer T`` (else
+HTTP 401) except what the real Hub serves anonymously: reads of a *public* repo (info, refs, tree,
+paths-info, ``resolve`` and its ``xet-read-token``).  Private repos, every write, and the
+``/_emulator/*`` routes need the token.  LFS upload URLs are pre-signed (like S3's): the PUT
+carries a signature derived from the token instead.  The Xet CAS is a local directory: the access
+tokens handed out for it are not checked, and a process that can write the directory needs none.
+
+Every client-supplied name is checked before it touches the store (``_hub_names``): LFS oids and
+Xet hashes are 64 lowercase hex digits, repo ids and revisions follow the Hub's rules, and file
+paths are relative, normalised, printable and of a sane length.  Anything else is an HTTP 400 in
+the Hub's error shape, so nothing outside the data directory is ever read or served.
+
 Not emulated: the Xet CAS's own HTTP API (hf_xet writes to the ``local://`` store directly, so xorb
 and shard uploads, reconstruction queries and global dedup never cross the network), Xet token
 expiry and refresh, LFS multipart uploads, rate limits, pull requests, and gated repos.
@@ -29,15 +44,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import re
 import sys
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+from tinyrel.testing import _hub_names as names
 from tinyrel.testing._hub_http import JsonHandler
+from tinyrel.testing._hub_lfs import LfsRoutes
 from tinyrel.testing._hub_store import (
     GITATTRIBUTES,
     LFS_PATTERNS,
@@ -54,18 +72,21 @@ from tinyrel.testing._hub_xet import XetRoutes
 from tinyrel.testing._xet_cas import XetStore
 
 
-class Handler(XetRoutes, JsonHandler):
+class Handler(LfsRoutes, XetRoutes, JsonHandler):
+    """The Hub's routes (see the module docstring for who may call which)."""
+
     server: EmulatorServer
 
     def _auth(self, required: bool) -> None:
-        header = self.headers.get("Authorization")
-        token = self.server.token
-        if header is not None and token is not None and header != f"Bearer {token}":
+        """A wrong token is always 401; no token is 401 when ``required`` and the emulator has one."""
+        header, token = self.headers.get("Authorization"), self.server.token
+        if header is not None and token is not None and not _same(header, f"Bearer {token}"):
             raise HubError(401, "Invalid credentials in Authorization header")
         if required and token is not None and header is None:
             raise HubError(401, "Authorization header is required")
 
     def _read_access(self, repo_id: str) -> None:
+        """Public repos are readable anonymously, as on the Hub; private ones need the token."""
         self._auth(required=False)
         if self.server.hub.repo(repo_id)["private"] and self.headers.get("Authorization") is None:
             raise HubError(401, "Repository not found", "RepoNotFound")
@@ -79,18 +100,26 @@ class Handler(XetRoutes, JsonHandler):
                 for pattern, handler_name in ROUTES.get(method, []):
                     match = pattern.fullmatch(url.path)
                     if match:
-                        getattr(self, handler_name)(*match.groups(), query=query)
+                        getattr(self, handler_name)(*names.route_args(match), query=query)
                         return
             raise HubError(404, f"no route {method} {url.path}")
         except HubError as exc:
-            headers = {"Content-Type": "application/json", "X-Error-Message": exc.message}
-            if exc.code:
-                headers["X-Error-Code"] = exc.code
-            self._send(
-                exc.status, json.dumps({"error": exc.message, **exc.extra}).encode(), headers, head=method == "HEAD"
-            )
+            self._error(method, exc)
+        except (ValueError, KeyError, TypeError) as exc:  # a body of the wrong shape: the client's fault
+            self._error(method, HubError(400, f"Malformed request ({type(exc).__name__}: {str(exc)[:200]})"))
         except ConnectionError:
             self.close_connection = True
+
+    def _error(self, method: str, exc: HubError) -> None:
+        # A header is Latin-1 on one line: a message quoting a client's name must not break the answer.
+        message = exc.message.encode("ascii", "backslashreplace").decode().replace("\r", " ").replace("\n", " ")
+        headers = {"Content-Type": "application/json", "X-Error-Message": message}
+        if exc.code:
+            headers["X-Error-Code"] = exc.code
+        if method in ("POST", "PUT", "DELETE"):  # the body may be unread: this connection carries nothing more
+            headers["Connection"] = "close"
+            self.close_connection = True
+        self._send(exc.status, json.dumps({"error": exc.message, **exc.extra}).encode(), headers, head=method == "HEAD")
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -115,8 +144,11 @@ class Handler(XetRoutes, JsonHandler):
 
     def create_repo(self, query) -> None:
         self._auth(required=True)
-        payload = json.loads(self._body() or b"{}")
-        repo_id = f"{payload['organization']}/{payload['name']}" if payload.get("organization") else payload["name"]
+        payload = self._json_object()
+        name, org = payload.get("name"), payload.get("organization")
+        repo_id = names.repo_id(f"{org}/{name}" if org else name)
+        if payload.get("type", "model") != "model":
+            raise HubError(400, "The emulator holds model repos only")
         hub = self.server.hub
         if repo_id in hub.state["repos"]:
             raise HubError(409, "You already created this model repo", url=f"{self.server.base_url}/{repo_id}")
@@ -132,7 +164,7 @@ class Handler(XetRoutes, JsonHandler):
 
     def repo_settings(self, repo_id: str, query) -> None:
         self._auth(required=True)
-        payload = json.loads(self._body() or b"{}")
+        payload = self._json_object()
         with self.server.hub.lock:  # PUT routes run outside the state lock (uploads stream in parallel)
             repo = self.server.hub.repo(repo_id)
             if "visibility" in payload:
@@ -143,6 +175,7 @@ class Handler(XetRoutes, JsonHandler):
         self._json({})
 
     def validate_yaml(self, query) -> None:
+        self._auth(required=True)
         self._body()
         self._json({"errors": [], "warnings": []})
 
@@ -164,23 +197,23 @@ class Handler(XetRoutes, JsonHandler):
 
     def create_tag(self, repo_id: str, revision: str, query) -> None:
         self._auth(required=True)
-        payload = json.loads(self._body())
+        tag = names.revision(self._json_object().get("tag"))
         hub = self.server.hub
         if hub.faults.get("fail_tag"):
             hub.faults["fail_tag"] = None
             raise HubError(500, "injected failure of tag creation")
         commit = hub.resolve(repo_id, revision)
         tags = hub.repo(repo_id)["tags"]
-        if payload["tag"] in tags:
-            raise HubError(409, f"Tag {payload['tag']} already exists")
-        tags[payload["tag"]] = commit
+        if tag in tags:
+            raise HubError(409, f"Tag {tag} already exists")
+        tags[tag] = commit
         hub.save()
-        self._json({"name": payload["tag"], "ref": f"refs/tags/{payload['tag']}", "targetCommit": commit})
+        self._json({"name": tag, "ref": f"refs/tags/{tag}", "targetCommit": commit})
 
     def delete_tag(self, repo_id: str, tag: str, query) -> None:
         self._auth(required=True)
         tags = self.server.hub.repo(repo_id)["tags"]
-        if tags.pop(unquote(tag), None) is None:
+        if tags.pop(tag, None) is None:
             raise HubError(404, "Tag not found", "RevisionNotFound")
         self.server.hub.save()
         self._json({})
@@ -190,68 +223,13 @@ class Handler(XetRoutes, JsonHandler):
         hub = self.server.hub
         existing = hub.files(hub.resolve(repo_id, revision))
         out = []
-        for item in json.loads(self._body())["files"]:
-            sample = base64.b64decode(item["sample"])
-            lfs = bool(LFS_PATTERNS.search(item["path"])) or item["size"] >= LFS_THRESHOLD or b"\0" in sample
-            remote = existing.get(item["path"])
+        for item in self._json_object()["files"]:
+            path, sample = names.file_path(item["path"]), base64.b64decode(item["sample"], validate=True)
+            lfs = bool(LFS_PATTERNS.search(path)) or names.size(item["size"]) >= LFS_THRESHOLD or b"\0" in sample
+            remote = existing.get(path)
             oid = (remote["sha256"] if remote["lfs"] else remote["git"]) if remote else None
-            out.append(
-                {"path": item["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid}
-            )
+            out.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid})
         self._json({"files": out, "commitOid": hub.resolve(repo_id, revision)})
-
-    def lfs_batch(self, repo_id: str, query) -> None:
-        self._auth(required=True)
-        self.server.hub.repo(repo_id)
-        objects = []
-        for obj in json.loads(self._body())["objects"]:
-            entry = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
-            in_cas = self.server.xet is not None and self.server.xet.lookup(obj["oid"]) is not None
-            if not self.server.hub.has_blob(obj["oid"]) and not in_cas:
-                base = f"{self.server.base_url}/_lfs/{repo_id}/{obj['oid']}"
-                upload = f"{base}?sig={self.server.presign(obj['oid'])}"
-                entry["actions"] = {"upload": {"href": upload, "header": {}}, "verify": {"href": base + "/verify"}}
-            objects.append(entry)
-        self._json({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
-
-    def lfs_upload(self, repo_id: str, oid: str, query) -> None:
-        hub = self.server.hub
-        if query.get("sig", [""])[0] != self.server.presign(oid):
-            raise HubError(403, "upload URL signature does not match")
-        with hub.lock:
-            hub.stats["uploads"] += 1
-            number = hub.stats["uploads"]
-            fail, drop = hub.faults["fail_upload"], hub.faults["drop_upload"]
-        slow = hub.faults.get("slow_upload")
-        if drop == number:
-            self.rfile.read(min(int(self.headers.get("Content-Length") or 0), 1024))
-            self.close_connection = True
-            hub.stats["failed_uploads"] += 1
-            raise ConnectionError("injected connection drop")
-        if slow:
-            data = self._slow_body(float(slow))
-            staged = hub.stage_bytes(data)
-        else:  # stream to disk while hashing: a 5 GB shard never sits in memory
-            staged = hub.stage_stream(self.rfile, int(self.headers.get("Content-Length") or 0))
-        if fail == number:
-            staged.path.unlink(missing_ok=True)
-            hub.stats["failed_uploads"] += 1
-            raise HubError(507, f"injected failure of upload #{number}")
-        if staged.sha256 != oid:
-            staged.path.unlink(missing_ok=True)
-            raise HubError(400, "uploaded content does not match its oid")
-        with hub.lock:
-            hub.commit_staged(staged)
-            hub.stats["uploaded_bytes"] += staged.size
-        self._send(200)
-
-    def lfs_verify(self, repo_id: str, oid: str, query) -> None:
-        self._auth(required=True)
-        payload = json.loads(self._body())
-        path = self.server.hub.blob_path(oid)
-        if not path.is_file() or path.stat().st_size != payload["size"]:
-            raise HubError(404, "object not found or size mismatch")
-        self._json({"success": True})
 
     def commit(self, repo_id: str, revision: str, query) -> None:
         self._auth(required=True)
@@ -261,46 +239,56 @@ class Handler(XetRoutes, JsonHandler):
             hub.faults["fail_commit"] = None
             self._body()
             raise HubError(500, "injected failure of the commit")
-        summary, parent, changes = "", None, {}
+        summary, parent, changes, blobs = "", None, {}, []
         for line in self._body().splitlines():
             if not line.strip():
                 continue
             item = json.loads(line)
             key, value = item["key"], item["value"]
             if key == "header":
-                summary, parent = value.get("summary", ""), value.get("parentCommit")
+                summary, parent = str(value.get("summary", "")), value.get("parentCommit")
             elif key == "file":
-                data = base64.b64decode(value["content"])
-                hub.store_blob(data)
-                changes[value["path"]] = entry_for(data, False)
+                data = base64.b64decode(value["content"], validate=True)
+                blobs.append(data)
+                changes[names.file_path(value["path"])] = entry_for(data, False)
             elif key == "lfsFile":
-                changes[value["path"]] = self._uploaded(value["oid"], value["size"], value["path"])
+                path = names.file_path(value["path"])
+                changes[path] = self._uploaded(names.sha256_oid(value["oid"]), names.size(value["size"]), path)
             elif key in ("deletedFile", "deletedFolder"):
-                changes[value["path"]] = None
-        oid = hub.commit(repo_id, unquote(revision), summary, changes, parent)
+                changes[names.file_path(value["path"], folder=key == "deletedFolder")] = None
+            else:
+                raise HubError(400, f"Unknown commit operation {str(key)[:40]!r}")
+        if parent is not None and not isinstance(parent, str):
+            raise HubError(400, "parentCommit must be a commit id")
+        for data in blobs:  # only once the whole commit is known good
+            hub.store_blob(data)
+        oid = hub.commit(repo_id, revision, summary, changes, parent)
         self._json({"success": True, "commitOid": oid, "commitUrl": f"{self.server.base_url}/{repo_id}/commit/{oid}"})
 
     def paths_info(self, repo_id: str, revision: str, query) -> None:
         self._read_access(repo_id)
         hub = self.server.hub
         files = hub.files(hub.resolve(repo_id, revision))
-        wanted = parse_qs(self._body().decode()).get("paths", [])
+        wanted = [names.file_path(p) for p in parse_qs(self._body().decode()).get("paths", [])]
         self._json([file_json(p, files[p]) for p in wanted if p in files])
 
     def tree(self, repo_id: str, revision: str, path: str | None, query) -> None:
         self._read_access(repo_id)
         hub = self.server.hub
         recursive = query.get("recursive", ["false"])[0].lower() in ("1", "true")
-        self._json(tree_entries(hub.files(hub.resolve(repo_id, revision)), unquote(path or ""), recursive))
+        self._json(tree_entries(hub.files(hub.resolve(repo_id, revision)), path or "", recursive))
 
     def resolve_file(self, repo_id: str, revision: str, path: str, query) -> None:
         head = self.command == "HEAD"
         self._read_access(repo_id)
         hub = self.server.hub
         commit = hub.resolve(repo_id, revision)
-        entry = hub.files(commit).get(unquote(path))
+        entry = hub.files(commit).get(path)
         if entry is None:
             raise HubError(404, "Entry not found", "EntryNotFound")
+        blob = hub.blob_path(entry["sha256"])
+        if not head and not blob.is_file() and entry.get("xet"):  # a client without hf_xet: rebuild from the CAS
+            self.server.xet.materialize(entry["xet"], entry["size"], blob)
         headers = {"X-Repo-Commit": commit, "ETag": f'"{entry["git"]}"', "Content-Type": "application/octet-stream"}
         if entry["lfs"]:
             headers.update({"X-Linked-Etag": f'"{entry["sha256"]}"', "X-Linked-Size": str(entry["size"])})
@@ -314,9 +302,6 @@ class Handler(XetRoutes, JsonHandler):
         self.end_headers()
         if head:
             return
-        blob = hub.blob_path(entry["sha256"])
-        if not blob.is_file() and entry.get("xet"):  # a client without hf_xet: rebuild the bytes from the CAS
-            self.server.xet.materialize(entry["xet"], entry["size"], blob)
         if entry["lfs"]:
             hub.stats["lfs_downloads"] += 1
         with blob.open("rb") as handle:
@@ -324,45 +309,57 @@ class Handler(XetRoutes, JsonHandler):
                 self.wfile.write(chunk)
 
     def emulator_stats(self, query) -> None:
+        self._auth(required=True)
         xet = self.server.xet.stats() if self.server.xet is not None else {}
         self._json({**self.server.hub.stats, **xet, "blobs": len(list((self.server.hub.data / "blobs").iterdir()))})
 
     def emulator_faults(self, query) -> None:
-        self.server.hub.faults.update(json.loads(self._body()))
+        self._auth(required=True)
+        faults = self._json_object()
+        unknown = set(faults) - set(self.server.hub.faults)
+        if unknown:
+            raise HubError(400, f"Unknown faults: {', '.join(sorted(unknown))}")
+        self.server.hub.faults.update(faults)
         self._json(self.server.hub.faults)
 
 
-REPO = r"((?:[\w.-]+/)?[\w.-]+)"
+def _same(given: str, expected: str) -> bool:
+    """A comparison that takes as long whatever the first differing character (no timing oracle)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
+
+
+# Groups are checked by name before a handler runs (``_hub_names.route_args``): repo, rev, path, oid.
+REPO, REV, OID = r"(?P<repo>[^/]+(?:/[^/]+)?)", r"(?P<rev>[^/]+)", r"(?P<oid>[^/]+)"
 ROUTES: dict[str, list[tuple[re.Pattern, str]]] = {
     method: [(re.compile(p), name) for p, name in routes]
     for method, routes in {
         "GET": [
             (r"/api/whoami-v2", "whoami"),
             (r"/api/models/" + REPO + r"/refs", "refs"),
-            (r"/api/models/" + REPO + r"/xet-(write|read)-token/([^/]+)", "xet_token"),
-            (r"/api/models/" + REPO + r"/revision/([^/]+)", "repo_info"),
-            (r"/api/models/" + REPO + r"/tree/([^/]+)(?:/(.+))?", "tree"),
+            (r"/api/models/" + REPO + r"/xet-(?P<kind>write|read)-token/" + REV, "xet_token"),
+            (r"/api/models/" + REPO + r"/revision/" + REV, "repo_info"),
+            (r"/api/models/" + REPO + r"/tree/" + REV + r"(?:/(?P<path>.+))?", "tree"),
             (r"/api/models/" + REPO, "repo_info"),
-            (r"/" + REPO + r"/resolve/([^/]+)/(.+)", "resolve_file"),
+            (r"/" + REPO + r"/resolve/" + REV + r"/(?P<path>.+)", "resolve_file"),
             (r"/_emulator/stats", "emulator_stats"),
         ],
-        "HEAD": [(r"/" + REPO + r"/resolve/([^/]+)/(.+)", "resolve_file")],
+        "HEAD": [(r"/" + REPO + r"/resolve/" + REV + r"/(?P<path>.+)", "resolve_file")],
         "POST": [
             (r"/api/repos/create", "create_repo"),
             (r"/api/validate-yaml", "validate_yaml"),
-            (r"/api/models/" + REPO + r"/preupload/([^/]+)", "preupload"),
-            (r"/api/models/" + REPO + r"/commit/([^/]+)", "commit"),
-            (r"/api/models/" + REPO + r"/tag/([^/]+)", "create_tag"),
-            (r"/api/models/" + REPO + r"/paths-info/([^/]+)", "paths_info"),
+            (r"/api/models/" + REPO + r"/preupload/" + REV, "preupload"),
+            (r"/api/models/" + REPO + r"/commit/" + REV, "commit"),
+            (r"/api/models/" + REPO + r"/tag/" + REV, "create_tag"),
+            (r"/api/models/" + REPO + r"/paths-info/" + REV, "paths_info"),
             (r"/" + REPO + r"\.git/info/lfs/objects/batch", "lfs_batch"),
-            (r"/_lfs/" + REPO + r"/([0-9a-f]{64})/verify", "lfs_verify"),
+            (r"/_lfs/" + REPO + r"/" + OID + r"/verify", "lfs_verify"),
             (r"/_emulator/faults", "emulator_faults"),
         ],
         "PUT": [
-            (r"/_lfs/" + REPO + r"/([0-9a-f]{64})", "lfs_upload"),
+            (r"/_lfs/" + REPO + r"/" + OID, "lfs_upload"),
             (r"/api/models/" + REPO + r"/settings", "repo_settings"),
         ],
-        "DELETE": [(r"/api/models/" + REPO + r"/tag/([^/]+)", "delete_tag")],
+        "DELETE": [(r"/api/models/" + REPO + r"/tag/" + REV, "delete_tag")],
     }.items()
 }
 
@@ -372,7 +369,11 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def __init__(self, host: str, port: int, data: Path, token: str | None, verbose: bool = False, xet: bool = True):
         super().__init__((host, port), Handler)
-        self.hub = HubState(data)
+        try:
+            self.hub = HubState(data)
+        except BaseException:
+            self.server_close()  # do not hold the port of a server that never serves
+            raise
         self.xet = XetStore(data / "cas") if xet else None  # off: an LFS-only Hub
         self.token = token
         self.verbose = verbose
@@ -380,7 +381,7 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def presign(self, oid: str) -> str:
         """Upload URLs are pre-signed (like S3's): the PUT itself carries no token."""
-        return hashlib.sha256(f"{self.token}:{oid}".encode()).hexdigest()[:32]
+        return hmac.new(str(self.token).encode(), oid.encode(), hashlib.sha256).hexdigest()[:32]
 
     def start_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="hub-emulator", daemon=True)
@@ -390,10 +391,9 @@ class EmulatorServer(ThreadingHTTPServer):
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tinyrel.testing.hub --host H --port P --data DIR --token T [--no-xet]``."""
-    from tinyrel.testing._hub_cli import parse_args, serve
+    from tinyrel.testing._hub_cli import run
 
-    args = parse_args(argv)
-    return serve(EmulatorServer(args.host, args.port, args.data, args.token, args.verbose, xet=not args.no_xet), args)
+    return run(EmulatorServer, argv)
 
 
 if __name__ == "__main__":

@@ -293,3 +293,42 @@ def _der_length(n: int) -> bytes:
         return bytes([n])
     raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return bytes([0x80 | len(raw)]) + raw
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tinyrel.testing.sigstore --trust-config PATH``: serve until interrupted."""
+    import argparse
+    import contextlib
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tinyrel.testing.sigstore",
+        description="A private Sigstore for offline tests: serves Fulcio (signing certificates), Rekor (log "
+        "entries) and an OIDC discovery document on a free port of 127.0.0.1, writes the client trust config "
+        "that sigstore-python and model_signing sign and verify against, and prints an identity token "
+        "(SIGSTORE_ID_TOKEN) for the given identity.",
+        epilog="It certifies any identity for anyone who can reach its port: a test double, never a trust "
+        "anchor. Its keys are new on every run (a trust config verifies the signatures of the run that wrote "
+        "it), and its certificates and the identity token expire ten minutes after it starts.",
+    )
+    parser.add_argument("--trust-config", type=Path, required=True, help="where to write the client trust config")
+    parser.add_argument("--identity", default="ci@example.com", help="the identity token's subject and email")
+    parser.add_argument("--issuer", default="https://oidc.example", help="the identity token's issuer")
+    args = parser.parse_args(argv)
+    sigstore = PrivateSigstore()
+    url = sigstore.serve()
+    try:
+        sigstore.client_trust_config(args.trust_config)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        print(f"error[sigstore/trust-config]: {args.trust_config}: {reason}", file=sys.stderr)
+        return 2
+    print(f"private sigstore ready on {url} (trust config: {args.trust_config})", flush=True)
+    print(f"SIGSTORE_ID_TOKEN={sigstore.identity_token(args.identity, args.issuer)}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
