@@ -152,10 +152,11 @@ def test_a_publish_that_dies_before_its_commit_resumes_without_resending_on_xet(
     """Over Xet (and LFS): the data of a publish that failed at the commit stays in the store; the
     re-run sends (almost) nothing again and makes exactly one commit."""
     import json
-    from urllib.request import urlopen
+    from urllib.request import Request, urlopen
 
     def counters() -> dict:
-        return json.loads(urlopen(f"{hub.base_url}/_emulator/stats", timeout=10).read())
+        request = Request(f"{hub.base_url}/_emulator/stats", headers={"Authorization": f"Bearer {HUB_TOKEN}"})
+        return json.loads(urlopen(request, timeout=10).read())
 
     hub.hub.faults["fail_commit"] = 1
     args = ("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key)
@@ -228,7 +229,7 @@ def test_emulator_starts_standalone(tmp_path, how):
         from huggingface_hub import HfApi
 
         HfApi(endpoint=url, token="t0k").create_repo("a/b")
-        from urllib.request import urlopen
+        from urllib.request import Request, urlopen
 
         assert json.loads(urlopen(f"{url}/api/models/a/b", timeout=10).read())["id"] == "a/b"
     finally:
