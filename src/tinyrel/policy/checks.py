@@ -182,11 +182,20 @@ def _one_section(ctx: GateContext, check: str, title: str) -> tuple[Any, list[Fi
     return (sections[0] if sections else None), []
 
 
+def _first_match(pattern: str, texts: tuple[str, ...]) -> Any:
+    """The first match of a spec's (untrusted) pattern in ``texts``, each search time-bounded."""
+    import regex
+
+    for text in texts:
+        match = regex.search(pattern, text, regex.I, timeout=REGEX_TIMEOUT)
+        if match:
+            return match
+    return None
+
+
 def routed_only_copy(ctx: GateContext) -> list[Finding]:
     """The statement must be in the card's own voice (intro or Routing section), not only quoted in
     a blocker's unblock text; forbidden copy is searched in everything a reader sees."""
-    import regex
-
     where = ctx.template_path
     routing, found = _one_section(ctx, "routed-only-copy", "Routing")
     statement = normalize(ctx.view.intro.text + " " + (routing.text if routing else "")).casefold()
@@ -195,10 +204,11 @@ def routed_only_copy(ctx: GateContext) -> list[Finding]:
                           where))  # fmt: skip
     if normalize(ctx.spec.routing.domain).casefold() not in statement:
         found.append(_err("routed-only-copy", f"the card does not name the domain ({ctx.spec.routing.domain})", where))
-    visible = ctx.view.visible_text
+    # As rendered, and read past markup shown as text ("<b>general</b>-purpose" in escaped spec text).
+    readings = (ctx.view.visible_text, ctx.view.skimmed_text)
     for pattern in ctx.spec.routing.forbidden_copy:
         try:
-            match = regex.search(pattern, visible, regex.I, timeout=REGEX_TIMEOUT)
+            match = _first_match(pattern, readings)
         except TimeoutError:
             found.append(_err("routed-only-copy", f"forbidden_copy pattern {pattern!r} took too long (over "
                               f"{REGEX_TIMEOUT:g} s); simplify it", ctx.rel(ctx.spec.path)))  # fmt: skip
