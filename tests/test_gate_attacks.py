@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from helpers import codes, run_json
+from helpers import codes, run, run_json
 
 from tinyrel.card.reading import read_card
 
@@ -88,3 +89,88 @@ def test_a_routed_only_card_with_html_and_no_forbidden_copy_still_passes(example
     edit(example / "templates" / "card.md.j2", "## Routing", extra + "\n## Routing")
     code, doc = run_json("check", "--offline", cwd=example)
     assert doc["checks"]["routed-only-copy"] == "pass", doc["findings"]
+
+
+# -- 3. the job summary shows spec text as text ----------------------------------------------------
+
+HOSTILE = {
+    "title": "[click me](https://evil.com/a) ![pixel](https://evil.com/p.png) <!--",
+    "why": "<img src=x onerror=alert(1)> <b>bold</b> www.evil.com and https://evil.com/b or evil.com",
+    "unblock": "| x | y |\\n|---|---|\\n## Heading `code` ~~struck~~ $x^2$ mail@evil.com <https://evil.com/c>",
+}
+
+
+def _hostile_summary(ws: Path, tmp_path: Path) -> str:
+    spec = spec_file(ws)
+    edit(spec, 'title = "Weight distribution undecided"', f'title = "{HOSTILE["title"]}"')
+    edit(spec, 'why = "The package lock points', f'why = "{HOSTILE["why"]} The package lock points')
+    edit(spec, 'unblock = "Decide metadata-only', f'unblock = "{HOSTILE["unblock"]} Decide metadata-only')
+    # an unknown check name is quoted in a finding's message: spec text in the findings table
+    edit(spec, 'checks = ["weight-distribution"]', 'checks = ["weight-distribution", "<!-- [x](https://evil.com/d)"]')
+    summary = tmp_path / "summary.md"
+    assert run("check", "--offline", "--summary", summary, cwd=ws).exit_code == 1
+    return summary.read_text()
+
+
+def _gfm_tokens(markdown: str):
+    """Every token, nested ones included, as GitHub-flavoured Markdown with raw HTML and autolinks."""
+    pytest.importorskip("linkify_it")
+    from markdown_it import MarkdownIt
+
+    out = []
+    for token in MarkdownIt("gfm-like").parse(markdown):
+        out.append(token)
+        out.extend(token.children or [])
+    return out
+
+
+def test_the_job_summary_renders_spec_text_as_inert_text(example, tmp_path):
+    summary = _hostile_summary(example, tmp_path)
+    tokens = _gfm_tokens(summary)
+    active = [(t.type, t.content or t.attrs) for t in tokens
+              if t.type in ("link_open", "image", "html_inline", "html_block", "s_open", "heading_open")
+              and not (t.type == "heading_open" and t.tag == "h2" and t.map and t.map[0] == 0)]  # fmt: skip
+    assert active == [], active
+    # the tables are intact: one row per blocker, one per finding, four cells each
+    blockers, findings = _tables(summary)
+    assert [len(r) for r in blockers] == [4, 4, 4] and {len(r) for r in findings} == {4} and len(findings) > 1
+    assert any("unknown checks" in r[3] for r in findings[1:])
+    # and every hostile string is shown, as written, in its cell
+    shown = _rendered_text(summary)
+    for text in HOSTILE.values():
+        assert " ".join(text.replace("\\n", " ").split()) in shown, text
+
+
+def _tables(markdown: str) -> list[list[list[str]]]:
+    """Tables → rows → cell sources, from markdown-it's parse (GFM tables)."""
+    from markdown_it import MarkdownIt
+
+    tables: list[list[list[str]]] = []
+    for token in MarkdownIt("gfm-like").parse(markdown):
+        if token.type == "table_open":
+            tables.append([])
+        elif token.type == "tr_open":
+            tables[-1].append([])
+        elif token.type == "inline" and tables and token.level > 2:
+            tables[-1][-1].append(token.content)
+    return tables
+
+
+def _rendered_text(markdown: str) -> str:
+    """The text a reader sees in the rendered summary (markdown-it's HTML, tags dropped, entities decoded)."""
+    import html
+
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("gfm-like").render(markdown)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", rendered)).replace("\u2060", "").split())
+
+
+def test_summary_of_a_clean_gate_is_unchanged_in_substance(example, tmp_path):
+    summary = tmp_path / "summary.md"
+    run("check", "--offline", "--summary", summary, cwd=example)
+    text = summary.read_text()
+    assert "## tinyrel release gate: `qwen3-4b-fileops` 0.1.0 — failed" in text
+    shown = _rendered_text(text)
+    assert "Decide metadata-only release vs durable hosted weight release." in shown
+    assert "weight-distribution" in shown and "✅ resolved" in shown
