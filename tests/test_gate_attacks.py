@@ -8,14 +8,18 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
+from conftest import HUB_TOKEN
 from helpers import codes, run, run_json
 
 from tinyrel.card.reading import read_card
 
 NAME = "qwen3-4b-fileops"
+GHOST = "0123456789abcdef0123456789abcdef01234567"
 
 
 def spec_file(ws: Path) -> Path:
@@ -26,6 +30,143 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, old
     path.write_text(text.replace(old, new, 1))
+
+
+# -- 1. a lock's public pin is confirmed with the Hub ----------------------------------------------
+
+
+def _api(hub):
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+
+
+@pytest.fixture
+def pinned(example, hub) -> Path:
+    """The example's stand-in weights uploaded to a public repo of the emulator, and the workspace
+    lock pointed at that commit by the real resolver (its pinned eval records kept)."""
+    from tinyrel.sources.lock import lock_source, read_lock, update_lock
+
+    snapshot = next((example / "hf-cache").rglob("snapshots/*"))
+    api = _api(hub)
+    api.create_repo("org/name")
+    api.upload_folder(folder_path=snapshot, repo_id="org/name")
+    lock_path = example / "tinyrel.lock"
+    evidence = read_lock(lock_path).get(NAME).evidence
+    entry, report = lock_source("hf://org/name@main", NAME)
+    assert report.ok and entry.public and len(entry.revision) == 40
+    entry.evidence = evidence
+    update_lock(lock_path, entry)
+    return example
+
+
+def _edit_lock(ws: Path, change) -> None:
+    path = ws / "tinyrel.lock"
+    doc = tomllib.loads(path.read_text())
+    change(doc["sources"][0])
+    path.write_text(tomli_w.dumps(doc))
+
+
+def _file(entry: dict, name: str) -> dict:
+    return next(f for f in entry["files"] if f["path"] == name)
+
+
+def _weight_distribution(doc: dict) -> list[str]:
+    return [f["message"] for f in doc["findings"] if f["code"] == "blocker/weight-distribution"]
+
+
+def _claims_public_pin(card: str) -> bool:
+    return ", a public commit" in card or "(public)" in card
+
+
+def test_a_pin_the_hub_confirms_passes_without_downloading_weights(pinned, hub, monkeypatch):
+    import tinyrel.hub.client as client
+
+    fetched: list[str] = []
+    real_download = client.download
+
+    def recording_download(repo_id, filename, *args, **kwargs):
+        fetched.append(filename)
+        return real_download(repo_id, filename, *args, **kwargs)
+
+    monkeypatch.setattr(client, "download", recording_download)
+    lfs_downloads = hub.hub.stats["lfs_downloads"]
+    code, doc = run_json("check", cwd=pinned)
+    assert code == 0, doc["findings"]
+    assert doc["checks"]["weight-distribution"] == "pass"
+    card = run("card", cwd=pinned).stdout
+    commit = tomllib.loads((pinned / "tinyrel.lock").read_text())["sources"][0]["revision"]
+    assert f"pinned at hf://org/name@{commit}, a public commit the Hub confirmed" in card
+    assert f"Weights: hf://org/name at commit {commit} (public)." in card
+    # metadata only for the weights: the small non-LFS files are fetched to hash them, nothing else
+    assert fetched and "model.safetensors" not in fetched
+    assert hub.hub.stats["lfs_downloads"] == lfs_downloads
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # a commit that is not in the repo
+        (lambda e: e.update(uri=f"hf://org/name@{GHOST}", revision=GHOST), "hub/revision-not-found"),
+        # a repo that does not exist (the review's attack: any 40 hex digits, public = true)
+        (lambda e: e.update(uri=f"hf://ghost/none@{GHOST}", revision=GHOST), "hub/not-found"),
+        # a file only the Hub can contradict (the manifest does not list it)
+        (lambda e: _file(e, ".gitattributes").update(sha256="0" * 64), ".gitattributes: sha256"),
+        (lambda e: _file(e, "config.json").update(size=1), "config.json: size"),
+        (lambda e: e["files"].append({"path": "extra.bin", "size": 1, "sha256": "0" * 64}), "extra.bin: not on"),
+        (lambda e: e.update(files=[f for f in e["files"] if f["path"] != ".gitattributes"]), ".gitattributes: not in"),
+    ],
+    ids=["wrong-revision", "no-such-repo", "wrong-sha256", "wrong-size", "file-not-on-hub", "file-not-in-lock"],
+)
+def test_a_hand_edited_pin_is_refused_and_not_claimed(pinned, hub, change, expected):
+    _edit_lock(pinned, change)
+    code, doc = run_json("check", cwd=pinned)
+    assert code == 1 and doc["checks"]["weight-distribution"] == "fail"
+    messages = _weight_distribution(doc)
+    assert any(expected in m for m in messages), messages
+    assert {b["id"]: b["status"] for b in doc["blockers"]}["weight-distribution"] == "open"
+    card = run("card", cwd=pinned).stdout
+    assert not _claims_public_pin(card)
+    assert "which this run did not confirm on the Hub as public and pinned" in card
+
+
+def test_a_private_repo_claimed_public_is_refused(pinned, hub):
+    _api(hub).update_repo_settings("org/name", private=True)
+    code, doc = run_json("check", cwd=pinned)  # the token can read it: the Hub says it is private
+    assert code == 1 and any("not public" in m for m in _weight_distribution(doc)), doc["findings"]
+    assert not _claims_public_pin(run("card", cwd=pinned).stdout)
+
+
+def test_an_unreachable_hub_does_not_pass_and_is_not_claimed(pinned, hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.setenv("TINYREL_HUB_TIMEOUT", "5")
+    code, doc = run_json("check", cwd=pinned)
+    assert code == 1 and any("hub/unreachable" in m for m in _weight_distribution(doc)), doc["findings"]
+    assert not _claims_public_pin(run("card", cwd=pinned).stdout)
+
+
+def test_offline_the_pin_is_not_checked_and_the_card_says_so(pinned, hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # offline must not even try
+    _edit_lock(pinned, lambda e: e.update(uri=f"hf://ghost/none@{GHOST}", revision=GHOST))
+    code, doc = run_json("check", "--offline", cwd=pinned)
+    assert code == 0, doc["findings"]
+    assert doc["checks"]["weight-distribution"] == "skipped"
+    assert {b["id"]: b["status"] for b in doc["blockers"]}["weight-distribution"] == "not checked"
+    card = run("card", "--offline", cwd=pinned).stdout
+    assert not _claims_public_pin(card)
+    assert f"hf://ghost/none at commit {GHOST}, as the lock records it (not confirmed with the Hub" in card
+
+
+def test_a_metadata_release_does_not_carry_a_refuted_pin(pinned, hub):
+    _edit_lock(pinned, lambda e: e.update(uri=f"hf://ghost/none@{GHOST}", revision=GHOST))
+    code, doc = run_json("publish", "--mode", "metadata", "--out", "dist", cwd=pinned)
+    assert code == 1 and "blocker/weight-distribution" in codes(doc) and not (pinned / "dist").exists()
+
+
+def test_a_pin_whose_uri_names_another_commit_is_refused(pinned, hub):
+    _edit_lock(pinned, lambda e: e.update(uri=f"hf://org/name@{GHOST}"))
+    code, doc = run_json("check", cwd=pinned)
+    assert code == 1 and any(GHOST in m for m in _weight_distribution(doc)), doc["findings"]
 
 
 # -- 2. forbidden copy is read as the card renders it ----------------------------------------------
