@@ -40,6 +40,10 @@ class GateContext:
     weights_dir: Path | None = None  # the verified local weights, set by the weights check
     skipped: set[str] = field(default_factory=set)
     hosted_at: str | None = None  # hf://ORG/NAME when this run publishes the weights there
+    # The lock's public Hub pin as the Hub answered for it (tinyrel.policy.gate.confirm_pin):
+    # "" no pin claimed | "confirmed" | "unconfirmed" (not asked: offline) | "refuted" (pin_problem says why)
+    pin: str = ""
+    pin_problem: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> EvalEvidence (tinyrel.evidence)
     evidence_findings: list[Finding] = field(default_factory=list)  # problems reading the records
     _view: CardView | None = None
@@ -75,21 +79,34 @@ def _warn(check: str, message: str, path: str | None = None) -> Finding:
 
 
 def lock_is_public_pin(lock: LockedSource | None) -> bool:
-    """A Hub entry pinned to a commit id and public: the flags in the file are not trusted."""
+    """A Hub entry that *claims* a public commit: its ``public`` flag is outside input, so the gate
+    asks the Hub (``GateContext.pin``) before anything states it."""
     from tinyrel.sources.uri import COMMIT_RE
 
     return bool(lock and lock.kind == "hub" and lock.public and lock.revision and COMMIT_RE.match(lock.revision))
 
 
+def pinned_uri(lock: LockedSource) -> str:
+    """``hf://ORG/NAME@COMMIT`` of a Hub pin: the commit the lock pins, whatever its uri's tail says."""
+    return f"hf://{lock.uri.removeprefix('hf://').split('@')[0]}@{lock.revision}"
+
+
 def weight_distribution(ctx: GateContext) -> list[Finding]:
-    # A metadata release does not distribute weights; a weights publish is what resolves this check.
-    if ctx.mode in ("metadata", "weights") or (ctx.mode == "check" and ctx.spec.distribution_mode == "metadata"):
+    # A weights publish is what resolves this check; it does not rely on the workspace lock's pin.
+    if ctx.mode == "weights":
+        return []
+    if ctx.pin == "refuted":  # a lock the Hub contradicts is not released, metadata-only or not
+        return [_err("weight-distribution", ctx.pin_problem, "tinyrel.lock")]
+    # A metadata release does not distribute weights.
+    if ctx.mode == "metadata" or (ctx.mode == "check" and ctx.spec.distribution_mode == "metadata"):
         return []
     lock = ctx.lock
     if lock is None:
         return [_err("weight-distribution", "no lock entry for this release; the weights' location is unknown",
                      "tinyrel.lock")]  # fmt: skip
     if lock_is_public_pin(lock):
+        if ctx.pin != "confirmed":  # offline: the Hub was not asked, so this run cannot say
+            ctx.skipped.add("weight-distribution")
         return []
     if lock.kind == "hub":
         reason = "is not public" if not lock.public else "is not pinned to a commit id"
@@ -182,11 +199,20 @@ def _one_section(ctx: GateContext, check: str, title: str) -> tuple[Any, list[Fi
     return (sections[0] if sections else None), []
 
 
+def _first_match(pattern: str, texts: tuple[str, ...]) -> Any:
+    """The first match of a spec's (untrusted) pattern in ``texts``, each search time-bounded."""
+    import regex
+
+    for text in texts:
+        match = regex.search(pattern, text, regex.I, timeout=REGEX_TIMEOUT)
+        if match:
+            return match
+    return None
+
+
 def routed_only_copy(ctx: GateContext) -> list[Finding]:
     """The statement must be in the card's own voice (intro or Routing section), not only quoted in
     a blocker's unblock text; forbidden copy is searched in everything a reader sees."""
-    import regex
-
     where = ctx.template_path
     routing, found = _one_section(ctx, "routed-only-copy", "Routing")
     statement = normalize(ctx.view.intro.text + " " + (routing.text if routing else "")).casefold()
@@ -195,10 +221,11 @@ def routed_only_copy(ctx: GateContext) -> list[Finding]:
                           where))  # fmt: skip
     if normalize(ctx.spec.routing.domain).casefold() not in statement:
         found.append(_err("routed-only-copy", f"the card does not name the domain ({ctx.spec.routing.domain})", where))
-    visible = ctx.view.visible_text
+    # As rendered, and read past markup shown as text ("<b>general</b>-purpose" in escaped spec text).
+    readings = (ctx.view.visible_text, ctx.view.skimmed_text)
     for pattern in ctx.spec.routing.forbidden_copy:
         try:
-            match = regex.search(pattern, visible, regex.I, timeout=REGEX_TIMEOUT)
+            match = _first_match(pattern, readings)
         except TimeoutError:
             found.append(_err("routed-only-copy", f"forbidden_copy pattern {pattern!r} took too long (over "
                               f"{REGEX_TIMEOUT:g} s); simplify it", ctx.rel(ctx.spec.path)))  # fmt: skip
@@ -361,8 +388,8 @@ def passed_statement(check: str, ctx: GateContext) -> str:
     if check == "weight-distribution":
         if ctx.hosted_at:
             return f"the weights are hosted in {ctx.hosted_at} at tag v{spec.version}"
-        if lock_is_public_pin(ctx.lock) and ctx.lock is not None:
-            return f"the weights are pinned at {ctx.lock.uri}, a public commit"
+        if ctx.pin == "confirmed" and ctx.lock is not None:
+            return f"the weights are pinned at {pinned_uri(ctx.lock)}, a public commit the Hub confirmed"
         return "this is a metadata-only release: the weights are not distributed with it"
     return {
         "changelog-entry": f"CHANGELOG.md has an entry for {spec.version}",

@@ -12,10 +12,12 @@ from typing import Any
 
 from tinyrel.card.render import CardInputs, ReleaseFacts, render_card
 from tinyrel.findings import Finding, Report, TinyrelError
-from tinyrel.policy.checks import CARD_CHECKS, CHECKS, GateContext, lock_is_public_pin, passed_statement
+from tinyrel.policy.checks import CARD_CHECKS, CHECKS, GateContext, lock_is_public_pin, passed_statement, pinned_uri
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.sources.lock import read_lock
+from tinyrel.sources.resolve import LockedSource
+from tinyrel.sources.uri import COMMIT_RE
 from tinyrel.weights import manifest as mf
 
 
@@ -120,6 +122,7 @@ def run_gate(
             report.error("lock/no-entry", f"tinyrel.lock has no source named {spec.name!r}", "tinyrel.lock")
     except TinyrelError as exc:
         report.error(exc.code, exc.message, "tinyrel.lock", exc.line)
+    confirm_pin(ctx)
     if ws.manifest_path(spec.name).is_file():
         try:
             ctx.manifest = mf.load(ws.manifest_path(spec.name))
@@ -165,12 +168,77 @@ def run_gate(
     return GateResult(report, ctx.card, ctx, blockers, facts)
 
 
+def confirm_pin(ctx: GateContext) -> None:
+    """Ask the Hub whether the lock's public pin is true: the commit exists in that repo, the repo is
+    public and not gated, and its files have the lock's sizes and SHA-256 (metadata for LFS files;
+    only small non-LFS files are fetched, by the resolver that wrote the lock).  The lock is outside
+    input: a hand-edited ``public = true`` on a made-up commit must not pass, nor reach the card.
+
+    Sets ``ctx.pin``; offline nothing is asked, and a weights publish does not rely on this pin.
+    """
+    lock = ctx.lock
+    if lock is None or not lock_is_public_pin(lock) or ctx.mode == "weights":
+        return
+    if ctx.offline:
+        ctx.pin = "unconfirmed"
+        return
+    from tinyrel.hub.client import hub_ref
+    from tinyrel.sources.resolve import resolve_hub
+
+    where = pinned_uri(lock)
+    found = Report()
+    problems: list[str] = []
+    try:
+        named = hub_ref(lock.uri).revision
+        if named and COMMIT_RE.match(named) and named != lock.revision:
+            problems.append(f"its uri names another commit ({named})")
+        problems += _pin_differences(lock, resolve_hub(hub_ref(where), lock.name, found))
+    except TinyrelError as exc:
+        problems.append(f"it could not be confirmed with the Hub ({exc.code}: {exc.message})")
+    problems += [f"{f.path or lock.name}: {f.code}: {f.message}" for f in found.findings if f.severity == "error"]
+    if problems:
+        ctx.pin, ctx.pin_problem = "refuted", f"the lock pins {where} as public, but " + "; ".join(problems)
+    else:
+        ctx.pin = "confirmed"
+
+
+def _pin_differences(lock: LockedSource, hub: LockedSource) -> list[str]:
+    """What the Hub's answer for the pinned commit contradicts in the lock, file by file."""
+    problems = []
+    if hub.revision != lock.revision:
+        problems.append(f"the Hub resolved it to commit {hub.revision}")
+    if not hub.public:
+        problems.append("the Hub reports the repository as not public (private or gated)")
+    want = {f["path"]: f for f in lock.files}
+    got = {f["path"]: f for f in hub.files}
+    files = [f"{p}: not on the Hub" for p in sorted(want.keys() - got.keys())]
+    files += [f"{p}: not in the lock" for p in sorted(got.keys() - want.keys())]
+    for path in sorted(want.keys() & got.keys()):
+        if got[path]["size"] != want[path]["size"]:
+            files.append(f"{path}: size {got[path]['size']} on the Hub, {want[path]['size']} in the lock")
+        if got[path]["sha256"] != want[path]["sha256"]:
+            files.append(f"{path}: sha256 {got[path]['sha256'][:12]}… on the Hub, {want[path]['sha256'][:12]}… in "
+                         "the lock")  # fmt: skip
+    if files:
+        more = f" (and {len(files) - 5} more)" if len(files) > 5 else ""
+        problems.append("its files differ: " + "; ".join(files[:5]) + more)
+    return problems
+
+
 def weights_location(ctx: GateContext, facts: ReleaseFacts) -> str:
-    """Where a reader of the card can obtain the weights — or that they cannot."""
+    """Where a reader of the card can obtain the weights — or that they cannot; a pin only as the Hub
+    confirmed it, or as the lock records it when this run did not ask."""
     if facts.hosted and facts.mode == "weights":
         return f"in this repository, at tag v{ctx.spec.version}."
-    if lock_is_public_pin(ctx.lock) and ctx.lock is not None:
-        return f"hf://{ctx.lock.uri.removeprefix('hf://').split('@')[0]} at commit {ctx.lock.revision} (public)."
+    if ctx.lock is not None and ctx.pin in ("confirmed", "unconfirmed"):
+        repo = ctx.lock.uri.removeprefix("hf://").split("@")[0]
+        if ctx.pin == "confirmed":
+            return f"hf://{repo} at commit {ctx.lock.revision} (public)."
+        return (f"hf://{repo} at commit {ctx.lock.revision}, as the lock records it (not confirmed with the Hub by "
+                "this run).")  # fmt: skip
     if facts.destination == "preview":
+        if ctx.lock is not None and ctx.lock.kind == "hub":
+            return f"not confirmed: the lock points to {ctx.lock.uri}, which this run did not confirm on the Hub as " \
+                "public and pinned."  # fmt: skip
         return "not published yet (the lock points to a local source on the publisher's machine)."
     return "not distributed with this release."
