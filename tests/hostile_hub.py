@@ -8,6 +8,11 @@ Modes (one per server):
   ``server-error``    every file request answers HTTP 500
   ``bad-names``       the listing names ``../outside`` and an absolute path
   ``silent-xet-cas``  files are Xet-backed, and the Xet CAS it points to never answers
+  ``long-name``       the listing names a file whose name no file system accepts (300 characters)
+  ``no-commit``       file answers redirect elsewhere and carry no ``X-Repo-Commit`` (not a Hub)
+  ``redirect-loop``   each file redirects to itself
+  ``redirect-endless`` each file redirects to another path whose body never ends (it must still be
+                      bounded by the size the listing declared)
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class HostileHub(ThreadingHTTPServer):
     def __init__(self, mode: str):
         self.mode = mode
         self.requests: list[str] = []
+        self.sent = 0  # body bytes written by the endless modes
         self.stop = threading.Event()
         super().__init__(("127.0.0.1", 0), _Handler)
         self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
@@ -59,6 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
         names = ["config.json", "model.sig"]
         if self.server.mode == "bad-names":
             names = ["../outside.json", "/etc/evil", "model.sig"]
+        if self.server.mode == "long-name":
+            names = ["c" * 300 + ".json", "model.sig"]
         declared = len(BODY) * (100 if self.server.mode == "size-lie" else 1)
         siblings = [{"rfilename": n, "size": declared, "blobId": "b" * 40} for n in names]
         info = {"id": "evil/repo", "modelId": "evil/repo", "sha": COMMIT, "private": False, "siblings": siblings}
@@ -93,7 +101,16 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "silent-xet-cas":
             headers["X-Xet-Hash"] = "c" * 64
             headers["Link"] = f'<{self.server.base_url}/api/models/evil/repo/xet-read-token/{COMMIT}>; rel="xet-auth"'
-        if mode == "endless":
+        if mode == "no-commit" and "/resolve/" in self.path:
+            return self._send(302, b"", {"Location": "/elsewhere/file"})
+        if mode == "no-commit":
+            return self._send(200, BODY, {"ETag": f'"{etag}"'})
+        if mode == "redirect-loop":
+            return self._send(302, b"", {"Location": self.path})
+        if mode == "redirect-endless" and "/resolve/" in self.path:
+            headers["Location"] = "/blobs/endless"
+            return self._send(302, b"", headers)
+        if mode == "endless" or (mode == "redirect-endless" and self.path.startswith("/blobs/")):
             self.send_response(200)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -106,6 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 while not self.server.stop.is_set() and time.time() < deadline:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.server.sent += len(chunk)
             except OSError:
                 pass
             return

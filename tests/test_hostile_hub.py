@@ -6,8 +6,10 @@ gains nothing, in exactly the genuine bytes.  The module grows with each attack 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,106 @@ from helpers import codes, run, run_json
 from hostile_hub import SHAPES, TamperingProxy
 
 NAME = "qwen3-4b-fileops"
+
+
+def cli(*args, cwd=None, timeout=60, env=None) -> subprocess.CompletedProcess:
+    """The CLI in a child process, so that a hang is a test failure, not a stuck suite."""
+    return subprocess.run([sys.executable, "-m", "tinyrel", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})  # fmt: skip
+
+
+# -- a Hub that answers with lies, silence, endless bodies and unsafe names --------------------------
+
+
+
+
+@pytest.fixture
+def hostile(request, monkeypatch, tmp_path):
+    from hostile_hub import HostileHub
+
+    server = HostileHub(request.param)
+    xet = "xet" in request.param  # a hostile Xet CAS: hf_xet does the transfer, not tinyrel's client
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "0" if xet else "1")
+    env = {"HF_ENDPOINT": server.base_url, "HF_HUB_DISABLE_XET": "0" if xet else "1", "TINYREL_HUB_TIMEOUT": "1",
+           "HF_HOME": str(tmp_path / "hf-home")}  # fmt: skip
+    yield server, env
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("hostile", "code"),
+    [
+        ("etag-traversal", "hub/untrusted-response"),
+        ("endless", "hub/untrusted-response"),
+        ("silent", "hub/timeout"),
+        ("server-error", "hub/server-error"),
+        ("bad-names", "hub/untrusted-response"),
+        ("silent-xet-cas", "hub/xet-storage"),
+        ("long-name", "hub/untrusted-response"),
+        ("no-commit", "hub/untrusted-response"),
+        ("redirect-loop", "hub/untrusted-response"),
+        ("redirect-endless", "hub/untrusted-response"),
+    ],
+    indirect=["hostile"],
+)
+def test_a_hostile_hub_ends_in_a_clear_error(hostile, code, keys, tmp_path):
+    server, env = hostile
+    for args in (["verify", "hf://evil/repo@main", "--public-key", keys.public_key],
+                 ["lock", "hf://evil/repo@main", "-o", tmp_path / "l.lock"]):  # fmt: skip
+        started = time.time()
+        result = cli(*args, env=env, timeout=120)
+        out = result.stdout + result.stderr
+        assert result.returncode == 1 and f"error[{code}]" in out, out
+        assert time.time() - started < 60 and "Traceback" not in out
+    assert not list(Path("/tmp").glob("tinyrel-pwned*"))
+    assert not (tmp_path / "l.lock").exists()
+    downloaded = [p for p in (tmp_path / "hf-home").rglob("*") if p.is_file() and p.stat().st_size > 10**6]
+    assert downloaded == []
+
+
+def test_hf_xet_is_held_to_tinyrels_bounds_unless_the_user_set_its_own():
+    """hf_xet's transfers bypass tinyrel's HTTP client: its own settings carry the bound."""
+    probe = ("from tinyrel.hub.client import configure; configure(); import hf_xet; c = hf_xet.XetConfig(); "
+             "print(c.get('client.read_timeout').total_seconds(), c.get('client.retry_max_attempts'), "
+             "c.get('data.ingestion_block_size'))")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_XET_", "TINYREL_HF_XET"))}
+    env.update({"TINYREL_HUB_TIMEOUT": "7", "HF_XET_DATA_INGESTION_BLOCK_SIZE": "4000000"})
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["7.0", "2", "4000000"]  # the user's block size is kept
+    # A parent tinyrel (bound 60 s) passed its settings on: the child's own bound still holds.
+    env.update({"HF_XET_CLIENT_READ_TIMEOUT": "60s", "TINYREL_HF_XET_SET": "HF_XET_CLIENT_READ_TIMEOUT"})
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["7.0", "2", "4000000"]
+
+
+@pytest.mark.parametrize("hostile", ["redirect-endless"], indirect=True)
+def test_a_redirect_cannot_escape_the_declared_size(hostile, keys):
+    """model.sig is declared 23 bytes: the redirect's endless body is cut there, not at a global cap."""
+    server, env = hostile
+    result = cli("verify", "hf://evil/repo@main", "--public-key", keys.public_key, env=env)
+    assert result.returncode == 1 and "error[hub/untrusted-response]" in result.stdout + result.stderr
+    assert "longer than the 23 bytes declared" in result.stdout + result.stderr
+    assert server.sent < 8 * 1024 * 1024  # what the server managed to push before the client hung up
+
+
+@pytest.mark.parametrize(
+    "value", ["inf", "nan", "-1", "0", "soon"]
+)
+def test_an_unusable_hub_timeout_is_a_usage_error(value, tmp_path):
+    result = cli("lock", "hf://org/name", "-o", tmp_path / "l.lock", env={"TINYREL_HUB_TIMEOUT": value,
+                 "HF_ENDPOINT": "http://127.0.0.1:9"})  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 2 and "error[usage/hub-timeout]" in out and "Traceback" not in out, out
+
+
+@pytest.mark.parametrize("hostile", ["size-lie"], indirect=True)
+def test_a_size_that_disagrees_with_the_bytes_is_a_finding(hostile, tmp_path):
+    server, env = hostile
+    result = cli("lock", "hf://evil/repo@main", "-o", tmp_path / "l.lock", env=env)
+    assert result.returncode == 1 and "size" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+# -- a man in the middle of a genuine Hub ------------------------------------------------------------
 
 
 @pytest.fixture(scope="module", params=["xet", "lfs"])

@@ -229,7 +229,7 @@ def test_emulator_starts_standalone(tmp_path, how):
         from huggingface_hub import HfApi
 
         HfApi(endpoint=url, token="t0k").create_repo("a/b")
-        from urllib.request import Request, urlopen
+        from urllib.request import urlopen
 
         assert json.loads(urlopen(f"{url}/api/models/a/b", timeout=10).read())["id"] == "a/b"
     finally:

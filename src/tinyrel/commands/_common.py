@@ -69,12 +69,26 @@ def report_command(func: Callable[..., Report | Outcome]) -> Callable[..., None]
             sys.exit(130)
         except RecursionError:
             fail(TinyrelError("input/too-deep", "input is nested too deeply to process"), fmt)
+        except OSError as exc:  # the machine's limits (a full disk, a file system's rules), not a bug
+            fail(os_error(exc), fmt)
         except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
             fail(TinyrelError("internal/error", f"{type(exc).__name__}: {exc}"), fmt)
         outcome = result if isinstance(result, Outcome) else Outcome(result)
         emit(outcome.report, fmt, quiet, outcome.headline, outcome.stderr)
 
     return wrapper
+
+
+def os_error(exc: OSError) -> TinyrelError:
+    """An operating-system failure as a one-line error: ``io/disk-full`` for a full disk or quota,
+    ``io/error`` with the system's own words for the rest."""
+    import errno
+
+    where = exc.filename if isinstance(exc.filename, str) else None
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return TinyrelError("io/disk-full", "no space left on the device (or over quota); free space and re-run: "
+                            "nothing half-written was left behind", path=where)  # fmt: skip
+    return TinyrelError("io/error", exc.strerror or type(exc).__name__, path=where)
 
 
 def fail(exc: TinyrelError, fmt: str) -> None:

@@ -68,6 +68,9 @@ def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> T
         return TinyrelError("hub/not-found", f"{what}: repository not found (or no access with this token)")
     if isinstance(exc, errors.RevisionNotFoundError):
         return TinyrelError("hub/revision-not-found", f"{what}: revision not found")
+    if isinstance(exc, errors.FileMetadataError):
+        return TinyrelError("hub/untrusted-response", scrub(f"{what}: the server's answer for a file lacks what a Hub "
+                            f"sends (a commit id, an ETag, a size): {first_line(exc)}", token))  # fmt: skip
     if isinstance(exc, errors.LocalEntryNotFoundError):
         return None  # huggingface_hub's wrapper of a failed request: the cause says what happened
     if isinstance(exc, (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError)):
@@ -87,6 +90,9 @@ def _classify_one(exc: BaseException, what: str, token: str | None, errors) -> T
     # The HTTP stack differs across huggingface_hub releases (requests, httpx, httpx2), so
     # transport failures are recognised by their class hierarchy's names, not imported types.
     names = {cls.__name__ for cls in type(exc).__mro__}
+    if "TooManyRedirects" in names:
+        return TinyrelError("hub/untrusted-response", scrub(f"{what}: the server redirects without end "
+                            f"({first_line(exc)})", token))  # fmt: skip
     if names & {"TimeoutException", "ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout"}:
         return TinyrelError("hub/timeout", scrub(f"{what}: the Hub did not answer in time ({first_line(exc)})", token))
     if names & {"ConnectError", "TransportError", "NetworkError", "RemoteProtocolError", "ConnectionError"}:
