@@ -152,8 +152,9 @@ class TamperingProxy(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, upstream: str, swap: set[str], shape: str, from_get: int = 1):
+    def __init__(self, upstream: str, swap: set[str], shape: str = "plain", from_get: int = 1, on_request=None):
         assert shape in SHAPES, shape
+        self.on_request = on_request  # called with each request line before it is answered
         self.upstream = upstream
         self.swap = swap
         self.shape = shape
@@ -228,6 +229,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         self.server.requests.append(f"{self.command} {self.path}")
+        if self.server.on_request is not None:
+            self.server.on_request(f"{self.command} {self.path}")
         if self.path.startswith("/cdn/"):  # where a redirect sends the swapped bytes
             path = self.path.removeprefix("/cdn")
             status, headers, body = self._relay_path(path)

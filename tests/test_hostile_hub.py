@@ -208,3 +208,173 @@ def test_swapped_weights_never_pull_as_verified(hub, keys, tmp_path, monkeypatch
         proxy.close()
     assert proxy.gets.get("model.safetensors") == 1  # fetched once, after the signature and the listing
     assert code == 1 and "verify/changed" in codes(doc) and not target.exists(), doc
+
+
+def test_a_full_disk_is_one_clear_error_and_leaves_nothing(hub, keys, tmp_path):
+    """The download fills the file system: one ``io/disk-full`` line, no traceback, nothing left.
+    A 64 KiB tmpfs, mounted in a private mount namespace (no privileges needed), holds the target."""
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs util-linux unshare")
+    small = tmp_path / "small"
+    small.mkdir()
+    script = (f"mount -t tmpfs -o size=64k tmpfs {small} || exit 97; {sys.executable} -m tinyrel pull "
+              f"hf://org/name@v0.1.0 --public-key {keys.public_key} --local-dir {small}/model; code=$?; "
+              f"ls -A {small}; exit $code")  # fmt: skip
+    done = subprocess.run(["unshare", "-Urm", "sh", "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HF_ENDPOINT": hub.base_url})  # fmt: skip
+    if done.returncode == 97:
+        pytest.skip("this machine does not allow a private tmpfs")
+    assert done.returncode == 1 and "error[io/disk-full]" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stdout.strip() == "", done.stderr  # one line; the tmpfs is empty
+
+
+def test_pull_never_removes_what_it_did_not_write_and_keeps_the_targets_mode(hub, keys, tmp_path, monkeypatch):
+    """A file written into the (empty) target while the pull runs survives, and the pull then
+    delivers nothing; a 0700 target stays 0700."""
+    target = tmp_path / "model"
+    target.mkdir(mode=0o700)
+    os.chmod(target, 0o700)
+
+    def meanwhile(line: str) -> None:
+        if "/resolve/" in line and "model.safetensors" in line and not (target / "notes.txt").exists():
+            (target / "notes.txt").write_text("mine")
+
+    proxy = TamperingProxy(hub.base_url, set(), on_request=meanwhile)
+    try:
+        _through(proxy, monkeypatch)
+        code, doc = run_json("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", target)
+    finally:
+        proxy.close()
+    assert code == 1 and "output/target-changed" in codes(doc), doc
+    assert [p.name for p in target.iterdir()] == ["notes.txt"] and (target / "notes.txt").read_text() == "mine"
+    (target / "notes.txt").unlink()
+    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+    code, doc = run_json("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", target)
+    assert code == 0, doc
+    assert oct(target.stat().st_mode & 0o777) == oct(0o700)
+    assert [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []
+
+
+def test_files_the_signature_excludes_are_not_delivered(hub, keys, model_dir, tmp_path):
+    """A bundle that ignores ``run.py`` (model_signing --ignore-paths): the file is on the Hub, but
+    it is unverified, so pull does not fetch or deliver it, and says so."""
+    from conftest import HUB_TOKEN
+    from huggingface_hub import HfApi
+
+    model = model_dir("bf16")
+    (model / "run.py").write_text("import os  # anything at all\n")
+    signed = subprocess.run([sys.executable, "-m", "model_signing", "sign", "key", str(model), "--private_key",
+                             str(keys.private_key), "--signature", str(model / "model.sig"), "--ignore-paths",
+                             str(model / "run.py")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+    api.create_repo("lab/ignores", exist_ok=True)
+    api.upload_folder(folder_path=str(model), repo_id="lab/ignores")
+    target = tmp_path / "pulled"
+    code, doc = run_json("pull", "hf://lab/ignores", "--public-key", keys.public_key, "--local-dir", target)
+    assert code == 0 and not (target / "run.py").exists(), doc
+    assert "verify/not-delivered" in codes(doc, "warning") and doc["files"] == len(list(target.rglob("*.*"))) - 1
+
+
+def test_a_huge_manifest_is_never_read_into_memory(model_dir, keys):
+    """A signed release whose manifest.json was swapped for 1.5 GB (sparse): verify reports it as
+    changed while its memory stays far below the file's size."""
+    root = model_dir("bf16")
+    assert run("manifest", root, "-o", root / "manifest.json").exit_code == 0
+    assert run("sign", root, "--private-key", keys.private_key, "--signature", root / "model.sig").exit_code == 0
+    with (root / "manifest.json").open("r+b") as handle:
+        handle.truncate(1536 * 1024 * 1024)
+    probe = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+             "print(done.stdout + done.stderr)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "tinyrel", "verify", str(root),
+                          "--public-key", str(keys.public_key)], capture_output=True, text=True,
+                         timeout=300).stdout  # fmt: skip
+    code, peak_kib = map(int, out.split("\n", 1)[0].split())
+    assert code == 1 and "error[verify/changed]" in out and "manifest.json" in out, out
+    assert peak_kib < 600 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+def test_diff_does_not_take_the_hubs_manifest_on_trust(hub, keys, tmp_path):
+    """``diff hf://`` reads a release through its manifest.json: one that does not describe the
+    repo's files is refused; one that lies about a tensor is refused against the signature, and
+    without trust material the output says the manifest was not verified."""
+    import json
+    import shutil
+
+    from conftest import HUB_TOKEN
+    from huggingface_hub import HfApi, snapshot_download
+
+    api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+    copy = Path(snapshot_download("org/name", revision="v0.1.0", local_dir=tmp_path / "copy", endpoint=hub.base_url))
+    shutil.rmtree(copy / ".cache")
+    genuine = tmp_path / "genuine.json"
+    shutil.copy(copy / "manifest.json", genuine)
+    manifest = json.loads(genuine.read_text())
+    for repo, forge in (("lab/lies-about-a-tensor", ("tensors", "digest", "0" * 64)),
+                        ("lab/lies-about-a-file", ("files", "size", 1))):  # fmt: skip
+        forged = json.loads(json.dumps(manifest))
+        table, key, value = forge
+        forged[table][0][key] = value
+        (copy / "manifest.json").write_text(json.dumps(forged))
+        api.create_repo(repo, exist_ok=True)
+        api.upload_folder(folder_path=str(copy), repo_id=repo)
+    code, doc = run_json("diff", "hf://lab/lies-about-a-file", genuine)
+    assert code == 2 and codes(doc) == {"diff/manifest-mismatch"}, doc
+    code, doc = run_json("diff", "hf://lab/lies-about-a-tensor", genuine)
+    assert code == 0 and "diff/unsigned" in codes(doc, "warning")  # the Hub's word, and said to be
+    code, doc = run_json("diff", "hf://lab/lies-about-a-tensor", genuine, "--public-key", keys.public_key)
+    assert code == 2 and codes(doc) == {"verify/changed"}, doc
+    code, doc = run_json("diff", "hf://org/name@v0.1.0", genuine, "--public-key", keys.public_key, "--exit-code")
+    assert code == 0 and doc["identical"] and "diff/signed" in codes(doc, "info"), doc
+
+
+@pytest.mark.slow
+def test_a_file_over_256_mib_downloads_over_plain_http(hub, keys, tmp_path):
+    """Over LFS (or any Hub without Xet) a file's size is declared: only bodies with no declared
+    size are held to the 256 MiB cap, so a 300 MiB file verifies (it used to fail at 256 MiB)."""
+    if hub.mode == "xet":
+        pytest.skip("over Xet hf_xet moves the bytes")
+    from conftest import HUB_TOKEN
+    from huggingface_hub import HfApi
+
+    model = tmp_path / "big"
+    model.mkdir()
+    with (model / "weights.bin").open("wb") as handle:
+        handle.truncate(300 * 1024 * 1024)
+    assert run("sign", model, "--private-key", keys.private_key, "--signature", model / "model.sig").exit_code == 0
+    api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+    api.create_repo("lab/big", exist_ok=True)
+    api.upload_folder(folder_path=str(model), repo_id="lab/big")
+    code, doc = run_json("verify", "hf://lab/big", "--public-key", keys.public_key)
+    assert code == 0 and doc["files"] == 1, doc
+
+
+def test_an_old_release_under_a_new_tag_or_a_copy_in_another_repo_does_not_verify(hub, keys, tmp_path):
+    """Rollback and substitution: every byte is genuinely signed, but it is not the release asked for."""
+    import shutil
+
+    from conftest import HUB_TOKEN
+    from huggingface_hub import HfApi, snapshot_download
+
+    api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+    old = api.model_info("org/name", revision="v0.1.0").sha
+    api.create_tag("org/name", tag="v0.2.0", revision=old, exist_ok=True)  # the Hub passes v0.1.0 off as v0.2.0
+    copy = Path(snapshot_download("org/name", revision="v0.1.0", local_dir=tmp_path / "copy", endpoint=hub.base_url))
+    shutil.rmtree(copy / ".cache")
+    api.create_repo("lab/copy", exist_ok=True)
+    copied = api.upload_folder(folder_path=str(copy), repo_id="lab/copy").oid
+    api.create_tag("lab/copy", tag="v0.1.0", revision=copied, exist_ok=True)
+    trust = ["--public-key", keys.public_key]
+    for uri, code in (("hf://org/name@v0.2.0", "verify/wrong-version"), ("hf://lab/copy@v0.1.0", "verify/wrong-repo"),
+                      (f"hf://lab/copy@{copied}", "verify/wrong-repo")):  # fmt: skip
+        target = tmp_path / "pulled"
+        exit_code, doc = run_json("pull", uri, *trust, "--local-dir", target)
+        assert exit_code == 1 and code in codes(doc) and not target.exists(), (uri, doc)
+        exit_code, doc = run_json("verify", uri, *trust, "--no-download")
+        assert exit_code == 1 and code in codes(doc), (uri, doc)
+    for uri in ("hf://org/name@v0.1.0", "hf://org/name", f"hf://org/name@{old}"):  # main, a commit: no version
+        exit_code, doc = run_json("verify", uri, *trust)
+        assert exit_code == 0 and doc["release"] == {"name": NAME, "version": "0.1.0", "repo_id": "org/name"}, doc

@@ -156,6 +156,42 @@ def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def staged_new_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a private (0700) staging directory beside ``target``, which must be absent or empty;
+    on success the staging directory becomes ``target`` in one rename.
+
+    Unlike ``staged_directory`` nothing is ever moved aside or removed: an empty ``target`` is
+    removed with ``rmdir`` (which fails if anything appeared in it meanwhile), and the rename
+    itself fails rather than replace a directory that is not empty — so a file written into the
+    target during the staging is never lost; the staging is discarded instead
+    (``output/target-changed``).  The result keeps an existing target's permissions (a 0700
+    target stays 0700), or takes the umask's.
+    """
+    final = Path(os.path.abspath(target))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(final.parent, final.name)
+    try:
+        mode = stat.S_IMODE(os.lstat(final).st_mode)
+    except FileNotFoundError:
+        mode = dir_mode()
+    stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
+    try:
+        yield stage
+        os.chmod(stage, mode)
+        try:
+            if os.path.lexists(final):
+                os.rmdir(final)
+            os.rename(stage, final)
+        except OSError as exc:
+            raise TinyrelError("output/target-changed", f"{final} changed while tinyrel was writing it "
+                               f"({exc.strerror}); nothing in it was touched and nothing was added",
+                               path=str(final)) from None  # fmt: skip
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
 def raise_on_sigterm() -> None:
     """Turn SIGTERM into KeyboardInterrupt in the main thread, so every clean-up path runs."""
 

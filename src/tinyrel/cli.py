@@ -47,9 +47,17 @@ def cli() -> None:
     """Release and packaging manager for fine-tuned MLX models."""
 
 
+# Libraries whose warnings tinyrel's own findings replace (e.g. huggingface_hub's "not enough free
+# disk space" before the one-line ``io/disk-full``): the command's output stays one line per problem.
+QUIET_LIBRARIES = r"(huggingface_hub|hf_xet|httpx2?|sigstore|model_signing|inspect_ai|mlx_lm)(\.|$)"
+
+
 def main() -> None:
+    import warnings
+
     from tinyrel.atomic import raise_on_sigterm
 
+    warnings.filterwarnings("ignore", module=QUIET_LIBRARIES)  # the CLI owns its process; the API does not
     raise_on_sigterm()  # SIGTERM runs the same clean-up as Ctrl-C: no temp file or staging dir is left
     # Fixed names, so ``python -m tinyrel`` and the console script complete and print alike.
     cli.main(prog_name="tinyrel", complete_var="_TINYREL_COMPLETE")

@@ -6,30 +6,40 @@ import click
 
 from tinyrel.commands._common import Outcome, output_options, report_command
 from tinyrel.commands._text import diff_summary
-from tinyrel.findings import TinyrelError
+from tinyrel.commands.verify import trust_options
+from tinyrel.findings import Finding, TinyrelError
 
 
 @click.command("diff")
 @click.argument("a")
 @click.argument("b")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when A and B differ (like git diff --exit-code).")
+@trust_options
 @output_options
 @report_command
-def diff_command(a: str, b: str, exit_code: bool) -> Outcome:
+def diff_command(a: str, b: str, exit_code: bool, chain: tuple, **trust) -> Outcome:
     """Compare A and B: each a manifest (JSON), a model directory, or hf://org/name@rev.
 
+    An hf:// release is read through its manifest.json, which must describe the repo's files; with
+    --public-key (or --certificate-chain, --identity/--issuer) it must also be the signed one.
+
     Exit codes: 0 identical (or differences without --exit-code), 1 different with --exit-code,
-    2 an operand is invalid.
+    2 an operand cannot be compared (invalid, missing, unreachable or not the signed one).
     """
     from tinyrel.diffing.compare import diff_report
     from tinyrel.diffing.sides import load_side
+    from tinyrel.verifying.bundle import VerifierConfig
 
+    config = VerifierConfig(certificate_chain=chain, **trust)
+    verifier = config if any([chain, *trust.values()]) else None
+    notes: list[Finding] = []
     try:
-        sides = load_side(a), load_side(b)
-    except TinyrelError as exc:  # invalid input is exit 2; "they differ" is exit 1
-        exc.usage = exc.usage or not exc.code.startswith("hub/")
+        sides = load_side(a, verifier, notes), load_side(b, verifier, notes)
+    except TinyrelError as exc:  # an operand that cannot be compared is exit 2; "they differ" is exit 1
+        exc.usage = True
         raise
     report = diff_report(*sides, a, b)
+    report.findings[:0] = notes
     if exit_code and not report.data["identical"]:
         report.error("diff/different", f"{a} and {b} differ")
     return Outcome(report, diff_summary(report.data))

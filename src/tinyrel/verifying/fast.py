@@ -23,18 +23,27 @@ MISMATCH = "0" * 63 + "x"  # never a SHA-256: a file whose digests disagree is r
 
 
 def manifest_for_fast_path(root: Path, signed_sha256: dict[str, str]) -> dict | None:
-    """The release's manifest, if the bundle signs it and the file on disk is the signed one."""
+    """The release's manifest, if the bundle signs it and the file on disk is the signed one.
+
+    The bytes are read once, size-capped before anything is read (a 3 GB ``manifest.json`` is not
+    loaded into memory; it is left to the plain SHA-256 path, which streams), then hashed, then
+    parsed: what is parsed is exactly what was hashed.
+    """
+    from tinyrel.safe_io import read_bytes_capped
     from tinyrel.weights import manifest as mf
 
     want = signed_sha256.get(MANIFEST)
     path = root / MANIFEST
-    if want is None or not path.is_file() or path.is_symlink():
+    if want is None or not path.is_file() or path.is_symlink() or path.stat().st_size > mf.MAX_MANIFEST_BYTES:
         return None
-    data = path.read_bytes()
+    try:
+        data = read_bytes_capped(path, mf.MAX_MANIFEST_BYTES)
+    except (TinyrelError, OSError):
+        return None
     if hashlib.sha256(data).hexdigest() != want:
         return None
     try:
-        return mf.load(path)
+        return mf.parse(data, MANIFEST)
     except TinyrelError:
         return None
 

@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tinyrel.atomic import staged_directory
+from tinyrel.atomic import staged_new_directory
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.hub.client import hub_ref
 from tinyrel.release_files import SIGNATURE
@@ -44,7 +44,7 @@ def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revi
                            "it (choose another --local-dir)", usage=True, path=str(target))  # fmt: skip
     report = Report()
     try:
-        with staged_directory(target) as stage:
+        with staged_new_directory(target) as stage:
             report = fetch_verified(uri, trust, stage)
             if not report.ok:
                 raise _Refused

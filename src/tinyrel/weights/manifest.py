@@ -16,7 +16,7 @@ from typing import Any
 
 from tinyrel.atomic import write_text_atomic
 from tinyrel.findings import Report, TinyrelError, first_line
-from tinyrel.safe_io import checked_relpath, read_small
+from tinyrel.safe_io import checked_relpath, read_bytes_capped
 from tinyrel.weights.safetensors_format import TensorEntry
 
 SCHEMA = "tinyrel.manifest/1"
@@ -66,7 +66,8 @@ def write(manifest: dict[str, Any], path: Path) -> None:
     write_text_atomic(path, dumps(manifest))
 
 
-MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+# An 8 GB model's manifest is ~100 KB; 64 MiB holds ~300,000 tensors and parses in bounded memory.
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -77,23 +78,30 @@ def load(path: Path) -> dict[str, Any]:
     ``/abs/secret`` must never reach an upload), entries must be unique and well-typed.
     """
     try:
-        doc = json.loads(read_small(path, MAX_MANIFEST_BYTES))
+        data = read_bytes_capped(path, MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         raise TinyrelError("manifest/not-found", "the manifest does not exist", usage=True, path=str(path)) from None
     except TinyrelError as exc:
         raise TinyrelError("manifest/invalid", exc.message, path=str(path)) from None
+    except OSError as exc:
+        raise TinyrelError("manifest/invalid", f"not readable: {first_line(exc)}", path=str(path)) from None
+    return parse(data, str(path))
+
+
+def parse(data: bytes, where: str) -> dict[str, Any]:
+    """A manifest from bytes already read (and, by the caller, perhaps already hashed)."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as exc:
-        raise TinyrelError(
-            "manifest/invalid", f"not readable JSON: {exc.msg}", path=str(path), line=exc.lineno
-        ) from None
-    except (OSError, ValueError, RecursionError) as exc:
-        raise TinyrelError("manifest/invalid", f"not readable JSON: {first_line(exc)}", path=str(path)) from None
+        raise TinyrelError("manifest/invalid", f"not readable JSON: {exc.msg}", path=where, line=exc.lineno) from None
+    except (ValueError, RecursionError) as exc:
+        raise TinyrelError("manifest/invalid", f"not readable JSON: {first_line(exc)}", path=where) from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise TinyrelError("manifest/schema", f"not a {SCHEMA} manifest", path=str(path))
+        raise TinyrelError("manifest/schema", f"not a {SCHEMA} manifest", path=where)
     try:
         _validate(doc)
     except (ValueError, TypeError, KeyError) as exc:
-        raise TinyrelError("manifest/invalid", first_line(exc), path=str(path)) from None
+        raise TinyrelError("manifest/invalid", first_line(exc), path=where) from None
     return doc
 
 
