@@ -45,7 +45,8 @@ def _api(hub):
 def pinned(example, hub) -> Path:
     """The example's stand-in weights uploaded to a public repo of the emulator, and the workspace
     lock pointed at that commit by the real resolver (its pinned eval records kept)."""
-    from tinyrel.sources.lock import lock_source, read_lock, update_lock
+    import tinyrel
+    from tinyrel.sources.lock import read_lock, update_lock
 
     snapshot = next((example / "hf-cache").rglob("snapshots/*"))
     api = _api(hub)
@@ -53,7 +54,7 @@ def pinned(example, hub) -> Path:
     api.upload_folder(folder_path=snapshot, repo_id="org/name")
     lock_path = example / "tinyrel.lock"
     evidence = read_lock(lock_path).get(NAME).evidence
-    entry, report = lock_source("hf://org/name@main", NAME)
+    entry, report = tinyrel.lock_source("hf://org/name@main", NAME)
     assert report.ok and entry.public and len(entry.revision) == 40
     entry.evidence = evidence
     update_lock(lock_path, entry)

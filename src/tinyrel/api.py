@@ -8,10 +8,11 @@ Hub client, Jinja2) load only when a function that needs them is called.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tinyrel.findings import Report, TinyrelError
 
@@ -23,8 +24,24 @@ if TYPE_CHECKING:
     from tinyrel.verifying.bundle import VerifierConfig
 
 PathLike = str | os.PathLike[str]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _one_call(function: F) -> F:
+    """Run an API function in its own ``HubSession``: whatever it changes in huggingface_hub to
+    reach the Hub is put back when it returns (or raises)."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from tinyrel.hub.session import HubSession
+
+        with HubSession():
+            return function(*args, **kwargs)
+
+    return call  # type: ignore[return-value]
+
+
+@_one_call
 def validate(
     model_dir: PathLike, *, manifest: PathLike | None = None, quick: bool = False, against_mlx_lm: bool = False
 ) -> Report:
@@ -45,6 +62,7 @@ def validate(
     return inspection.report
 
 
+@_one_call
 def write_manifest(model_dir: PathLike, output: PathLike | None = None) -> dict[str, Any]:
     """Validate ``model_dir`` and return its manifest (written atomically to ``output`` if given).
 
@@ -63,6 +81,7 @@ def write_manifest(model_dir: PathLike, output: PathLike | None = None) -> dict[
     return inspection.manifest
 
 
+@_one_call
 def lock_source(
     source: str, name: str = "weights", *, lock_file: PathLike | None = None, base: PathLike | None = None
 ) -> tuple[LockedSource, Report]:
@@ -89,6 +108,7 @@ def _workspace(workspace: PathLike):
     return find_workspace(Path(workspace).expanduser())
 
 
+@_one_call
 def check(
     workspace: PathLike = ".", release: str | None = None, *, offline: bool = False, require_weights: bool = False
 ) -> GateResult:
@@ -103,6 +123,7 @@ def check(
     return run_gate(ws, ws.spec(release), offline=offline, require_weights=require_weights)
 
 
+@_one_call
 def render_card(workspace: PathLike = ".", release: str | None = None, *, offline: bool = True) -> str:
     """The model card exactly as the gate checks it (a preview: nothing is published).
 
@@ -111,6 +132,7 @@ def render_card(workspace: PathLike = ".", release: str | None = None, *, offlin
     return check(workspace, release, offline=offline).card
 
 
+@_one_call
 def evals(workspace: PathLike = ".", release: str | None = None, *, pin: bool = False) -> Report:
     """Every eval's numbers recomputed from its per-item records: score, n, Wilson 95% interval and,
     with stock and tuned records on the same items, the paired regression (exact McNemar).
@@ -124,6 +146,7 @@ def evals(workspace: PathLike = ".", release: str | None = None, *, pin: bool = 
     return evals_report(ws, ws.spec(release), pin=pin)
 
 
+@_one_call
 def sign(
     model_path: PathLike,
     signature: PathLike,
@@ -142,6 +165,7 @@ def sign(
     return sign_model(Path(model_path).expanduser(), Path(signature), signer, list(ignore), shard_size=shard_size)
 
 
+@_one_call
 def verify(
     target: PathLike,
     trust: VerifierConfig,
@@ -175,6 +199,7 @@ def verify(
     return verify_local(root, bundle, trust, ignore)
 
 
+@_one_call
 def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None) -> Path:
     """A verified local copy of a signed Hub release, or an error: signature first, then the Hub's
     listing, then every byte, and only then are the files made visible at ``local_dir``.
@@ -191,6 +216,7 @@ def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, 
     return Path(report.data["path"])
 
 
+@_one_call
 def publish(
     workspace: PathLike = ".",
     release: str | None = None,
@@ -225,6 +251,7 @@ def publish(
     return publish_metadata(ws, spec, Path(out), allow, signer)
 
 
+@_one_call
 def diff(a: PathLike, b: PathLike) -> Report:
     """Tensors added, removed and changed between two manifests, model directories or ``hf://`` releases.
 

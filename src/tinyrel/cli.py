@@ -7,6 +7,7 @@ Command modules are imported only when invoked (Click's documented lazy-group pa
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -43,8 +44,12 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tinyrel")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Release and packaging manager for fine-tuned MLX models."""
+    from tinyrel.hub.session import HubSession
+
+    ctx.with_resource(HubSession())  # the command's one way to the Hub (installed on first use)
 
 
 # Libraries whose warnings tinyrel's own findings replace (e.g. huggingface_hub's "not enough free
@@ -59,5 +64,19 @@ def main() -> None:
 
     warnings.filterwarnings("ignore", module=QUIET_LIBRARIES)  # the CLI owns its process; the API does not
     raise_on_sigterm()  # SIGTERM runs the same clean-up as Ctrl-C: no temp file or staging dir is left
-    # Fixed names, so ``python -m tinyrel`` and the console script complete and print alike.
-    cli.main(prog_name="tinyrel", complete_var="_TINYREL_COMPLETE")
+    try:
+        # Fixed names, so ``python -m tinyrel`` and the console script complete and print alike.
+        cli.main(prog_name="tinyrel", complete_var="_TINYREL_COMPLETE", standalone_mode=False)
+    except click.exceptions.Abort:  # Ctrl-C outside a command's own handling (start-up, a prompt)
+        from tinyrel.commands._common import exit_interrupted
+
+        exit_interrupted("interrupted; nothing was changed")
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:
+        from tinyrel.commands._common import exit_interrupted
+
+        exit_interrupted(getattr(exc, "message", "interrupted; nothing half-written was left behind"))

@@ -99,3 +99,15 @@ class TinyrelError(Exception):
 
     def as_finding(self) -> Finding:
         return Finding(self.code, "error", self.message, self.path, self.line)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped a call, after its clean-up: ``message`` says what was left.
+
+    A ``KeyboardInterrupt`` still, so a host program (a notebook) sees the interruption it asked
+    for; the CLI prints the message and exits 130.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -64,9 +64,8 @@ def report_command(func: Callable[..., Report | Outcome]) -> Callable[..., None]
             result = func(*args, **kwargs)
         except TinyrelError as exc:
             fail(exc, fmt)
-        except KeyboardInterrupt:
-            click.echo(error_line("interrupted", "interrupted; nothing half-written was left behind"), err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            exit_interrupted(getattr(exc, "message", "interrupted; nothing half-written was left behind"))
         except RecursionError:
             fail(TinyrelError("input/too-deep", "input is nested too deeply to process"), fmt)
         except OSError as exc:  # the machine's limits (a full disk, a file system's rules), not a bug
@@ -77,6 +76,18 @@ def report_command(func: Callable[..., Report | Outcome]) -> Callable[..., None]
         emit(outcome.report, fmt, quiet, outcome.headline, outcome.stderr)
 
     return wrapper
+
+
+def exit_interrupted(message: str) -> None:
+    """Ctrl-C or SIGTERM: one line, exit 130 at once.  The library has already stopped its
+    transfers and removed what it staged; worker threads that huggingface_hub still joins at exit
+    (a blob upload in flight) must not hold the process, so it ends without waiting for them."""
+    import os
+
+    click.echo(error_line("interrupted", message), err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def os_error(exc: OSError) -> TinyrelError:

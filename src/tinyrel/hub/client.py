@@ -1,4 +1,4 @@
-"""The one way tinyrel reaches the Hub: huggingface_hub's client, configured at call time.
+"""The one way tinyrel reaches the Hub: huggingface_hub's client, inside the call's ``HubSession``.
 
 huggingface_hub reads ``HF_ENDPOINT`` once, at import; tinyrel reads it whenever it talks to the
 Hub, so a process (or a test) that points it elsewhere later is honoured everywhere alike.
@@ -23,26 +23,6 @@ def endpoint() -> str | None:
     return os.environ.get("HF_ENDPOINT")
 
 
-def configure() -> None:
-    """Set up huggingface_hub the way tinyrel needs it, once per process: bounded requests (see
-    ``tinyrel.hub.guard``) and no progress bars of its own — tinyrel shows one display for
-    hashing, upload and download on a terminal, and none at all off a terminal (CI logs)."""
-    global _configured
-    if _configured:
-        return
-    _configured = True
-    from huggingface_hub.utils import disable_progress_bars, logging
-
-    from tinyrel.hub.guard import install
-
-    install()
-    disable_progress_bars()
-    logging.set_verbosity_error()  # its retry chatter is not tinyrel's one-line error
-
-
-_configured = False
-
-
 def uses_xet() -> bool:
     """Whether huggingface_hub moves file data through Xet (``hf_xet``) rather than HTTP, by the
     same rule it applies: hf_xet installed and ``HF_HUB_DISABLE_XET`` not set."""
@@ -54,9 +34,13 @@ def uses_xet() -> bool:
 
 
 def hub_api(token: str | bool | None = None) -> Any:
+    """huggingface_hub's ``HfApi`` for the running call (its ``HubSession`` installs tinyrel's
+    bounded client first)."""
     from huggingface_hub import HfApi
 
-    configure()
+    from tinyrel.hub.session import current
+
+    current().bounds()
     return HfApi(endpoint=endpoint(), token=token)
 
 
@@ -86,15 +70,16 @@ def download(
     """
     from huggingface_hub import hf_hub_download
 
-    from tinyrel.hub.guard import DownloadCapture, capturing, timeout_seconds
+    from tinyrel.hub.guard import DownloadCapture, capturing
+    from tinyrel.hub.session import current
     from tinyrel.safe_io import checked_relpath
 
-    configure()
+    bounds = current().bounds()
     checked_relpath(filename)
     with capturing(DownloadCapture(expected_size, advance)) as capture:
         path = Path(hf_hub_download(
             repo_id, filename, revision=revision, endpoint=endpoint(), token=token, local_dir=local_dir,
-            etag_timeout=min(10.0, timeout_seconds()),
+            etag_timeout=min(10.0, bounds.seconds),
         ))  # fmt: skip
     return Downloaded(path, capture.written_sha256(path))
 

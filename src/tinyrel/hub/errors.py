@@ -107,12 +107,17 @@ _XET_STATUS = re.compile(r"HTTP status (?:client|server) error \((\d{3})")
 
 
 def _raised_by_xet(exc: BaseException) -> bool:
+    """Raised on the way through a huggingface_hub function that drives hf_xet (``xet_get``,
+    ``_upload_xet_files``) or through tinyrel's own Xet session (``tinyrel.hub.session``)."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if ("huggingface_hub" in code.co_filename and "xet" in code.co_name) or (
+            code.co_filename.endswith(("tinyrel/hub/session.py", "tinyrel\\hub\\session.py"))
+        ):
+            return True
         tb = tb.tb_next
-    code = tb.tb_frame.f_code if tb is not None else None
-    from_xet = code is not None and "huggingface_hub" in code.co_filename and "xet" in code.co_name
-    return from_xet or any(marker in str(exc) for marker in _XET_MARKERS)
+    return any(marker in str(exc) for marker in _XET_MARKERS)
 
 
 def _classify_xet(exc: BaseException, what: str, token: str | None) -> TinyrelError | None:

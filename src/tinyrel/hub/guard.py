@@ -17,12 +17,16 @@ huggingface_hub uses (``set_client_factory``) with three guards:
   folder named after the commit): a value with ``/`` could place a file outside the cache.
 
 Xet transfers do not pass through this client: ``hf_xet`` (Rust) talks to the Xet CAS itself.  For
-them, ``xet_settings`` holds ``hf_xet`` to the same bound of silence and one retry (a silent CAS
+them, ``xet_config`` holds ``hf_xet`` to the same bound of silence and one retry (a silent CAS
 ends in ``hub/xet-storage`` after about three times the bound), and
 to a bounded read-ahead (its default 8 MB ingestion blocks took its peak memory to ~480 MB on an
 8 GB upload; 1 MB blocks take ~200 MB at the same speed).  Their integrity does not rest on the
 transport: ``hf_xet`` checks every chunk against the file's Merkle hash, and tinyrel checks size and
 SHA-256 of every downloaded file against the signed list.
+
+Nothing here is process-wide: the client and the Xet configuration are made for one
+``tinyrel.hub.session.HubSession``, which installs them into huggingface_hub for as long as tinyrel
+calls run and then puts back what was there.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -39,21 +44,6 @@ UNDECLARED_CAP = 256 * 1024 * 1024  # a body with no size of its own or of tinyr
 TOKEN_CAP = 1024 * 1024  # a Xet access token is a few hundred bytes of JSON
 _ETAG = re.compile(r'^(W/)?"?([A-Za-z0-9._:+=-]{1,256})"?$')
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
-
-
-# tinyrel's own progress display for uploads (huggingface_hub's bars are off: one display, not two).
-_progress: dict[str, object] = {"upload": None}
-
-
-def report_progress(kind: str, advance) -> None:
-    """Send the byte counts of uploads (PUT bodies) to ``advance``.
-
-    Nothing is wrapped when nothing is displayed: re-streaming an upload body through a Python
-    generator costs seconds on gigabytes (measured: 8 GB over LFS, 19.9 s wrapped vs 14.0 s not).
-    """
-    from tinyrel.progress import no_progress
-
-    _progress[kind] = None if advance is no_progress else advance
 
 
 @dataclass
@@ -110,6 +100,11 @@ def capturing(capture: DownloadCapture) -> Iterator[DownloadCapture]:
         _download.reset(token)
 
 
+def current_capture() -> DownloadCapture | None:
+    """The download this thread is running, if any (hf_xet's progress reaches its display)."""
+    return _download.get()
+
+
 class UntrustedHubResponse(Exception):
     """The server answered something tinyrel will not act on (a path-like ETag, a body too long)."""
 
@@ -149,19 +144,26 @@ def check_headers(response) -> None:
         raise UntrustedHubResponse(f"the Hub sent an unsafe commit id ({commit[:80]!r}); refusing to use it")
 
 
-def _counted(stream, advance):
+def _counted(stream, advance, cancelled: threading.Event):
     import httpx2
 
     class Counted(httpx2.SyncByteStream):
         def __iter__(self):
             for chunk in stream:
+                if cancelled.is_set():
+                    raise Cancelled("upload")
                 advance(len(chunk))
                 yield chunk
 
     return Counted()
 
 
-def _bounded_stream(stream, limit: int, url: str, advance=None, body: Body | None = None):
+class Cancelled(Exception):
+    """The call this transfer belongs to was interrupted (Ctrl-C): stop at the next chunk."""
+
+
+def _bounded_stream(stream, limit: int, url: str, advance=None, body: Body | None = None,
+                    cancelled: threading.Event | None = None):  # fmt: skip
     import hashlib
 
     import httpx2
@@ -171,6 +173,8 @@ def _bounded_stream(stream, limit: int, url: str, advance=None, body: Body | Non
             seen = 0
             digest = hashlib.sha256() if body is not None else None
             for chunk in stream:
+                if cancelled is not None and cancelled.is_set():
+                    raise Cancelled(url)
                 seen += len(chunk)
                 if seen > limit:
                     raise UntrustedHubResponse(f"{url}: the response is longer than the {limit:,} bytes declared")
@@ -220,7 +224,18 @@ def _body_limit(request, response, capture: DownloadCapture | None) -> tuple[int
     return own, body
 
 
-def _transport():
+@dataclass
+class Bounds:
+    """What one installation of tinyrel's client holds its requests to, and reports to: the bound
+    of silence, the upload progress callback of the call that uploads, and the cancellation flag
+    that Ctrl-C sets (huggingface_hub uploads in its own threads, which no ContextVar reaches)."""
+
+    seconds: float
+    upload_progress: Callable[[int], None] | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+def _transport(bounds: Bounds):
     import httpx2
 
     class BoundedTransport(httpx2.BaseTransport):
@@ -230,15 +245,17 @@ def _transport():
         def handle_request(self, request):
             # huggingface_hub retries a failed metadata request with a 60 s timeout of its own:
             # every request is held to tinyrel's bound, whatever the caller asked for.
-            limit = timeout_seconds()
+            limit = bounds.seconds
             timeouts = dict(request.extensions.get("timeout") or {})
             request.extensions["timeout"] = {
                 key: limit if value is None else min(value, limit)
                 for key, value in {**dict.fromkeys(("connect", "read", "write", "pool")), **timeouts}.items()
             }
-            upload = _progress["upload"]
+            if bounds.cancelled.is_set():
+                raise Cancelled(str(request.url.copy_with(query=None)))
+            upload = bounds.upload_progress
             if upload is not None and request.method == "PUT":
-                request.stream = _counted(request.stream, upload)
+                request.stream = _counted(request.stream, upload, bounds.cancelled)
             try:
                 response = self.inner.handle_request(request)
             except httpx2.TimeoutException as exc:
@@ -248,7 +265,7 @@ def _transport():
             most, body = _body_limit(request, response, capture)
             advance = capture.advance if capture is not None and body is not None else None
             url = str(request.url.copy_with(query=None))
-            response.stream = _bounded_stream(response.stream, most, url, advance, body)
+            response.stream = _bounded_stream(response.stream, most, url, advance, body, bounds.cancelled)
             return response
 
         def close(self) -> None:
@@ -257,56 +274,50 @@ def _transport():
     return BoundedTransport()
 
 
-def client_factory():
+def make_client(bounds: Bounds):
+    """An httpx2 client for huggingface_hub, configured like its default one (its request hook,
+    redirects followed) but bounded by ``bounds``."""
     import httpx2
-    from huggingface_hub.utils._http import hf_request_event_hook
 
-    seconds = timeout_seconds()
+    from tinyrel.hub._hf_private import request_event_hook
+
     return httpx2.Client(
-        transport=_transport(),
-        event_hooks={"request": [hf_request_event_hook]},
+        transport=_transport(bounds),
+        event_hooks={"request": [request_event_hook()]},
         follow_redirects=True,
-        timeout=httpx2.Timeout(seconds, connect=min(seconds, 10.0)),
+        timeout=httpx2.Timeout(bounds.seconds, connect=min(bounds.seconds, 10.0)),
     )
 
 
-def xet_settings() -> dict[str, str]:
-    """The ``HF_XET_*`` settings tinyrel asks of ``hf_xet`` (see the module docstring)."""
-    seconds = max(1, round(timeout_seconds()))
-    return {
-        "HF_XET_CLIENT_CONNECT_TIMEOUT": f"{min(seconds, 10)}s",
-        "HF_XET_CLIENT_READ_TIMEOUT": f"{seconds}s",
+# hf_xet setting -> its environment variable: a variable the user set is theirs and wins.
+_XET_ENV = {
+    "client.connect_timeout": "HF_XET_CLIENT_CONNECT_TIMEOUT",
+    "client.read_timeout": "HF_XET_CLIENT_READ_TIMEOUT",
+    "client.retry_max_attempts": "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS",
+    "client.retry_base_delay": "HF_XET_CLIENT_RETRY_BASE_DELAY",
+    "client.retry_max_duration": "HF_XET_CLIENT_RETRY_MAX_DURATION",
+    "data.ingestion_block_size": "HF_XET_DATA_INGESTION_BLOCK_SIZE",
+}
+
+
+def xet_settings(seconds: float) -> dict[str, str | int]:
+    """The ``hf_xet`` settings tinyrel asks for (see the module docstring), before the user's own."""
+    whole = max(1, round(seconds))
+    settings: dict[str, str | int] = {
+        "client.connect_timeout": f"{min(whole, 10)}s",
+        "client.read_timeout": f"{whole}s",
         # hf_xet's default is 5 retries after growing pauses: a silent CAS took 6 reads of silence
         # (6 minutes at the default bound); 2 attempts keep one retry for a transient failure.
-        "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS": "2",
-        "HF_XET_CLIENT_RETRY_BASE_DELAY": "1s",
-        "HF_XET_CLIENT_RETRY_MAX_DURATION": f"{seconds}s",
-        "HF_XET_DATA_INGESTION_BLOCK_SIZE": "1000000",
+        "client.retry_max_attempts": 2,
+        "client.retry_base_delay": "1s",
+        "client.retry_max_duration": f"{whole}s",
+        "data.ingestion_block_size": 1_000_000,
     }
+    return {key: value for key, value in settings.items() if _XET_ENV[key] not in os.environ}
 
 
-OWN_XET_SETTINGS = "TINYREL_HF_XET_SET"  # the HF_XET_* names tinyrel set, as opposed to the user
+def xet_config(seconds: float):
+    """An ``hf_xet.XetConfig``: the user's ``HF_XET_*`` settings, and tinyrel's where they set none."""
+    import hf_xet
 
-
-def apply_xet_settings() -> None:
-    """Put ``xet_settings`` in the environment, where hf_xet reads them when huggingface_hub opens
-    its session (the first Xet transfer).  A value the user set is theirs and is kept; one that
-    tinyrel set (here, or in a parent process: children inherit the environment) is renewed, so a
-    child's own ``TINYREL_HUB_TIMEOUT`` is honoured."""
-    owned = set(filter(None, os.environ.get(OWN_XET_SETTINGS, "").split(",")))
-    for name, value in xet_settings().items():
-        if name not in os.environ or name in owned:
-            os.environ[name] = value
-            owned.add(name)
-    os.environ[OWN_XET_SETTINGS] = ",".join(sorted(owned))
-
-
-def install() -> None:
-    from huggingface_hub import constants, set_client_factory
-
-    apply_xet_settings()
-    set_client_factory(client_factory)
-    # huggingface_hub passes these per request for HEAD and file GETs.
-    seconds = timeout_seconds()
-    constants.HF_HUB_DOWNLOAD_TIMEOUT = min(constants.HF_HUB_DOWNLOAD_TIMEOUT, seconds)  # type: ignore[misc]
-    constants.HF_HUB_ETAG_TIMEOUT = min(constants.HF_HUB_ETAG_TIMEOUT, seconds)  # type: ignore[misc]
+    return hf_xet.XetConfig().with_config(xet_settings(seconds))

@@ -318,7 +318,7 @@ def _execute(api, repo_id: str, tag: str, files, state: RemoteState, plan: Plan,
 def _upload_and_commit(api, repo_id: str, tag: str, files: list[ReleaseFile], state: RemoteState, spec,
                        sign=None) -> str:  # fmt: skip
     """Upload the weights, sign meanwhile (``sign`` gives ``model.sig``, added to ``files``), commit."""
-    from tinyrel.hub.guard import report_progress
+    from tinyrel.hub.session import report_progress
     from tinyrel.hub.transfer import interruptible, transfer_display
 
     additions = _additions(files)

@@ -10,7 +10,6 @@ there, lives in ``verifying.local`` and ``verifying.hub``.
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +69,13 @@ class _SigstoreVerifier(_oms.signing.Verifier):
     """model_signing's Sigstore verifier, but able to use the embedded trust root offline."""
 
     def __init__(self, identity: str, issuer: str, offline: bool, trust_config: Path | None):
-        import logging
+        with quiet_logger("sigstore"):  # "TUF loaded in offline mode" is not news here
+            self._load(identity, issuer, offline, trust_config)
 
+    def _load(self, identity: str, issuer: str, offline: bool, trust_config: Path | None) -> None:
         from sigstore.models import ClientTrustConfig, TrustedRoot
         from sigstore.verify import Verifier, policy
 
-        logging.getLogger("sigstore").setLevel(logging.ERROR)  # "TUF loaded in offline mode" is not news here
         if trust_config is not None:
             # A client trust config (trust root + signing config) or a bare trusted root.
             import json
@@ -91,7 +91,23 @@ class _SigstoreVerifier(_oms.signing.Verifier):
         self._policy = policy.Identity(identity=identity, issuer=issuer)
 
     def _verify_signed_content(self, signature) -> tuple[str, bytes]:
-        return self._verifier.verify_dsse(bundle=signature.bundle, policy=self._policy)
+        with quiet_logger("sigstore"):
+            return self._verifier.verify_dsse(bundle=signature.bundle, policy=self._policy)
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str):
+    """A library logger (and its children) at ERROR for the duration of the block, then back at the
+    level the host program gave it: its warnings are not tinyrel's one-line findings."""
+    import logging
+
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @dataclass
@@ -116,22 +132,60 @@ def check_signature(signature_path: Path, config: VerifierConfig, report: Report
     verifier = config.verifier()
     reader = _oms.sigstore.Signature if config.method == "sigstore" else _oms.sigstore_pb.Signature
     try:
+        _check_bundle_file(signature_path)
         signature = reader.read(signature_path)
-    except (OSError, *_oms.verification_errors()) as exc:  # JSON, schema, protobuf and bundle errors alike
-        report.error("verify/bundle", f"{signature_path} is not a readable Sigstore bundle: {first_line(exc)}")
+    except (TinyrelError, OSError, *_oms.verification_errors()) as exc:  # JSON, schema, protobuf, bundle errors
+        report.error("verify/bundle", f"{signature_path} is not a readable Sigstore bundle: "
+                     f"{getattr(exc, 'message', None) or first_line(exc)}")  # fmt: skip
         return None
-    notes = io.StringIO()
+    if config.method == "key":
+        _fill_key_hint(signature, config, report)
     try:
-        with contextlib.redirect_stdout(notes):  # model_signing prints legacy-format warnings on stdout
-            manifest = verifier.verify(signature)
+        manifest = verifier.verify(signature)
     except _oms.verification_errors() as exc:  # every verification failure means "not verified"
         report.error("verify/signature", f"signature does not verify ({config.method}): {first_line(exc)}")
         return None
-    for note in filter(None, (n.strip() for n in notes.getvalue().splitlines())):
-        report.warning("verify/legacy-bundle", note)
     resources = {rd.identifier: (rd.digest.algorithm, rd.digest.digest_hex) for rd in manifest.resource_descriptors()}
     report.info("verify/signature", f"signature verified ({config.method}); {len(resources)} signed resources")
     return SignedManifest(resources, dict(manifest.serialization_type), manifest.model_name)
+
+
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024  # a bundle is kilobytes
+
+
+def _check_bundle_file(path: Path) -> None:
+    """Only a regular file of a bundle's size is handed to the reader (a FIFO would block it, a
+    device or a huge file would exhaust it)."""
+    import os
+
+    from tinyrel.safe_io import open_regular
+
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    if size > MAX_BUNDLE_BYTES:
+        raise TinyrelError("verify/bundle", f"{size:,} bytes; a bundle is kilobytes")
+
+
+def _fill_key_hint(signature, config: VerifierConfig, report: Report) -> None:
+    """A bundle from before model_signing 1.0 names no key (no ``publicKey.hint``), and model_signing
+    then prints a warning on stdout — which would be a host program's stdout.  tinyrel says it as
+    a finding instead and gives the in-memory bundle the hint of the key it is checked against (the
+    hint is not signed; the signature check itself is unchanged)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    key = signature.bundle.verification_material.public_key
+    if key.hint or config.public_key is None:
+        return
+    report.warning("verify/legacy-bundle", "the bundle uses an older verification material format (no public key "
+                   "hint); re-sign it with a current signer")  # fmt: skip
+    public = serialization.load_pem_public_key(config.public_key.read_bytes())
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    key.hint = hashlib.sha256(pem).hexdigest()
 
 
 @contextlib.contextmanager

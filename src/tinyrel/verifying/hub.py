@@ -160,9 +160,10 @@ def _check_identity(root: Path, signed: SignedManifest, listing: Listing, report
 
 def _download_all(listing: Listing, token, root: Path, files: dict[str, RemoteFile], uri: str) -> dict[str, str]:
     """Download ``files`` into ``root``, four at a time, with one progress display on a terminal;
-    return the SHA-256s the transport computed from the bodies that were written."""
+    return the SHA-256s the transport computed from the bodies that were written.  Ctrl-C stops
+    every transfer at once (``tinyrel.hub.transfer.interruptible``)."""
     from tinyrel.hub.errors import hub_errors
-    from tinyrel.hub.transfer import transfer_display
+    from tinyrel.hub.transfer import interruptible, submit_all, transfer_display
 
     if not files:
         return {}
@@ -174,8 +175,12 @@ def _download_all(listing: Listing, token, root: Path, files: dict[str, RemoteFi
                            expected_size=files[rel].size, advance=advance)  # fmt: skip
             return rel, got.sha256
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            return {rel: digest for rel, digest in pool.map(fetch, files) if digest is not None}
+        def fetch_all() -> dict[str, str]:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                done = [future.result() for future in submit_all(pool, fetch, files)]
+            return {rel: digest for rel, digest in done if digest is not None}
+
+        return interruptible(fetch_all, "download", left="nothing was delivered")
 
 
 def _fetch_signature(listing: Listing, token: str | None, where: Path) -> Path:
