@@ -20,16 +20,17 @@ KEYS: dict[str, set[str]] = {
     "": {"schema", "release", "weights", "distribution", "routing", "evals", "context", "blockers"},
     "release": {
         "name", "version", "base_model", "license", "summary", "domain", "pipeline_tag", "stand_in", "require_records",
+        "not_eval_claims",
     },
     "weights": {"source", "artifact_size"},
     "distribution": {"mode", "repo_id"},
-    "routing": {"routed_only", "domain", "router_guidance", "not_for", "forbidden_copy"},
+    "routing": {"routed_only", "domain", "router_guidance", "not_for", "forbidden_copy", "not_eval_claims"},
     "evals": {
         "id", "name", "kind", "tuned", "stock", "dataset", "dataset_id", "dataset_split", "dataset_config",
-        "dataset_revision", "task_id", "metric", "readout", "records", "stock_records",
+        "dataset_revision", "task_id", "metric", "readout", "records", "stock_records", "not_eval_claims",
     },
-    "context": {"system", "metric", "score", "size", "comparability", "readout", "source"},
-    "blockers": {"id", "title", "why", "unblock", "checks"},
+    "context": {"system", "metric", "score", "size", "comparability", "readout", "source", "not_eval_claims"},
+    "blockers": {"id", "title", "why", "unblock", "checks", "not_eval_claims"},
 }  # fmt: skip
 
 
@@ -119,6 +120,15 @@ class _Reader:
         value = self.get(table, key, float, "evals", ... if required else None, index)
         if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
             raise self.fail(f"'{key}' must be a finite fraction between 0 and 1 (got {value!r})", key, "evals", index)
+        return value
+
+    def marks(self, table: dict[str, Any], section: str, index: int = 0) -> list[str]:
+        """``not_eval_claims``: phrases of this table's prose whose numbers are not claims about an eval
+        (see ``tinyrel.policy.prose_claims``); each must hold a number, or it could mark nothing."""
+        value = self.text_list(table, "not_eval_claims", section, [], index)
+        for phrase in value:
+            if not any(ch.isdigit() for ch in phrase):
+                raise self.fail(f"not_eval_claims entry {phrase!r} holds no number", "not_eval_claims", section, index)
         return value
 
     def unknown_keys(self, table: dict[str, Any], section: str, index: int = 0) -> list[SpecNote]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
+from tinyrel.policy.prose_claims import prose_claims
 from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.workspace import Workspace
 from tinyrel.release_files import is_release_metadata
@@ -374,6 +375,7 @@ CHECKS: dict[str, Check] = {
     "weights": weights,
     "manifest-lock": manifest_lock,
     "eval-evidence": eval_evidence,
+    "prose-claims": prose_claims,
     "routed-only-copy": routed_only_copy,
     "negative-transfer-table": negative_transfer_table,
     "claims-comparability": claims_comparability,
@@ -396,6 +398,8 @@ def passed_statement(check: str, ctx: GateContext) -> str:
         "weights": "the weights were validated against the manifest",
         "manifest-lock": "the manifest and the lock list the same files and digests",
         "eval-evidence": "every number with per-item records was recomputed from them",
+        "prose-claims": "every score, count, delta and p-value the card's prose states about an eval matches its "
+        "per-item records, or its spec numbers where it has none",
         "routed-only-copy": f"this card states routed-only use for {spec.routing.domain} and carries none of the "
         "copy the spec forbids",
         "negative-transfer-table": "the negative-transfer table above matches the eval data",

@@ -40,6 +40,16 @@ PLACEHOLDERS = {
 }
 
 
+# Keys whose spec line findings name (the prose keys for tinyrel.policy.prose_claims).
+EVAL_LINES = ("tuned", "stock", "records", "stock_records", "readout", "dataset", "not_eval_claims")
+CONTEXT_LINES = ("system", "metric", "score", "size", "readout", "not_eval_claims")
+BLOCKER_LINES = ("title", "why", "unblock", "not_eval_claims")
+PROSE_LINES = {
+    "release": ("summary", "stand_in", "not_eval_claims"),
+    "routing": ("domain", "router_guidance", "not_for", "not_eval_claims"),
+}
+
+
 def is_slug(name: str) -> bool:
     return bool(SLUG.match(name)) and len(name) <= 96
 
@@ -61,6 +71,7 @@ class Eval:
     task_id: str | None = None  # the benchmark's task, for .eval_results
     records: str | None = None  # per-item records of the tuned model (workspace-relative)
     stock_records: str | None = None  # per-item records of the stock model
+    not_eval_claims: list[str] = field(default_factory=list)  # prose phrases whose numbers are not eval claims
     lines: dict[str, int] = field(default_factory=dict)  # key -> line in the spec, for findings
 
     @property
@@ -77,6 +88,8 @@ class ContextRow:
     comparability: str
     readout: str
     source: str = ""
+    not_eval_claims: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # key -> line in the spec, for findings
 
 
 @dataclass
@@ -87,6 +100,8 @@ class Blocker:
     unblock: str
     checks: list[str]
     line: int | None = None
+    not_eval_claims: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # key -> line in the spec, for findings
 
 
 @dataclass
@@ -96,6 +111,7 @@ class Routing:
     router_guidance: str
     not_for: list[str]
     forbidden_copy: list[str] = field(default_factory=lambda: list(DEFAULT_FORBIDDEN))
+    not_eval_claims: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -118,8 +134,10 @@ class ReleaseSpec:
     blockers: list[Blocker]
     stand_in: str = ""
     require_records: bool = False  # an eval without per-item records is an error, not a warning
+    not_eval_claims: list[str] = field(default_factory=list)  # [release] phrases whose numbers are not eval claims
     notes: list[SpecNote] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # "section.key" -> line, for findings
+    text_lines: list[str] = field(default_factory=list, repr=False)  # the spec's source, to place findings
 
     def evals_of(self, kind: str) -> list[Eval]:
         return [e for e in self.evals if e.kind == kind]
@@ -202,7 +220,8 @@ def _evals(r: _Reader, doc: dict[str, Any]) -> list[Eval]:
                 task_id=r.get(e, "task_id", str, "evals", None, i),
                 records=r.get(e, "records", str, "evals", None, i),
                 stock_records=r.get(e, "stock_records", str, "evals", None, i),
-                lines={key: r.line_of(key, "evals", i) or 0 for key in ("tuned", "stock", "records", "stock_records")},
+                not_eval_claims=r.marks(e, "evals", i),
+                lines={key: r.line_of(key, "evals", i) or 0 for key in EVAL_LINES},
             )
         )
         if evals[-1].dataset_id is not None:
@@ -236,6 +255,8 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
             comparability=r.choice(c, "comparability", COMPARABILITY, "context", i),
             readout=r.get(c, "readout", str, "context", "", i),
             source=r.get(c, "source", str, "context", "", i),
+            not_eval_claims=r.marks(c, "context", i),
+            lines={key: r.line_of(key, "context", i) or 0 for key in CONTEXT_LINES},
         )
         for i, c in enumerate(_array(r, doc, "context"))
     ]
@@ -247,6 +268,8 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
             unblock=r.get(b, "unblock", str, "blockers", index=i),
             checks=r.text_list(b, "checks", "blockers", ..., i),
             line=r.line_of("checks", "blockers", i),
+            not_eval_claims=r.marks(b, "blockers", i),
+            lines={key: r.line_of(key, "blockers", i) or 0 for key in BLOCKER_LINES},
         )
         for i, b in enumerate(_array(r, doc, "blockers"))
     ]
@@ -269,6 +292,7 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
         pipeline_tag=r.get(rel, "pipeline_tag", str, "release", "text-generation"),
         stand_in=r.get(rel, "stand_in", str, "release", ""),
         require_records=r.get(rel, "require_records", bool, "release", False),
+        not_eval_claims=r.marks(rel, "release"),
         weights_source=r.get(weights, "source", str, "weights"),
         artifact_size=r.get(weights, "artifact_size", str, "weights", ""),
         distribution_mode=r.choice(dist, "mode", DISTRIBUTION_MODES, "distribution"),
@@ -279,6 +303,7 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
             router_guidance=r.get(routing, "router_guidance", str, "routing"),
             not_for=r.text_list(routing, "not_for", "routing", []),
             forbidden_copy=_patterns(r, routing),
+            not_eval_claims=r.marks(routing, "routing"),
         ),
         evals=_evals(r, doc),
         context=context,
@@ -288,6 +313,9 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
         "weights.source": r.line_of("source", "weights") or 0,
         "distribution.repo_id": r.line_of("repo_id", "distribution") or 0,
     }
+    for section, keys in PROSE_LINES.items():
+        spec.lines.update({f"{section}.{key}": r.line_of(key, section) or 0 for key in keys})
+    spec.text_lines = r.lines
     spec.notes = _notes(r, doc)
     return spec
 
