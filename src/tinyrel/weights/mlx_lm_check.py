@@ -2,12 +2,13 @@
 
 This is the strongest structural check available — it is exactly what ``mlx_lm.load`` would
 demand — and costs nothing in data reads: mlx arrays are lazy, so building the model allocates no
-weights.  mlx-lm is an optional dependency; without it this check is skipped with a warning.
+weights.  mlx-lm is an optional dependency (``tinyrel[mlx-lm]``); asked for without it, the check is a usage error
+naming the extra, never a silent skip.
 """
 
 from __future__ import annotations
 
-from tinyrel.findings import Report
+from tinyrel.findings import Report, TinyrelError
 from tinyrel.weights import config as cfg
 from tinyrel.weights.layout import all_tensors
 from tinyrel.weights.model_dir import ModelDir
@@ -45,8 +46,8 @@ def check_against_mlx_lm(model: ModelDir, report: Report) -> None:
     try:
         import mlx_lm  # noqa: F401
     except ImportError:
-        report.warning("mlx-lm/unavailable", "mlx-lm is not installed; parameter-table check skipped")
-        return
+        raise TinyrelError("usage/extra-missing", "the mlx-lm check needs mlx-lm: pip install 'tinyrel[mlx-lm]'",
+                           usage=True) from None  # fmt: skip
     tensors = {t.name: t.shape for t in all_tensors(model)}
     try:
         expected = expected_parameters(dict(model.config), set(tensors))
