@@ -34,12 +34,16 @@ from tinyrel.api import (
     verify,
     write_manifest,
 )
-from tinyrel.findings import Finding, Report, TinyrelError
+from tinyrel.findings import Finding, Interrupted, Report, TinyrelError
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it from here)
+
+# Library logging: silent unless the host (or ``tinyrel --debug``) attaches a handler.
+__import__("logging").getLogger("tinyrel").addHandler(__import__("logging").NullHandler())
 
 __all__ = [
     "Finding",
+    "Interrupted",
     "Report",
     "SignerConfig",
     "TinyrelError",

@@ -44,11 +44,23 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tinyrel")
+@click.option("--debug", is_flag=True, envvar="TINYREL_DEBUG",
+              help="On an internal error, print its traceback; log what tinyrel does to stderr (TINYREL_DEBUG=1).")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, debug: bool) -> None:
     """Release and packaging manager for fine-tuned MLX models."""
     from tinyrel.hub.session import HubSession
 
+    ctx.meta["tinyrel.debug"] = debug
+    if debug:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("debug[%(name)s]: %(message)s"))
+        logger = logging.getLogger("tinyrel")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        ctx.call_on_close(lambda: logger.removeHandler(handler))
     ctx.with_resource(HubSession())  # the command's one way to the Hub (installed on first use)
 
 

@@ -70,12 +70,28 @@ def report_command(func: Callable[..., Report | Outcome]) -> Callable[..., None]
             fail(TinyrelError("input/too-deep", "input is nested too deeply to process"), fmt)
         except OSError as exc:  # the machine's limits (a full disk, a file system's rules), not a bug
             fail(os_error(exc), fmt)
-        except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
-            fail(TinyrelError("internal/error", f"{type(exc).__name__}: {exc}"), fmt)
+        except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback" (unless asked for)
+            show_traceback_if_asked(exc)
+            fail(TinyrelError("internal/error", f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"),
+                 fmt)  # fmt: skip
         outcome = result if isinstance(result, Outcome) else Outcome(result)
         emit(outcome.report, fmt, quiet, outcome.headline, outcome.stderr)
 
     return wrapper
+
+
+def show_traceback_if_asked(exc: BaseException) -> None:
+    """``--debug`` / ``TINYREL_DEBUG=1``: an internal error's traceback on stderr (tokens scrubbed),
+    so a bug can be reported with where it happened."""
+    import traceback
+
+    from tinyrel.hub.errors import scrub
+
+    context = click.get_current_context(silent=True)
+    if context is None or not context.find_root().meta.get("tinyrel.debug"):
+        return
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    click.echo(scrub(text), err=True)
 
 
 def exit_interrupted(message: str) -> None:

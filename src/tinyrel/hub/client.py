@@ -7,6 +7,7 @@ Hub, so a process (or a test) that points it elsewhere later is honoured everywh
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 from tinyrel.findings import TinyrelError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+log = logging.getLogger(__name__)
 
 
 def endpoint() -> str | None:
@@ -81,7 +83,10 @@ def download(
             repo_id, filename, revision=revision, endpoint=endpoint(), token=token, local_dir=local_dir,
             etag_timeout=min(10.0, bounds.seconds),
         ))  # fmt: skip
-    return Downloaded(path, capture.written_sha256(path))
+    digest = capture.written_sha256(path)
+    log.debug("%s: %s", filename, "SHA-256 taken from the body as it was written" if digest else
+              "no single plain body was written (Xet, a retry, an encoding): to be hashed on disk")  # fmt: skip
+    return Downloaded(path, digest)
 
 
 def hub_ref(uri: str):

@@ -19,12 +19,15 @@ tinyrel's client too (huggingface_hub has one client), bounded by the same limit
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from tinyrel.findings import TinyrelError
+
+log = logging.getLogger(__name__)
 
 _current: ContextVar[HubSession | None] = ContextVar("tinyrel_hub_session", default=None)
 _lock = threading.Lock()
@@ -130,8 +133,6 @@ def _release() -> None:
 
 
 def _install() -> _Installation:
-    import logging
-
     from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars
 
     from tinyrel.hub import _hf_private
@@ -148,6 +149,8 @@ def _install() -> _Installation:
         installation.previous_xet = _hf_private.swap_xet_session(xet)
     disable_progress_bars()  # tinyrel shows one display of its own
     hf_logger.setLevel(logging.ERROR)  # its retry chatter is not tinyrel's one-line error
+    log.debug("installed tinyrel's client%s into huggingface_hub (bound: %g s of silence)",
+              " and Xet session" if xet is not None else "", bounds.seconds)
     return installation
 
 
@@ -159,7 +162,6 @@ def _uninstall(installation: _Installation) -> None:
     _hf_private.restore_client(installation.previous_client)
     if installation.previous_xet is not None:
         _hf_private.restore_xet_session(installation.previous_xet)
-    import logging
     import warnings
 
     logging.getLogger("huggingface_hub").setLevel(installation.logger_level)
@@ -167,6 +169,7 @@ def _uninstall(installation: _Installation) -> None:
         warnings.simplefilter("ignore")
         (disable_progress_bars if installation.bars_were_disabled else enable_progress_bars)()
     installation.client.close()
+    log.debug("restored huggingface_hub's own client, Xet session, progress bars and logger")
 
 
 def _xet_session(bounds, installation: _Installation):
