@@ -122,3 +122,25 @@ def test_fast_verify_through_the_signed_manifest_sees_every_tampering(model_dir,
         code, doc = run_json("verify", root, "--public-key", keys.public_key)
         assert code == 1 and codes(doc) == expected, case
         shutil.rmtree(root)
+
+
+def test_pull_and_verify_do_each_thing_once(published, hub, keys, tmp_path):
+    """One listing, one download per file (plus huggingface_hub's metadata HEAD), one signature
+    check — counted by the emulator itself."""
+    from collections import Counter
+
+    hub.hub.request_log.clear()
+    code, doc = run_json("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", tmp_path / "m")
+    assert code == 0, doc
+    log = list(hub.hub.request_log)
+    routes = Counter((method, route) for method, route, _ in log)
+    files = Counter(path.split("/resolve/", 1)[1].split("/", 1)[1] for method, route, path in log
+                    if route == "resolve_file" and method == "GET")  # fmt: skip
+    heads = Counter(path for method, route, path in log if route == "resolve_file" and method == "HEAD")
+    assert routes[("GET", "repo_info")] == 1, routes  # the listing, once
+    assert set(files.values()) <= {1} and set(heads.values()) == {1}, (files, heads)
+    fetched_by_xet = 1 if hub.mode == "xet" else 0  # the weights come from the Xet store, not a GET
+    assert len(files) == doc["files"] + 1 - fetched_by_xet  # every signed file and model.sig
+    assert routes[("GET", "xet_token")] <= 1 and set(routes) <= {("GET", "repo_info"), ("GET", "resolve_file"),
+                                                                 ("HEAD", "resolve_file"), ("GET", "xet_token")}
+    assert [f["code"] for f in doc["findings"]].count("verify/signature") == 1  # checked once

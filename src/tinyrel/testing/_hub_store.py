@@ -42,6 +42,7 @@ class HubState:
         (data / "blobs").mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self.state = _load_state(data / "state.json")
+        self.request_log: list[tuple[str, str, str]] = []  # (method, route, path) of every routed request
         self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0, "lfs_downloads": 0,
                       "xet_write_tokens": 0}  # fmt: skip
         self.faults: dict[str, object] = {"fail_upload": None, "drop_upload": None, "fail_tag": None,

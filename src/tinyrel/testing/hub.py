@@ -100,6 +100,7 @@ class Handler(LfsRoutes, XetRoutes, JsonHandler):
                 for pattern, handler_name in ROUTES.get(method, []):
                     match = pattern.fullmatch(url.path)
                     if match:
+                        self.server.hub.request_log.append((method, handler_name, url.path))
                         getattr(self, handler_name)(*names.route_args(match), query=query)
                         return
             raise HubError(404, f"no route {method} {url.path}")
