@@ -26,9 +26,10 @@ import tomli_w
 
 from tinyrel.atomic import check_output_target, write_text_atomic
 from tinyrel.findings import Report, TinyrelError, first_line
+from tinyrel.release_files import is_release_metadata
 from tinyrel.safe_io import checked_relpath, read_small
 from tinyrel.sources.resolve import SHA256_RE, LockedSource, resolve
-from tinyrel.sources.uri import COMMIT_RE, parse_source
+from tinyrel.sources.uri import COMMIT_RE, HUB, parse_source
 
 SCHEMA = "tinyrel.lock/1"
 MAX_LOCK_BYTES = 16 * 1024 * 1024
@@ -167,6 +168,10 @@ def compare_files(locked: LockedSource, actual: LockedSource, report: Report, co
     want = {f["path"]: f for f in locked.files}
     got = {f["path"]: f for f in actual.files}
     for rel in sorted(want.keys() - got.keys()):
+        if actual.kind != HUB and is_release_metadata(rel):  # locked by an older tinyrel, as if it were a weight
+            report.error(code, f"{locked.name}: {rel} is locked, but a release file name in a weights folder is not "
+                         "a weight (the release writes its own); re-lock with tinyrel lock", rel)  # fmt: skip
+            continue
         report.error(code, f"{locked.name}: {rel} is locked but no longer present", rel)
     for rel in sorted(got.keys() - want.keys()):
         report.error(code, f"{locked.name}: {rel} is present but not in the lock", rel)
