@@ -17,7 +17,15 @@ from typing import Any
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.hub.client import git_blob_sha1_file
 from tinyrel.safe_io import cache_blobs_dir, repo_blob
-from tinyrel.sources.uri import COMMIT_RE, HUB, LOCAL_CACHE, SourceRef, cache_repo_dir, portable_path
+from tinyrel.sources.uri import (
+    COMMIT_RE,
+    HUB,
+    LOCAL_CACHE,
+    SourceRef,
+    cache_repo_dir,
+    cache_uri,
+    portable_path,
+)
 from tinyrel.weights.model_dir import list_files
 from tinyrel.weights.scan import run_scan
 
@@ -103,7 +111,9 @@ def resolve_local(ref: SourceRef, name: str, report: Report, base: Path | None =
     files = _hash_dir(root, report)
     if ref.kind == LOCAL_CACHE:
         _check_cache_blobs(root, files, report)
-    uri = ref.uri if ref.path is None else portable_path(ref.path, base)
+    uri = ref.uri
+    if ref.path is not None:  # a cache snapshot in use is named by what it is, not by where it is
+        uri = (cache_uri(ref.path) if ref.kind == LOCAL_CACHE else None) or portable_path(ref.path, base)
     return LockedSource(name, uri, ref.kind, list(files.values()), revision, False, False)
 
 
