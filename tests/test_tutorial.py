@@ -197,6 +197,8 @@ def test_the_readme_tutorial_on_a_model_saved_by_mlx_lm(tmp_path, hub, mlx_lm_mo
     assert [s["name"] for s in lock] == [NAME] and lock[0]["uri"].startswith("hf://my-org/my-specialist@")
     last_check = shell.results[-3]
     assert last_check[0] == "tinyrel check" and last_check[1] == 0, last_check[2]
+    if any(line.startswith("tinyrel evals --lock") for line, _, _ in shell.results):
+        assert "eval-evidence=pass" in last_check[2], last_check[2]  # the pins survived publish's re-lock
     assert subprocess.run(["git", "log", "--oneline"], cwd=ws, capture_output=True, text=True).stdout.strip()
 
     # The consumer's side: pull what was published, verified, and load it with mlx-lm.
