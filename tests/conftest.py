@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fixtures import copy_model, write_mlx_model
+from fixtures import convert_4bit, copy_model, hf_cache_from_hub, write_mlx_lm_saved, write_mlx_model
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +29,64 @@ def model_dir(model_store: dict[str, Path], tmp_path: Path):
         return copy_model(model_store[kind], tmp_path / kind)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def mlx_lm_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """What mlx-lm really writes: ``saved`` by ``mlx_lm.utils.save`` (README.md stub card, tokenizer,
+    chat template, generation config) and ``q4``, its ``mlx_lm.convert -q`` conversion."""
+    root = tmp_path_factory.mktemp("mlx-lm")
+    import huggingface_hub.constants as hf_constants
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hf_constants, "HF_HUB_OFFLINE", True)  # everything is local: nothing may reach for the network
+        saved = write_mlx_lm_saved(root / "saved")
+        return {"saved": saved, "q4": convert_4bit(saved, root / "q4")}
+
+
+@pytest.fixture
+def mlx_lm_model(mlx_lm_store: dict[str, Path], tmp_path: Path):
+    """A fresh, writable copy of a model written by mlx-lm: ``mlx_lm_model("saved")`` or ``("q4")``."""
+
+    def make(kind: str = "saved", dest: Path | None = None) -> Path:
+        return copy_model(mlx_lm_store[kind], dest or tmp_path / f"mlx-{kind}")
+
+    return make
+
+
+XET_CACHE_REPOS = {"saved": "lab/my-specialist", "q4": "lab/my-specialist-4bit"}
+
+
+@pytest.fixture(scope="session")
+def xet_cache_store(mlx_lm_store: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Hugging Face cache written by the installed huggingface_hub's ``snapshot_download`` with its
+    defaults, over Xet from the emulator: snapshots link through ``models--…/blobs/<etag>`` into the
+    cache-wide shared blob store ``<cache>/blobs/<xx>/<xet hash>``."""
+    from tinyrel.testing.hub import EmulatorServer
+
+    root = tmp_path_factory.mktemp("xet-cache")
+    server = EmulatorServer("127.0.0.1", 0, root / "hub-data", HUB_TOKEN, xet=True)
+    server.start_in_thread()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            for kind, repo_id in XET_CACHE_REPOS.items():
+                hf_cache_from_hub(mlx_lm_store[kind], repo_id, server.base_url, HUB_TOKEN, root / "hub")
+    finally:
+        server.shutdown()
+        server.server_close()
+    return root / "hub"
+
+
+@pytest.fixture
+def xet_cache(xet_cache_store: Path, tmp_path: Path) -> Path:
+    """A copy of ``xet_cache_store`` as this test's HF cache (``HF_HOME/hub``); ``hf-cache://lab/my-specialist``
+    and ``hf-cache://lab/my-specialist-4bit`` resolve into it."""
+    import shutil
+
+    dest = tmp_path / "hf-home" / "hub"
+    shutil.copytree(xet_cache_store, dest, symlinks=True)
+    return dest
 
 
 @pytest.fixture(autouse=True)

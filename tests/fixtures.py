@@ -55,3 +55,82 @@ def write_safetensors(path: Path, header: dict | bytes, data: bytes = b"", *, le
     raw = header if isinstance(header, bytes) else json.dumps(header).encode()
     path.write_bytes(struct.pack("<Q", len(raw) if length is None else length) + raw + data)
     return path
+
+
+# What mlx-lm itself writes for a fine-tune: ``mlx_lm.utils.save`` (weights, index, config, the
+# tokenizer with its chat template, generation_config.json copied from the source, and the stub
+# README.md model card), and ``mlx_lm.convert -q`` of that folder.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+_CORPUS = [
+    "List the files in /tmp", "Move report.txt into archive/", "Delete the empty folders under ~/Downloads",
+    "Rename every .jpeg file to .jpg", "Show the five largest files here", "Copy notes.md into backup/",
+]  # fmt: skip
+
+
+def train_tokenizer(vocab_size: int = 320):
+    """A byte-level BPE trained in-process (no network) and wrapped as transformers wraps Qwen's."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_CORPUS * 20, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHAT_TEMPLATE
+    )
+
+
+def write_mlx_lm_saved(out: Path, *, seed: int = 0) -> Path:
+    """A tiny Qwen3 fine-tune as ``mlx_lm.utils.save`` writes it, from a local source folder."""
+    import mlx.core as mx
+    import mlx_lm.utils as mlu
+    from mlx_lm.models import qwen3
+    from mlx_lm.tokenizer_utils import TokenizerWrapper
+
+    tokenizer = train_tokenizer()
+    conf = {**TINY_QWEN3, "vocab_size": len(tokenizer)}
+    mx.random.seed(seed)
+    model = qwen3.Model(qwen3.ModelArgs.from_dict(conf))
+    model.set_dtype(mx.bfloat16)
+    mx.eval(model.parameters())
+    source = out.parent / f".{out.name}-source"  # what mlx_lm.save copies generation_config.json from
+    source.mkdir(parents=True)
+    eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    (source / "generation_config.json").write_text(json.dumps({"eos_token_id": eos}))
+    mlu.save(out, source, model, TokenizerWrapper(tokenizer), conf)
+    shutil.rmtree(source)
+    return out
+
+
+def convert_4bit(src: Path, out: Path) -> Path:
+    """``mlx_lm.convert --hf-path SRC --mlx-path OUT -q`` (4 bits, mlx-lm's default group size)."""
+    import contextlib
+    import io
+
+    from mlx_lm.convert import convert
+
+    with contextlib.redirect_stdout(io.StringIO()):  # its "[INFO] Quantizing" lines
+        convert(str(src), str(out), quantize=True, q_bits=4)
+    return out
+
+
+def hf_cache_from_hub(model: Path, repo_id: str, endpoint: str, token: str, cache: Path) -> Path:
+    """Upload ``model`` to a Hub (the emulator) and download it back with huggingface_hub's own
+    ``snapshot_download`` and its defaults (over Xet: the cache-wide shared blob store of
+    huggingface_hub >= 2.4); returns the snapshot directory inside ``cache``."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    api = HfApi(endpoint=endpoint, token=token)
+    api.create_repo(repo_id, exist_ok=True)
+    api.upload_folder(folder_path=str(model), repo_id=repo_id)
+    return Path(snapshot_download(repo_id, cache_dir=cache, endpoint=endpoint, token=token))

@@ -89,10 +89,10 @@ def test_init_merges_into_an_existing_lock_and_refuses_a_rerun(model_store, tmp_
     assert (ws / "tinyrel.lock").read_text() == merged
     assert (ws / ".gitignore").is_file()
 
-    # init --example into the same workspace adds its entry and keeps both others
-    assert run("init", "--example", ws).exit_code == 0
-    names = [s["name"] for s in tomllib.loads((ws / "tinyrel.lock").read_text())["sources"]]
-    assert names == ["other", "tiny", NAME] and (ws / "tinyrel.lock").read_text().startswith(merged)
+    # init --example writes a whole workspace: it refuses one that exists, and changes nothing
+    example = run("init", "--example", ws)
+    assert example.exit_code == 2 and "error[init/not-empty]" in example.output
+    assert (ws / "tinyrel.lock").read_text() == merged and not (ws / "hf-cache").exists()
 
 
 def test_lock_update_keeps_other_entries_byte_for_byte(model_dir, tmp_path):

@@ -6,7 +6,8 @@ rules hold everywhere tinyrel reads them:
 - only regular files are opened, and opened so that a FIFO cannot block the open (``O_NONBLOCK``)
   and a device is recognised before a byte is read (``fstat``);
 - a symlink may point only inside the directory being read (or, for a Hugging Face cache
-  snapshot, into that repository's ``blobs/``): a link to ``/etc/passwd`` is never followed;
+  snapshot, into that repository's ``blobs/``, and from there into the cache's shared Xet blob
+  store ``<cache>/blobs/<xx>/<xet hash>``): a link to ``/etc/passwd`` is never followed;
 - small structured files (JSON, TOML) are size-capped before they are parsed, and paths recorded
   in them must be relative, normalised and inside their root.
 """
@@ -96,16 +97,65 @@ def cache_blobs_dir(root: Path) -> Path | None:
     return None
 
 
+# huggingface_hub >= 2.4 (``huggingface_hub.utils._shared_blobs``): Xet downloads live once per cache
+# in ``<cache>/blobs/<first two hex digits>/<xet hash>``, a directory marked by this file holding
+# the layout version; each repository's ``blobs/<etag>`` is a relative symlink to its entry.
+SHARED_BLOBS_MARKER = ".huggingface-shared-blobs"
+_XET_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+def shared_blob_store(blobs: Path) -> Path | None:
+    """The cache-wide shared blob store next to a repository's ``blobs/``, if huggingface_hub made one."""
+    store = blobs.parent.parent / "blobs"
+    marker = store / SHARED_BLOBS_MARKER
+    try:
+        if stat.S_ISDIR(os.lstat(store).st_mode) and stat.S_ISREG(os.lstat(marker).st_mode):
+            return store if marker.read_bytes() == b"1\n" else None
+    except OSError:
+        return None
+    return None
+
+
+def repo_blob(link: Path, blobs: Path) -> Path | None:
+    """The repository blob ``blobs/<etag>`` that the snapshot entry ``link`` points at (its first
+    hop, not wherever a chain of links ends), or ``None`` when it points anywhere else."""
+    try:
+        first = link.parent.resolve() / os.readlink(link)
+    except OSError:
+        return None
+    name = first.name
+    if name in ("", ".", "..") or first.parent.resolve() != blobs:
+        return None
+    return blobs / name
+
+
+def _in_shared_store(link: Path, target: Path, blobs: Path, store: Path | None) -> bool:
+    """``link`` -> ``blobs/<etag>`` -> ``<store>/<xx>/<xet hash>``, exactly as huggingface_hub lays
+    out a Xet download: two hops, the second into the marked store under its own hash, nothing else."""
+    if store is None or not _XET_HASH.match(target.name) or target.parent != store / target.name[:2]:
+        return False
+    blob = repo_blob(link, blobs)
+    if blob is None or not blob.is_symlink():
+        return False
+    try:
+        second = blob.parent / os.readlink(blob)
+    except OSError:
+        return False
+    return second.parent.resolve() / second.name == target and not second.is_symlink()
+
+
 def walk_tree(root: Path, *, skip_hidden: bool = False, ignore=None) -> Tree:
     """Every regular file under ``root`` without following a link out of it or opening anything.
 
-    Links to files inside ``root`` (or inside the cache repository's ``blobs/`` for a snapshot)
-    are followed; links elsewhere, broken links, FIFOs, devices and sockets are refused.
+    Links to files inside ``root`` (or, for a snapshot, inside the cache repository's ``blobs/``
+    or, through it, in the cache's shared Xet blob store) are followed; links elsewhere, broken
+    links, FIFOs, devices and sockets are refused.
     ``ignore(rel)`` prunes paths (and whole directories) before they are looked at.
     """
     tree = Tree()
     base = root.resolve()
     blobs = cache_blobs_dir(root)
+    store = shared_blob_store(blobs) if blobs is not None else None
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         rel_dir = Path(dirpath).relative_to(root)
         keep = []
@@ -123,7 +173,7 @@ def walk_tree(root: Path, *, skip_hidden: bool = False, ignore=None) -> Tree:
             if (skip_hidden and name.startswith(".")) or (ignore and ignore(rel)):
                 continue
             path = Path(dirpath) / name
-            problem = _refusal(path, rel, base, blobs)
+            problem = _refusal(path, rel, base, blobs, store)
             if problem:
                 tree.refused.append((rel, *problem))
             else:
@@ -132,12 +182,15 @@ def walk_tree(root: Path, *, skip_hidden: bool = False, ignore=None) -> Tree:
     return tree
 
 
-def _refusal(path: Path, rel: str, base: Path, blobs: Path | None) -> tuple[str, str] | None:
+def _refusal(path: Path, rel: str, base: Path, blobs: Path | None, store: Path | None) -> tuple[str, str] | None:
     try:
         link = path.is_symlink()
         if link:
             target = path.resolve()
-            if not (target.is_relative_to(base) or (blobs is not None and target.is_relative_to(blobs))):
+            inside = target.is_relative_to(base) or (
+                blobs is not None and (target.is_relative_to(blobs) or _in_shared_store(path, target, blobs, store))
+            )
+            if not inside:
                 return "hygiene/symlink-escape", f"{rel} links outside the model directory; not followed"
         mode = os.stat(path).st_mode
     except FileNotFoundError:

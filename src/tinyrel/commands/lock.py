@@ -23,17 +23,22 @@ from tinyrel.sources.lock import check_lock, lock_source, read_lock, update_lock
     show_default=True,
     help="Lock file to write or check.",
 )
-@click.option("--name", default="weights", show_default=True, help="Name of the source entry.")
+@click.option(
+    "--name",
+    help="Name of the source entry [default: the workspace's release, when the lock's directory holds exactly one; "
+    "else weights].",
+)
 @click.option("--check", is_flag=True, help="Exit 1 when the lock no longer matches what it points to.")
 @output_options
 @report_command
-def lock_command(source: str | None, output: Path, name: str, check: bool) -> Outcome:
+def lock_command(source: str | None, output: Path, name: str | None, check: bool) -> Outcome:
     """Resolve SOURCE (a directory, HF cache snapshot, hf-cache:// or hf:// reference) into the lock."""
     if check:
         target = Path(source) if source else output
         return Outcome(check_lock(target, base=target.parent.resolve()), f"checked {target}")
     if not source:
         raise TinyrelError("usage/missing-source", "give a SOURCE to lock, or --check", usage=True)
+    name = name or default_entry_name(output)
     check_name(name)
     check_output_target(output, "lock")
     if output.exists():
@@ -45,3 +50,15 @@ def lock_command(source: str | None, output: Path, name: str, check: bool) -> Ou
     update_lock(output, entry)
     durable = str(entry.durable).lower()
     return Outcome(report, f"locked {name} -> {output}: {len(entry.files)} files, durable={durable}")
+
+
+def default_entry_name(lock_file: Path) -> str:
+    """The entry a lock in a workspace belongs to: its only release (``tinyrel.lock`` holds one entry
+    per release, named after it), so ``tinyrel lock SOURCE`` re-pins that release instead of adding a
+    stray ``weights`` entry the gate never reads.  Outside a workspace: ``weights``."""
+    from tinyrel.policy.workspace import Workspace
+
+    releases = Workspace(lock_file.parent).releases()
+    if len(releases) > 1:
+        raise TinyrelError("usage/name", f"the workspace has releases {releases}; say which with --name", usage=True)
+    return releases[0] if releases else "weights"

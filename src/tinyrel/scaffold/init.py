@@ -2,7 +2,9 @@
 
 ``init`` never destroys what it did not write: an existing spec, manifest or lock entry of the
 same name is refused before anything is written; other releases' lock entries, an existing
-CHANGELOG, ``.gitignore`` and card template are left byte-for-byte as they are.
+CHANGELOG, ``.gitignore`` and card template are left byte-for-byte as they are; a failed or
+interrupted run removes what it created (``tinyrel.scaffold.undo``).  ``init --example`` writes a
+whole workspace, so its directory must be absent or empty.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from tinyrel.atomic import write_text_atomic
 from tinyrel.card.render import DEFAULT_TEMPLATE
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.spec import is_slug
+from tinyrel.scaffold.license import LICENSE_PLACEHOLDER, base_license
+from tinyrel.scaffold.undo import Undo, undo_on_failure
 from tinyrel.sources.lock import lock_source, read_lock, update_lock
 from tinyrel.sources.resolve import local_dir
-from tinyrel.sources.uri import HUB, parse_source, portable_path
+from tinyrel.sources.uri import HUB, cache_uri, parse_source, portable_path
 from tinyrel.weights import manifest as mf
 from tinyrel.weights.validate import inspect_weights
 
 SEED_SPEC = Path(__file__).parent / "seed.toml"
 SEED_RECORDS = Path(__file__).parent / "evals"
 WEIGHTS_COMMENT = "# Where the weights live today: a local Hugging Face cache on the lab's Mac (not on this machine)."
+EXAMPLE_WEIGHTS_COMMENT = "# The example's stand-in weights, in a Hugging Face cache in this workspace."
 STAND_IN_NOTE = (
     "This example workspace carries a tiny Qwen3-architecture stand-in (2 layers, hidden size 64, "
     "written with mlx) in place of the real 7.5 GB specialist. Every number on this card is the real "
@@ -74,10 +79,14 @@ def _refuse_existing(dest: Path, name: str) -> None:
                            path=str(lock))  # fmt: skip
 
 
-def write_workspace(dest: Path, name: str, version: str, source_uri: str, spec_text: str, report: Report) -> None:
+def write_workspace(
+    dest: Path, name: str, version: str, source_uri: str, spec_text: str, report: Report, undo: Undo
+) -> None:
     """Spec, lock entry, manifest, CHANGELOG, .gitignore and card template (weights must exist).
 
-    Eval records the spec names (and that exist) are pinned in the lock entry too.
+    Everything is checked before the first byte is written; every path is registered with ``undo``
+    first, so a failure or Ctrl-C half-way leaves the directory as it was.  Eval records the spec
+    names (and that exist) are pinned in the lock entry too.
     """
     from tinyrel.evidence.collect import file_digest
 
@@ -90,23 +99,37 @@ def write_workspace(dest: Path, name: str, version: str, source_uri: str, spec_t
     inspection = inspect_weights(weights_dir, build_manifest=True, progress=False)
     report.extend(inspection.report)
     if inspection.manifest is None or not lock_report.ok:
-        raise TinyrelError("init/invalid-weights", "the weights did not validate; nothing was written",
-                           path=source_uri)  # fmt: skip
-    write_text_atomic(dest / "release" / f"{name}.toml", spec_text)
-    mf.write(inspection.manifest, dest / "manifests" / f"{name}.json")
-    update_lock(dest / "tinyrel.lock", source, replace=False)
+        raise TinyrelError("init/invalid-weights", f"the weights did not validate ({first_errors(report)}); "
+                           "nothing was written", path=source_uri)  # fmt: skip
+    targets = [dest / "release" / f"{name}.toml", dest / "manifests" / f"{name}.json", dest / "tinyrel.lock"]
+    for path in targets:
+        undo.file(path)
+    write_text_atomic(targets[0], spec_text)
+    mf.write(inspection.manifest, targets[1])
+    update_lock(targets[2], source, replace=False)
     changelog = dest / "CHANGELOG.md"
     if not changelog.exists():
+        undo.file(changelog)
         write_text_atomic(changelog, CHANGELOG.format(version=version, name=name))
     gitignore = dest / ".gitignore"
     if not gitignore.exists():
         ignored = GITIGNORE
         if weights_dir.resolve().is_relative_to(dest.resolve()) and weights_dir.resolve() != dest.resolve():
             ignored += f"# the weights themselves (gigabytes) stay out of git; the lock pins them\n/{source_uri}/\n"
+        undo.file(gitignore)
         write_text_atomic(gitignore, ignored)
     template = dest / "templates" / "card.md.j2"
     if not template.exists():
+        undo.file(template)
         write_text_atomic(template, DEFAULT_TEMPLATE.read_text(encoding="utf-8"))
+
+
+def first_errors(report: Report, limit: int = 3) -> str:
+    """The first errors of ``report`` as one line: what a user needs to see to fix the weights."""
+    errors = report.errors
+    shown = "; ".join(f"{f.code}: {f.path + ': ' if f.path else ''}{f.message}" for f in errors[:limit])
+    more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
+    return f"{len(errors)} error{'s' if len(errors) != 1 else ''}: {shown}{more}"
 
 
 def _set_value(text: str, key: str, value: str, after: str | None = None) -> str:
@@ -119,6 +142,17 @@ def _set_value(text: str, key: str, value: str, after: str | None = None) -> str
     return anchor.sub(lambda m: m.group(0) + "\n" + line, text, count=1)
 
 
+def _refuse_non_empty(dest: Path) -> None:
+    """The example is a whole workspace of its own: it goes into an absent or empty directory only."""
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise TinyrelError("init/not-empty", "is not a directory; init --example needs an absent or empty one",
+                           usage=True, path=str(dest))  # fmt: skip
+    if dest.is_dir() and any(dest.iterdir()):
+        raise TinyrelError("init/not-empty", "is not empty; init --example writes a whole workspace and needs an "
+                           "absent or empty directory (init WEIGHTS --dir adds a release to a workspace)",
+                           usage=True, path=str(dest))  # fmt: skip
+
+
 def init_example(dest: Path) -> Report:
     """The seed's spec (comments kept) with small stand-in weights in a workspace-local cache."""
     from tinyrel.scaffold.standin import place_in_cache, write_standin
@@ -126,24 +160,27 @@ def init_example(dest: Path) -> Report:
     seed = SEED_SPEC.read_text(encoding="utf-8")
     spec = tomllib.loads(seed)
     name, repo_id = spec["release"]["name"], spec["distribution"]["repo_id"]
-    _refuse_existing(dest, name)
-    dest.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".standin-", dir=dest))
-    try:
-        snapshot = place_in_cache(write_standin(staging / "model"), dest / "hf-cache", repo_id)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    for records in sorted(SEED_RECORDS.glob("*.jsonl")):  # stand-in records that reproduce the seed's numbers
-        target = dest / "evals" / records.name
-        if not target.exists():
-            write_text_atomic(target, records.read_text(encoding="utf-8"))
-    source = snapshot.relative_to(dest).as_posix()
-    text = seed.replace(WEIGHTS_COMMENT, "# The example's stand-in weights, in a Hugging Face cache in this workspace.")
-    text = _set_value(text, "stand_in", STAND_IN_NOTE, after="pipeline_tag")
-    text = _set_value(text, "source", source)
-    text = _set_value(text, "artifact_size", "7.5 GB (the real release; the stand-in is a few hundred KB)")
+    _refuse_non_empty(dest)
     report = Report()
-    write_workspace(dest, name, spec["release"]["version"], source, text, report)
+    with undo_on_failure() as undo:
+        undo.directory(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        undo.tree(dest / "hf-cache")
+        staging = Path(tempfile.mkdtemp(prefix=".standin-", dir=dest))
+        try:
+            snapshot = place_in_cache(write_standin(staging / "model"), dest / "hf-cache", repo_id)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        for records in sorted(SEED_RECORDS.glob("*.jsonl")):  # stand-in records that reproduce the seed's numbers
+            target = dest / "evals" / records.name
+            undo.file(target)
+            write_text_atomic(target, records.read_text(encoding="utf-8"))
+        source = snapshot.relative_to(dest).as_posix()
+        text = seed.replace(WEIGHTS_COMMENT, EXAMPLE_WEIGHTS_COMMENT)
+        text = _set_value(text, "stand_in", STAND_IN_NOTE, after="pipeline_tag")
+        text = _set_value(text, "source", source)
+        text = _set_value(text, "artifact_size", "7.5 GB (the real release; the stand-in is a few hundred KB)")
+        write_workspace(dest, name, spec["release"]["version"], source, text, report, undo)
     report.data.update({"release": name, "workspace": str(dest)})
     return report
 
@@ -157,7 +194,7 @@ schema = "tinyrel.release/1"
 name = {name_v}
 version = "0.1.0"
 base_model = {base_v}
-license = "apache-2.0"
+license = {license_v}{license_comment}
 pipeline_tag = "text-generation"
 domain = "the domain this model was tuned for"
 summary = {summary_v}
@@ -223,20 +260,33 @@ def init_real(weights: str, name: str, base_model: str, dest: Path) -> Report:
     if ref.kind == HUB:
         raise TinyrelError("usage/init-source", "init needs the weights on this machine: download them first "
                            "(hf download ORG/NAME) and pass hf-cache://ORG/NAME", usage=True)  # fmt: skip
-    if not local_dir(ref)[0].is_dir():
+    weights_dir = local_dir(ref)[0]
+    if not weights_dir.is_dir():
         raise TinyrelError("path/not-found", "no weights directory here", usage=True, path=weights)
     _refuse_existing(dest, name)
-    dest.mkdir(parents=True, exist_ok=True)
-    source = weights if ref.path is None else portable_path(ref.path, dest)
+    source = weights if ref.path is None else cache_uri(ref.path) or portable_path(ref.path, dest)
+    found = base_license(weights_dir, base_model)
     text = SCAFFOLD.format(
         name=name,
         name_v=_toml(name),
         base_v=_toml(base_model),
+        license_v=_toml(found.license or LICENSE_PLACEHOLDER),
+        license_comment=f"  # read from {found.where}" if found.license else "  # not found: replace it",
         summary_v=_toml(f"{name}: a fine-tune of {base_model}."),
         source_v=_toml(source),
         repo_v=_toml(f"ORG/{name}"),
     )
     report = Report()
-    write_workspace(dest, name, "0.1.0", source, text, report)
+    with undo_on_failure() as undo:
+        undo.directory(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        write_workspace(dest, name, "0.1.0", source, text, report, undo)
+    spec_rel = f"release/{name}.toml"
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("license = "))
+    if found.license:
+        report.info("init/license", f"license {found.license!r} read from {found.where}; check it", spec_rel, line)
+    else:
+        report.warning("init/license", f"no license found in {found.where}: the spec holds a placeholder; put the "
+                       "base model's license there", spec_rel, line)  # fmt: skip
     report.data.update({"release": name, "workspace": str(dest)})
     return report

@@ -16,6 +16,7 @@ sha256 = "…"
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass
@@ -26,9 +27,10 @@ import tomli_w
 
 from tinyrel.atomic import check_output_target, write_text_atomic
 from tinyrel.findings import Report, TinyrelError, first_line
+from tinyrel.release_files import is_release_metadata
 from tinyrel.safe_io import checked_relpath, read_small
 from tinyrel.sources.resolve import SHA256_RE, LockedSource, resolve
-from tinyrel.sources.uri import COMMIT_RE, parse_source
+from tinyrel.sources.uri import COMMIT_RE, HUB, parse_source
 
 SCHEMA = "tinyrel.lock/1"
 MAX_LOCK_BYTES = 16 * 1024 * 1024
@@ -59,11 +61,15 @@ def _entry_text(entry: LockedSource) -> str:
     return tomli_w.dumps({"sources": [entry.to_toml()]})
 
 
-def update_lock(path: Path, entry: LockedSource, *, replace: bool = True) -> None:
+def update_lock(path: Path, entry: LockedSource, *, replace: bool = True, keep_evidence: bool = True) -> None:
     """Add or replace one ``[[sources]]`` entry, leaving every other byte of the file as it was.
 
     Other releases' entries, comments and formatting are the user's: they are never rewritten.
     With ``replace=False`` an existing entry of the same name is an error (``init`` re-runs).
+    Re-locking the weights (``tinyrel lock``, ``publish``, ``tinyrel.lock_source``) resolves files
+    only, so an entry that brings no ``evidence`` keeps the eval-record pins of the entry it replaces
+    (``keep_evidence=False`` replaces them with the entry's own, even none): a records file edited
+    later must stay "changed since pinned", not become "not pinned".
     """
     check_output_target(path, "lock")
     if not path.exists():
@@ -72,6 +78,9 @@ def update_lock(path: Path, entry: LockedSource, *, replace: bool = True) -> Non
     lock = read_lock(path)
     text = path.read_text(encoding="utf-8")
     names = [s.name for s in lock.sources]
+    old = lock.get(entry.name)
+    if old is not None and keep_evidence and not entry.evidence and old.evidence:
+        entry = dataclasses.replace(entry, evidence=old.evidence)
     if entry.name not in names:
         new = text + ("" if text.endswith("\n") else "\n") + "\n" + _entry_text(entry)
     elif not replace:
@@ -167,6 +176,10 @@ def compare_files(locked: LockedSource, actual: LockedSource, report: Report, co
     want = {f["path"]: f for f in locked.files}
     got = {f["path"]: f for f in actual.files}
     for rel in sorted(want.keys() - got.keys()):
+        if actual.kind != HUB and is_release_metadata(rel):  # locked by an older tinyrel, as if it were a weight
+            report.error(code, f"{locked.name}: {rel} is locked, but a release file name in a weights folder is not "
+                         "a weight (the release writes its own); re-lock with tinyrel lock", rel)  # fmt: skip
+            continue
         report.error(code, f"{locked.name}: {rel} is locked but no longer present", rel)
     for rel in sorted(got.keys() - want.keys()):
         report.error(code, f"{locked.name}: {rel} is present but not in the lock", rel)

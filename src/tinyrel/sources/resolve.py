@@ -16,7 +16,16 @@ from typing import Any
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.hub.client import git_blob_sha1_file
-from tinyrel.sources.uri import COMMIT_RE, HUB, LOCAL_CACHE, SourceRef, cache_repo_dir, portable_path
+from tinyrel.safe_io import cache_blobs_dir, repo_blob
+from tinyrel.sources.uri import (
+    COMMIT_RE,
+    HUB,
+    LOCAL_CACHE,
+    SourceRef,
+    cache_repo_dir,
+    cache_uri,
+    portable_path,
+)
 from tinyrel.weights.model_dir import list_files
 from tinyrel.weights.scan import run_scan
 
@@ -76,23 +85,35 @@ def local_dir(ref: SourceRef) -> tuple[Path, str | None]:
     return ref.path, None
 
 
+def _check_cache_blobs(root: Path, files: dict[str, dict[str, Any]], report: Report) -> None:
+    """Each snapshot file's repository blob is named by its content (``blobs/<etag>``: SHA-256 for
+    LFS and Xet files, git SHA-1 for small ones), which catches a corrupted cache.  The name checked
+    is the repository blob's, not the end of the link chain: a Xet download's bytes live in the
+    cache's shared store under their Xet hash, which is not a digest of this kind."""
+    blobs = cache_blobs_dir(root)
+    if blobs is None:
+        return
+    for rel, entry in files.items():
+        link = root / rel
+        blob = repo_blob(link, blobs) if link.is_symlink() else None
+        if blob is None:
+            continue
+        name = blob.name
+        actual = entry["sha256"] if SHA256_RE.match(name) else git_blob_sha1_file(link) if len(name) == 40 else None
+        if actual is not None and actual != name:
+            report.error("lock/cache-blob-corrupt", f"{rel}: cache blob {name[:12]}… does not match its content", rel)
+
+
 def resolve_local(ref: SourceRef, name: str, report: Report, base: Path | None = None) -> LockedSource:
     root, revision = local_dir(ref)
     if not root.is_dir():
         raise TinyrelError("source/not-found", "not a directory", usage=True, path=ref.uri)
     files = _hash_dir(root, report)
     if ref.kind == LOCAL_CACHE:
-        for rel, entry in files.items():
-            link = root / rel
-            if not link.is_symlink():
-                continue
-            blob = link.resolve().name
-            actual = entry["sha256"] if SHA256_RE.match(blob) else git_blob_sha1_file(link) if len(blob) == 40 else None
-            if actual is not None and actual != blob:
-                report.error(
-                    "lock/cache-blob-corrupt", f"{rel}: cache blob {blob[:12]}… does not match its content", rel
-                )
-    uri = ref.uri if ref.path is None else portable_path(ref.path, base)
+        _check_cache_blobs(root, files, report)
+    uri = ref.uri
+    if ref.path is not None:  # a cache snapshot in use is named by what it is, not by where it is
+        uri = (cache_uri(ref.path) if ref.kind == LOCAL_CACHE else None) or portable_path(ref.path, base)
     return LockedSource(name, uri, ref.kind, list(files.values()), revision, False, False)
 
 

@@ -78,6 +78,23 @@ def cache_repo_dir(repo_id: str) -> Path:
     return hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
 
 
+def cache_uri(path: Path) -> str | None:
+    """``hf-cache://ORG/NAME@COMMIT`` for a snapshot directory of the Hugging Face cache in use, else
+    ``None``.  It names what the directory is without the machine's path (a lock entry or a spec
+    that is published must not say where the publisher's cache is), and resolves to the same place."""
+    parts = path.parts
+    if len(parts) < 3 or parts[-2] != "snapshots" or not parts[-3].startswith("models--"):
+        return None
+    repo_id, commit = parts[-3][len("models--") :].replace("--", "/", 1), parts[-1]
+    if not COMMIT_RE.match(commit) or not is_repo_id(repo_id):
+        return None
+    try:
+        same = (cache_repo_dir(repo_id) / "snapshots" / commit).resolve() == path.resolve()
+    except OSError:
+        return None
+    return f"hf-cache://{repo_id}@{commit}" if same else None
+
+
 def parse_source(text: str, base: Path | None = None) -> SourceRef:
     """Classify ``text``; relative paths resolve against ``base`` (the workspace root)."""
     if text.startswith("hf://"):

@@ -16,6 +16,7 @@ from typing import Any
 
 from tinyrel.atomic import write_text_atomic
 from tinyrel.findings import Report, TinyrelError, first_line
+from tinyrel.release_files import is_release_metadata
 from tinyrel.safe_io import checked_relpath, read_bytes_capped
 from tinyrel.weights.safetensors_format import TensorEntry
 
@@ -163,6 +164,11 @@ def compare(
     """Report every difference between a manifest and what was observed on disk."""
     want_files = {f["path"]: f for f in expected["files"]}
     for rel in sorted(set(want_files) - set(files)):
+        if is_release_metadata(rel):  # written by an older tinyrel, which counted it as a weight file
+            report.error("manifest/release-file", f"{rel} is in the manifest, but a release file name in the weights "
+                         "folder is not a weight (the release writes its own); regenerate the manifest with tinyrel "
+                         "manifest", rel)  # fmt: skip
+            continue
         report.error("manifest/missing-file", f"{rel} is in the manifest but not on disk", rel)
     for rel in sorted(set(files) - set(want_files)):
         report.error("manifest/extra-file", f"{rel} is on disk but not in the manifest", rel)

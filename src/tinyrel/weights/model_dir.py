@@ -1,5 +1,8 @@
 """A model directory as tinyrel sees it: its files, config, index and safetensors headers.
 
+A folder's release-metadata names (mlx-lm's stub ``README.md``, a downloaded release's card,
+manifest, lock, signature and records) are not weights: they are left out of the listing.
+
 Also the release-hygiene rules that need only the directory listing: pickle-based weight files,
 symlinks that escape the directory (Hugging Face cache snapshots, whose links point into the
 repository's ``blobs/``, are allowed) and special files, which are never opened.
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyrel.findings import Report, TinyrelError, first_line
+from tinyrel.release_files import CARD, is_release_metadata
 from tinyrel.safe_io import read_small, walk_tree
 from tinyrel.weights.config import config_problems
 from tinyrel.weights.safetensors_format import SafetensorsHeader, read_header
@@ -34,19 +38,45 @@ class ModelDir:
 
 
 def list_files(root: Path, report: Report | None = None) -> list[str]:
-    """Regular files under ``root`` (in-tree links followed), relative POSIX paths, sorted.
+    """Regular files under ``root`` (in-tree links followed), relative POSIX paths, sorted: the
+    weights, which the manifest and the lock pin.
 
-    Hidden entries (``.cache/``, ``.git/``, dotfiles) are tool state, not part of a release.
+    Hidden entries (``.cache/``, ``.git/``, dotfiles) are tool state, not part of a release; the
+    release's own file names (``README.md``, ``manifest.json``, ``model.sig``, ``evals/``… — see
+    ``tinyrel.release_files``) are not weights either: every release writes its own, so mlx-lm's stub
+    ``README.md`` or a downloaded release's card is left out here, in the manifest and in the lock.
     Links that leave the directory, FIFOs, devices and sockets are refused (errors in ``report``).
     """
-    tree = walk_tree(root, skip_hidden=True)
+    return _listing(root, report)[0]
+
+
+def _listing(root: Path, report: Report | None) -> tuple[list[str], list[str]]:
+    left_out: list[str] = []
+
+    def release_file(rel: str) -> bool:
+        if is_release_metadata(rel):
+            left_out.append(rel)
+            return True
+        return False
+
+    tree = walk_tree(root, skip_hidden=True, ignore=release_file)
     if report is not None:
         for rel, code, message in tree.refused:
             report.error(code, message, rel)
     elif tree.refused:
         rel, code, message = tree.refused[0]
         raise TinyrelError(code, message, path=rel)
-    return tree.files
+    return tree.files, sorted(left_out)
+
+
+def note_release_files(left_out: list[str], report: Report) -> None:
+    """Say which files of the folder are not treated as weights, and why."""
+    for rel in left_out:
+        if rel == CARD:
+            why = "the folder's README.md is not part of the weights: the release's card replaces it"
+        else:
+            why = f"{rel} is a name of the release's own files, not a weight file: the release writes its own"
+        report.info("weights/release-file", f"{why} (left out of the manifest and the lock)", rel)
 
 
 def check_hygiene(files: list[str], report: Report) -> None:
@@ -84,7 +114,8 @@ def open_model_dir(root: Path, report: Report) -> ModelDir:
         raise TinyrelError("path/not-found", f"{root} does not exist", usage=True)
     if not root.is_dir():
         raise TinyrelError("path/not-a-directory", f"{root} is not a directory", usage=True)
-    files = list_files(root, report)
+    files, left_out = _listing(root, report)
+    note_release_files(left_out, report)
     model = ModelDir(root, files)
     check_hygiene(files, report)
     if "config.json" in files:
