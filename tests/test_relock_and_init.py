@@ -202,7 +202,6 @@ def test_init_never_guesses_a_license(mlx_lm_model, tmp_path):
     assert "apache-2.0" not in (ws / "release" / "tiny.toml").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="needs LICENSE_PLACEHOLDER in policy/spec.py PLACEHOLDERS (see the report)")
 def test_the_license_placeholder_fails_the_gate_with_its_line(mlx_lm_model, tmp_path):
     ws = tmp_path / "ws"
     assert run("init", mlx_lm_model("saved"), "--name", "tiny", "--base-model", "x/y", "--dir", ws).exit_code == 0

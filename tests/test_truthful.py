@@ -29,6 +29,7 @@ def fill_scaffold(spec: Path) -> None:
     text = spec.read_text().replace("the domain this model was tuned for", "file operations")
     text = text.replace("Describe which requests a router should send to this model.", "File-operation requests.")
     text = text.replace("requests outside the tuned domain", "general planning")
+    text = text.replace("the base model's license, as a Hub license id", "apache-2.0")
     text = re.sub(r'repo_id = "ORG/', 'repo_id = "lab/', text).replace('mode = "undecided"', 'mode = "metadata"')
     spec.write_text(text)
 

@@ -182,7 +182,8 @@ def manifest_lock(ctx: GateContext) -> list[Finding]:
         ]
     if ctx.lock is None:
         return [_err("manifest-lock", "no lock entry to compare the manifest with", "tinyrel.lock")]
-    want = {f["path"]: (f["size"], f.get("sha256")) for f in ctx.manifest["files"]}
+    want = {f["path"]: (f["size"], f.get("sha256")) for f in ctx.manifest["files"]
+            if not is_release_metadata(f["path"]) and f["path"] not in GIT_PATHS}  # fmt: skip
     got = {f["path"]: (f["size"], f["sha256"]) for f in ctx.lock.files
            if not is_release_metadata(f["path"]) and f["path"] not in GIT_PATHS}  # fmt: skip
     problems = sorted(set(want.items()) ^ set(got.items()))

@@ -37,6 +37,7 @@ PLACEHOLDERS = {
     "the domain this model was tuned for",
     "Describe which requests a router should send to this model.",
     "requests outside the tuned domain",
+    "the base model's license, as a Hub license id",  # init found no license to read (scaffold/license.py)
 }
 
 
