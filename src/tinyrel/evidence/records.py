@@ -4,32 +4,23 @@ Two formats, both outside input and read defensively (size-capped, every problem
 file and line, never a traceback):
 
 - **JSONL**, one object per item: ``{"id": "q17", "passed": true}`` or ``{"id": "q17", "score": 0.5}``;
-- **inspect-ai logs** (``.eval`` and ``.json``), read with inspect-ai's own reader: each sample's
-  score under the log's scorer (``C``/``I`` → 1/0, numbers as they are; with several scorers the
-  first is used and a finding says which).
+- **inspect-ai logs** (``.eval`` and ``.json``), read with inspect-ai's own reader once their size
+  is known to be safe, and only when the eval ran to completion (``inspect_log``).
+
+A JSON object that names a key twice is refused: ``json`` would keep the last value silently, so
+``{"id": "q1", "passed": false, "passed": true}`` would read as a pass that a reviewer reading the
+line need not see.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinyrel.evidence.inspect_log import read_inspect_log
+from tinyrel.evidence.scores import MAX_RECORDS_BYTES, Records, score_value, shown
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.safe_io import checked_relpath, read_small
-
-MAX_RECORDS_BYTES = 256 * 1024 * 1024
-_LETTER_SCORES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
-
-
-@dataclass
-class Records:
-    """Item id → score in [0, 1], read from ``path`` (relative to the workspace)."""
-
-    path: str
-    scores: dict[str, float] = field(default_factory=dict)
-    scorer: str | None = None
 
 
 def read_records(root: Path, rel: str, report: Report) -> Records | None:
@@ -47,7 +38,7 @@ def read_records(root: Path, rel: str, report: Report) -> Records | None:
     if suffix == ".jsonl":
         records = _read_jsonl(path, rel, report)
     elif suffix in (".eval", ".json"):
-        records = _read_inspect(path, rel, report)
+        records = read_inspect_log(path, rel, report)
     else:
         report.error("evals/records-format", "unknown records format: use .jsonl or an inspect-ai log (.eval, .json)",
                      rel)  # fmt: skip
@@ -58,21 +49,29 @@ def read_records(root: Path, rel: str, report: Report) -> Records | None:
     return records
 
 
-def _score(value: object) -> float | None:
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float) and math.isfinite(value) and 0.0 <= value <= 1.0:
-        return float(value)
-    if isinstance(value, str) and value in _LETTER_SCORES:
-        return _LETTER_SCORES[value]
-    return None
+class _DuplicateKey(ValueError):
+    """A JSON object names the same key twice."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``object_pairs_hook`` for every object at every depth: a repeated key is an error, not "last wins"."""
+    obj: dict[str, object] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
 
 
 def _read_jsonl(path: Path, rel: str, report: Report) -> Records | None:
     try:
         text = read_small(path, MAX_RECORDS_BYTES)
-    except (TinyrelError, OSError, UnicodeDecodeError) as exc:
-        report.error("evals/records-unreadable", getattr(exc, "message", str(exc)), rel)
+    except TinyrelError as exc:
+        code = "evals/records-too-large" if exc.code == "input/too-large" else "evals/records-unreadable"
+        report.error(code, exc.message, rel)
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        report.error("evals/records-unreadable", str(exc), rel)
         return None
     records = Records(rel)
     before = len(report.errors)
@@ -80,7 +79,10 @@ def _read_jsonl(path: Path, rel: str, report: Report) -> Records | None:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = json.loads(line, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            report.error("evals/records-invalid", f"key {shown(exc.args[0])} appears twice in one object", rel, number)
+            continue
         except (ValueError, RecursionError):
             report.error("evals/records-invalid", "not a JSON object", rel, number)
             continue
@@ -89,54 +91,14 @@ def _read_jsonl(path: Path, rel: str, report: Report) -> Records | None:
             report.error("evals/records-invalid", "each line needs an 'id' (string or integer)", rel, number)
             continue
         value = item["passed"] if isinstance(item.get("passed"), bool) else item.get("score")
-        score = None if isinstance(value, str) else _score(value)
+        score = None if isinstance(value, str) else score_value(value)
         if score is None:
             report.error("evals/records-invalid", "each line needs 'passed' (true/false) or 'score' (0..1)", rel,
                          number)  # fmt: skip
             continue
         key = str(item["id"])
         if key in records.scores:
-            report.error("evals/duplicate-item", f"item {key!r} appears twice", rel, number)
+            report.error("evals/duplicate-item", f"item {shown(key)} appears twice", rel, number)
             continue
         records.scores[key] = score
-    return records if len(report.errors) == before else None
-
-
-def _read_inspect(path: Path, rel: str, report: Report) -> Records | None:
-    try:
-        from inspect_ai.log import read_eval_log
-    except ImportError:
-        needs = "reading inspect-ai logs needs inspect-ai: pip install 'tinyrel[inspect]'"
-        report.error("evals/inspect-missing", needs, rel)
-        return None
-    if path.stat().st_size > MAX_RECORDS_BYTES:
-        report.error("evals/records-unreadable", f"more than the {MAX_RECORDS_BYTES:,} bytes allowed", rel)
-        return None
-    try:
-        log = read_eval_log(str(path))
-    except Exception as exc:  # noqa: BLE001 - inspect-ai raises many types for a malformed log
-        report.error("evals/records-unreadable", f"not a readable inspect-ai log: {type(exc).__name__}", rel)
-        return None
-    records = Records(rel)
-    before = len(report.errors)
-    for sample in log.samples or []:
-        scores = sample.scores or {}
-        if not scores:
-            report.error("evals/records-invalid", f"sample {sample.id!r} has no score", rel)
-            continue
-        name = sorted(scores)[0] if records.scorer is None else records.scorer
-        records.scorer = records.scorer or name
-        score = _score(scores[name].value) if name in scores else None
-        if score is None:
-            report.error("evals/records-invalid", f"sample {sample.id!r}: score {scores.get(name)!r} is not pass/fail "
-                         "or 0..1", rel)  # fmt: skip
-            continue
-        key = str(sample.id) if (sample.epoch or 1) == 1 else f"{sample.id}#{sample.epoch}"
-        if key in records.scores:
-            report.error("evals/duplicate-item", f"sample {key!r} appears twice", rel)
-            continue
-        records.scores[key] = score
-    scorers = {n for s in log.samples or [] for n in (s.scores or {})}
-    if len(scorers) > 1:
-        report.info("evals/scorer", f"the log has scorers {sorted(scorers)}; using {records.scorer!r}", rel)
     return records if len(report.errors) == before else None

@@ -2,8 +2,13 @@
 
 - the Wilson score interval (95%) for a pass rate: well-behaved at 0 and 1 and for small n, where
   the normal approximation claims intervals outside [0, 1];
-- the exact two-sided McNemar test for paired pass/fail outcomes (stock vs tuned on the same
-  items): under "no change" the discordant items split 50/50, so the p-value is a binomial tail.
+- a paired comparison item by item (stock vs tuned on the same items): an item whose score fell
+  regressed, one whose score rose improved, equal scores are ties and left out.  The p-value is the
+  exact two-sided sign test on the regressed and improved items: under "no change" each changed
+  item is as likely to fall as to rise, so it is a binomial tail.  On pass/fail records (scores 0
+  and 1) this is exactly McNemar's exact test; on partial-credit scores it still sees every item
+  that lost credit, where counting only crossings of a pass mark would not (stock 1.0 and tuned
+  0.5 on every item is a regression of every item, not "0 regressed").
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 Z95 = 1.959963984540054
-PASS = 0.5  # an item passes when its score is at least this (1/0 for pass/fail records)
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,8 @@ class Summary:
 @dataclass(frozen=True)
 class Paired:
     n: int
-    regressed: int  # pass → fail
-    improved: int  # fail → pass
+    regressed: int  # tuned score below the stock score (pass → fail for pass/fail records)
+    improved: int  # tuned score above the stock score (fail → pass); ties count in neither
     p_value: float
 
     def to_dict(self) -> dict[str, float | int]:
@@ -56,7 +60,11 @@ def summarize(scores: dict[str, float]) -> Summary:
 
 
 def mcnemar_exact(regressed: int, improved: int) -> float:
-    """Two-sided exact McNemar p-value: P(a split at least this uneven | each discordant item 50/50)."""
+    """Exact two-sided sign test: P(a split at least this uneven | each changed item falls or rises 50/50).
+
+    For pass/fail outcomes the changed items are McNemar's discordant pairs, so this is the exact
+    McNemar test; for scores in [0, 1] it is the sign test on the per-item differences.
+    """
     n = regressed + improved
     if n == 0:
         return 1.0
@@ -68,7 +76,11 @@ def mcnemar_exact(regressed: int, improved: int) -> float:
 
 
 def paired(stock: dict[str, float], tuned: dict[str, float]) -> Paired:
-    """Paired outcomes on the same items (the caller checks the item sets are equal)."""
-    regressed = sum(1 for item in stock if stock[item] >= PASS > tuned[item])
-    improved = sum(1 for item in stock if stock[item] < PASS <= tuned[item])
+    """Per-item comparison on the same items (the caller checks the item sets are equal).
+
+    Every change of score counts, not only a crossing of a pass mark: partial credit that drops
+    from 1.0 to 0.5 on every item is a regression of every item.
+    """
+    regressed = sum(1 for item in stock if tuned[item] < stock[item])
+    improved = sum(1 for item in stock if tuned[item] > stock[item])
     return Paired(len(stock), regressed, improved, mcnemar_exact(regressed, improved))
