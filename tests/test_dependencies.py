@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "tinyrel"
 PROJECT = tomllib.loads((SRC.parent / "pyproject.toml").read_text())["project"]
 # Optional code: the module that only an extra installs, and that extra.
-OPTIONAL = {"inspect_ai": "inspect", "mlx_lm": "mlx-lm"}
+OPTIONAL = {"inspect_ai": "inspect", "ijson": "inspect", "zstandard": "inspect", "mlx_lm": "mlx-lm"}
 TOOLS = {"pytest", "ruff", "tinyrel"}  # the dev extra's own tools and its self-reference
 
 

@@ -135,7 +135,8 @@ def render_card(workspace: PathLike = ".", release: str | None = None, *, offlin
 @_one_call
 def evals(workspace: PathLike = ".", release: str | None = None, *, pin: bool = False) -> Report:
     """Every eval's numbers recomputed from its per-item records: score, n, Wilson 95% interval and,
-    with stock and tuned records on the same items, the paired regression (exact McNemar).
+    with stock and tuned records on the same items, the paired regression (exact sign test per item:
+    McNemar's exact test for pass/fail records).
 
     >>> report = tinyrel.evals("my-release")
     >>> [(e["id"], e["tuned"]["score"], e["paired"]) for e in report.data["evals"]]

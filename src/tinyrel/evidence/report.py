@@ -29,7 +29,7 @@ def evals_report(ws: Workspace, spec: ReleaseSpec, *, pin: bool = False) -> Repo
         if not report.ok:
             raise TinyrelError("evals/not-pinned", "the records have errors; nothing was pinned")
         ctx.lock.evidence = pinned_records(ws.root, spec)
-        update_lock(ws.lock_path, ctx.lock)
+        update_lock(ws.lock_path, ctx.lock, keep_evidence=False)  # evals --lock re-pins exactly what the spec names
         report.data["pinned"] = [f["path"] for f in ctx.lock.evidence]
     report.findings = [f for f in eval_evidence(ctx) if not f.message.startswith("evals/")] + report.findings
     report.data["evals"] = [evidence.to_dict() for evidence in ctx.evidence.values()]

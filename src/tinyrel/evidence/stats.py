@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 Z95 = 1.959963984540054
+PASS = 0.5  # an item passes at a score of at least this (counts such as "29/50 passed" in prose)
 
 
 @dataclass(frozen=True)
