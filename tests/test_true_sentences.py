@@ -124,6 +124,19 @@ def test_a_private_publish_says_it_stays_private_and_the_blocker_open(example, l
     assert codes(run_json("check", cwd=example)[1]) == {"blocker/weight-distribution"}
 
 
+def test_a_private_publish_of_publicly_pinned_weights_does_not_call_the_blocker_open(example, lfs_hub):
+    assert run("publish", "--mode", "weights", "--repo-id", SPEC_REPO, cwd=example).exit_code == 0
+    bump_version(example, "0.1.1")
+    code, doc = run_json("publish", "--mode", "weights", "--repo-id", "org/private", "--allow-other-repo", "--private",
+                         cwd=example)  # fmt: skip
+    assert code == 0, doc
+    warning = next(f["message"] for f in doc["findings"] if f["code"] == "publish/lock-not-pinned")
+    assert "stays open" not in warning and doc["checks"]["weight-distribution"] == "pass"
+    card = Path(hub_api().hf_hub_download("org/private", "README.md", revision="v0.1.1")).read_text()
+    assert "a public commit the Hub confirmed" in card  # the weights' public pin, not this private repo
+    assert run("check", cwd=example).exit_code == 0
+
+
 # -- the card after publishing ---------------------------------------------------------------------
 
 

@@ -282,8 +282,9 @@ def publish_to_hub(
         "transfer": "xet" if uses_xet() else "lfs",
     }
     if mode == "weights" and private:
+        still_open = report.data["checks"].get("weight-distribution") != "pass"  # else the lock pins public weights
         report.warning("publish/lock-not-pinned", "a private release is not a public host: the workspace lock stays "
-                       "as it was and weight-distribution stays open")  # fmt: skip
+                       "as it was" + (" and weight-distribution stays open" if still_open else ""))  # fmt: skip
     if dry_run:
         return outcome
     sign = None
