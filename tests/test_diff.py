@@ -82,7 +82,8 @@ def test_dtype_shape_added_removed_and_exit_code(example, tmp_path):
 
 
 def test_diff_against_a_hub_release_reads_only_its_manifest(example, hub, keys):
-    assert run("publish", "--mode", "weights", "--repo-id", "org/name", cwd=example).exit_code == 0
+    assert run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+               cwd=example).exit_code == 0  # fmt: skip
     downloads = hub.hub.stats["lfs_downloads"]
     code, doc = run_json("diff", "hf://org/name@v0.1.0", example / "manifests" / f"{NAME}.json")
     assert code == 0 and doc["identical"] is True

@@ -337,7 +337,7 @@ def test_files_added_under_dot_cache_are_reported_as_extra(model_dir, keys):
 
 
 def test_a_rerun_over_a_release_signed_by_another_key_is_not_success(example, hub, keys):
-    base = ["publish", "--mode", "weights", "--repo-id", "org/name"]
+    base = ["publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo"]
     assert run(*base, "--private-key", keys.p384_private_key, cwd=example).exit_code == 0
     lock = (example / "tinyrel.lock").read_text()
     code, doc = run_json(*base, "--private-key", keys.private_key, cwd=example)

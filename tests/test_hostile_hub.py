@@ -132,8 +132,8 @@ def hub(request, tmp_path_factory, example_store, keys):
         workspace = tmp / "ws"
         shutil.copytree(example_store, workspace, symlinks=True)
         patch.setenv("HF_HOME", str(tmp / "hf-home"))
-        result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
-                     cwd=workspace)  # fmt: skip
+        result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+                     "--private-key", keys.private_key, cwd=workspace)  # fmt: skip
         assert result.exit_code == 0, result.output
         yield server
         server.shutdown()

@@ -30,14 +30,14 @@ def stats(hub) -> dict:
 
 
 def publish(ws: Path, *args: str | Path) -> tuple[int, dict]:
-    return run_json("publish", "--mode", "weights", "--repo-id", "org/name", *args, cwd=ws)
+    return run_json("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo", *args, cwd=ws)
 
 
 def test_publish_weights_end_to_end(example, hub, keys, tmp_path):
     from huggingface_hub import snapshot_download
 
-    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
-                 cwd=example)  # fmt: skip
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+                 "--private-key", keys.private_key, cwd=example)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert HUB_TOKEN not in result.output
 
@@ -100,7 +100,8 @@ def test_dry_run_prints_the_plan_and_changes_nothing(example, hub):
     assert plan["model.safetensors"] == "upload" and "README.md" in plan
     assert doc["plan"]["upload_bytes"] == doc["plan"]["bytes"] > 0
     assert doc["plan"]["transfer"] == hub.mode
-    text = run("publish", "--mode", "weights", "--repo-id", "org/name", "--dry-run", cwd=example).output
+    text = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+               "--dry-run", cwd=example).output  # fmt: skip
     assert ("to upload at most" in text and "only chunks the Hub lacks" in text) == (hub.mode == "xet"), text
     assert not api(hub).repo_exists("org/name")
 
@@ -121,8 +122,8 @@ def test_interrupted_publish_leaves_nothing_and_the_rerun_sends_only_missing_blo
     hub = lfs_hub  # LFS-level faults and counters: the upload path these tests exercise
     hub.hub.faults["fail_upload"] = 2
     lock_before = (sharded / "tinyrel.lock").read_text()
-    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
-                 cwd=sharded)  # fmt: skip
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+                 "--private-key", keys.private_key, cwd=sharded)  # fmt: skip
     assert result.exit_code == 1 and "error[hub/server-error]" in result.output and "Traceback" not in result.output
     assert "re-run the same command to resume" in result.output
     refs = api(hub).list_repo_refs("org/name")
@@ -159,7 +160,8 @@ def test_a_publish_that_dies_before_its_commit_resumes_without_resending_on_xet(
         return json.loads(urlopen(request, timeout=10).read())
 
     hub.hub.faults["fail_commit"] = 1
-    args = ("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key)
+    args = ("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+            "--private-key", keys.private_key)  # fmt: skip
     result = run(*args, cwd=sharded)
     assert result.exit_code == 1 and "error[hub/server-error]" in result.output
     before = counters()
@@ -184,19 +186,19 @@ def test_a_dropped_connection_is_retried(example, lfs_hub):
 
 def test_wrong_or_missing_token_is_a_clean_error(example, hub, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_wrongToken")
-    result = run("publish", "--mode", "weights", "--repo-id", "org/name", cwd=example)
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo", cwd=example)
     assert result.exit_code == 1 and "error[hub/auth]" in result.output
     assert "hf_wrongToken" not in result.output and "Traceback" not in result.output
     monkeypatch.delenv("HF_TOKEN")
     monkeypatch.setenv("HF_TOKEN_PATH", str(example / "no-token"))
-    result = run("publish", "--mode", "weights", "--repo-id", "org/name", cwd=example)
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo", cwd=example)
     assert result.exit_code == 1 and "error[hub/no-token]" in result.output
 
 
 def test_metadata_release_to_the_hub_holds_no_weights(example, hub, keys):
     lock_before = (example / "tinyrel.lock").read_text()
-    code, doc = run_json("publish", "--mode", "metadata", "--repo-id", "org/meta", "--private-key", keys.private_key,
-                         cwd=example)  # fmt: skip
+    code, doc = run_json("publish", "--mode", "metadata", "--repo-id", "org/meta", "--allow-other-repo",
+                         "--private-key", keys.private_key, cwd=example)  # fmt: skip
     assert code == 0, doc
     files = {s.rfilename for s in api(hub).model_info("org/meta").siblings}
     records = {f"evals/{name}" for name in ("fileops-hard.tuned.jsonl", "fileops-hard.stock.jsonl",
@@ -208,7 +210,9 @@ def test_metadata_release_to_the_hub_holds_no_weights(example, hub, keys):
 
 
 def test_private_release_does_not_resolve_weight_distribution(example, hub):
-    code, doc = publish(example, "--private")
+    code, doc = publish(example, "--private")  # the blocker stays open: publishing privately is an override
+    assert code == 1 and codes(doc) == {"blocker/weight-distribution", "publish/refused"}
+    code, doc = publish(example, "--private", "--allow", "weight-distribution", "--reason", "team preview")
     assert code == 0 and "publish/lock-not-pinned" in codes(doc, "warning")
     code, doc = run_json("check", cwd=example)
     assert code == 1 and codes(doc) == {"blocker/weight-distribution"}
@@ -244,14 +248,16 @@ def test_live_hub_metadata_release(example, keys, monkeypatch):  # pragma: no co
     monkeypatch.delenv("HF_ENDPOINT", raising=False)
     monkeypatch.setenv("HF_TOKEN", LIVE_TOKEN or "")
     repo = os.environ["TINYREL_LIVE_HUB_REPO"]
-    result = run("publish", "--mode", "metadata", "--repo-id", repo, "--private-key", keys.private_key, cwd=example)
+    result = run("publish", "--mode", "metadata", "--repo-id", repo, "--allow-other-repo",
+                 "--private-key", keys.private_key, cwd=example)  # fmt: skip
     assert result.exit_code == 0, result.output
     verified = run("verify", f"hf://{repo}@v0.1.0", "--public-key", keys.public_key, "--no-download")
     assert verified.exit_code == 0, verified.output
 
 
 def test_unsigned_release_has_no_signature_to_verify(example, hub, keys):
-    assert run("publish", "--mode", "metadata", "--repo-id", "org/unsigned", cwd=example).exit_code == 0
+    assert run("publish", "--mode", "metadata", "--repo-id", "org/unsigned", "--allow-other-repo",
+               cwd=example).exit_code == 0  # fmt: skip
     result = run("verify", "hf://org/unsigned@v0.1.0", "--public-key", keys.public_key)
     assert result.exit_code == 1 and "error[verify/no-signature]" in result.output
 
@@ -296,7 +302,8 @@ def test_a_hub_without_xet_is_named_as_such_not_unreachable(example, lfs_hub):
     """A client with hf_xet against an LFS-only Hub: the 404 of its Xet token route is what it is."""
     env = {**os.environ, "HF_ENDPOINT": lfs_hub.base_url, "HF_TOKEN": HUB_TOKEN}
     env.pop("HF_HUB_DISABLE_XET", None)
-    command = [sys.executable, "-m", "tinyrel", "publish", "--mode", "weights", "--repo-id", "org/name"]
+    command = [sys.executable, "-m", "tinyrel", "publish", "--mode", "weights", "--repo-id", "org/name",
+               "--allow-other-repo"]  # fmt: skip
     failed = subprocess.run(command, cwd=example, env=env, capture_output=True, text=True, timeout=120)
     out = failed.stdout + failed.stderr
     assert failed.returncode == 1 and "error[hub/xet-unavailable]" in out and "HF_HUB_DISABLE_XET=1" in out, out

@@ -16,8 +16,8 @@ NAME = "qwen3-4b-fileops"
 
 
 def _publish(example, server, keys):
-    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
-                 cwd=example)  # fmt: skip
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+                 "--private-key", keys.private_key, cwd=example)  # fmt: skip
     assert result.exit_code == 0, result.output
     server.hub.stats["lfs_downloads"] = 0
     return example

@@ -166,8 +166,8 @@ def test_signed_local_release_offers_a_command_that_works(example, keys):
 
 
 def test_hosted_card_command_works_as_written(example, hub, keys, tmp_path):
-    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key,
-                 cwd=example)  # fmt: skip
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+                 "--private-key", keys.private_key, cwd=example)  # fmt: skip
     assert result.exit_code == 0, result.output
     from huggingface_hub import hf_hub_download
 
@@ -191,7 +191,8 @@ def test_hosted_card_command_works_as_written(example, hub, keys, tmp_path):
 
 
 def test_unsigned_dry_run_warns(example, hub):
-    code, doc = run_json("publish", "--mode", "weights", "--repo-id", "org/name", "--dry-run", cwd=example)
+    code, doc = run_json("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+                         "--dry-run", cwd=example)  # fmt: skip
     assert code == 0 and "publish/unsigned" in codes(doc, "warning")
     assert "model.sig" not in {r["path"] for r in doc["plan"]["files"]}
 
@@ -250,8 +251,8 @@ def test_dry_run_fails_on_an_unusable_key_as_the_real_run_would(example, hub, ke
     ]
     for extra, code, words in cases:
         for dry in (["--dry-run"], []):
-            result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", *extra, *dry,
-                         cwd=example)  # fmt: skip
+            result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+                         "--private-key", *extra, *dry, cwd=example)  # fmt: skip
             assert result.exit_code == 1 and f"error[{code}]" in result.output and words in result.output, result.output
     assert not hub.hub.state["repos"]
 
@@ -266,7 +267,8 @@ def test_encrypted_key_signs_with_its_password(example, keys, tmp_path, monkeypa
 
 
 def test_dry_run_sees_a_moved_tag_and_visibility_and_lists_model_sig(example, hub, keys):
-    base = ["publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key]
+    base = ["publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+            "--private-key", keys.private_key]  # fmt: skip
     code, doc = run_json(*base, "--dry-run", cwd=example)
     assert code == 0 and "model.sig" in {r["path"] for r in doc["plan"]["files"]}
     assert run(*base, cwd=example).exit_code == 0
@@ -313,12 +315,14 @@ def test_hub_dataset_id_reaches_the_model_index(example):
 
 
 def test_private_publish_never_replaces_a_public_pin(example, hub):
-    assert run("publish", "--mode", "weights", "--repo-id", "org/name", cwd=example).exit_code == 0
+    assert run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+               cwd=example).exit_code == 0  # fmt: skip
     pinned = (example / "tinyrel.lock").read_text()
     assert run("check", cwd=example).exit_code == 0
     edit_spec(example, 'version = "0.1.0"', 'version = "0.1.1"')
     (example / "CHANGELOG.md").write_text((example / "CHANGELOG.md").read_text() + "\n## [0.1.1]\n")
-    code, doc = run_json("publish", "--mode", "weights", "--repo-id", "org/private", "--private", cwd=example)
+    code, doc = run_json("publish", "--mode", "weights", "--repo-id", "org/private", "--allow-other-repo",
+                         "--private", cwd=example)  # fmt: skip
     assert code == 0 and "publish/lock-not-pinned" in codes(doc, "warning")
     assert (example / "tinyrel.lock").read_text() == pinned
 
@@ -336,7 +340,7 @@ def _cli(ws: Path, hub, *args: str, **kw) -> subprocess.Popen:
 
 
 def test_no_progress_bars_off_a_terminal(example, hub):
-    proc = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name",
+    proc = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
@@ -349,7 +353,7 @@ def test_progress_is_shown_on_a_terminal(example, hub):
     import pty
 
     primary, secondary = pty.openpty()
-    proc = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name",
+    proc = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
                 stdout=subprocess.DEVNULL, stderr=secondary)  # fmt: skip
     os.close(secondary)
     chunks = []
@@ -372,7 +376,7 @@ def test_progress_is_shown_on_a_terminal(example, hub):
 def _ctrl_c_publish_once(ws: Path, hub, started: str) -> str:
     """Run a publish, press Ctrl-C once the emulator's ``started`` counter moves; the run must end
     with 130 within 3 s.  Returns its stderr."""
-    proc = _cli(ws, hub, "publish", "--mode", "weights", "--repo-id", "org/name",
+    proc = _cli(ws, hub, "publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     deadline = time.time() + 120
     while hub.hub.stats[started] == 0 and time.time() < deadline and proc.poll() is None:
@@ -403,7 +407,7 @@ def test_ctrl_c_during_a_xet_upload_stops_at_once_without_a_commit(example, xet_
     assert "error[interrupted]" in err and "re-run" in err and "Traceback" not in err
     assert hub.hub.stats["commits"] == 1  # the repo's initial commit only
     hub.hub.faults["slow_xet_token"] = None
-    rerun = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name",
+    rerun = _cli(example, hub, "publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
@@ -414,7 +418,8 @@ def test_crash_between_commit_and_tag_is_recovered_without_a_second_commit(examp
     from huggingface_hub import HfApi
 
     hub.hub.faults["fail_tag"] = 1
-    base = ["publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key]
+    base = ["publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+            "--private-key", keys.private_key]  # fmt: skip
     assert run(*base, cwd=example).exit_code == 1
     commits = hub.hub.stats["commits"]
     code, doc = run_json(*base, cwd=example)
@@ -432,12 +437,14 @@ def test_a_failed_first_publish_leaves_no_public_repo(example, lfs_hub):
     from huggingface_hub.errors import RepositoryNotFoundError
 
     hub.hub.faults["fail_upload"] = 1
-    assert run("publish", "--mode", "weights", "--repo-id", "org/name", cwd=example).exit_code == 1
+    assert run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+               cwd=example).exit_code == 1  # fmt: skip
     anonymous = HfApi(endpoint=hub.base_url, token=False)
     with pytest.raises(RepositoryNotFoundError):
         anonymous.model_info("org/name")
     hub.hub.faults["fail_upload"] = None
-    assert run("publish", "--mode", "weights", "--repo-id", "org/name", cwd=example).exit_code == 0
+    assert run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo",
+               cwd=example).exit_code == 0  # fmt: skip
     assert anonymous.model_info("org/name").private is False
 
 

@@ -36,12 +36,15 @@ def md_escape(value: object) -> str:
 
 
 def code(value: object) -> Markup:
-    """A code span holding ``value`` verbatim (backtick fence longer than any run inside it)."""
+    """A code span holding ``value`` verbatim: one line, with a backtick fence longer than any run
+    inside it, so the span cannot close early.  Its content is not HTML-escaped: Markdown shows a
+    code span's characters literally (an entity such as ``&lt;`` would show as those four
+    characters), and a span that opens first is never read as HTML.  ``|`` is escaped for tables."""
     text = " ".join(str(value).split()).replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return Markup(f"{fence}{pad}{html.escape(text, quote=False) if '<' in text else text}{pad}{fence}")
+    return Markup(f"{fence}{pad}{text}{pad}{fence}")
 
 
 def shell(value: object) -> Markup:
@@ -77,6 +80,7 @@ class ReleaseFacts:
     mode: str = "check"  # check | metadata | weights
     repo_id: str | None = None
     tag: str | None = None
+    private: bool = False  # a hosted release in a private repo (``publish --private``)
     signing: str | None = None  # None: unsigned; key | certificate | sigstore
     sigstore_identity: str | None = None
     sigstore_issuer: str | None = None
@@ -96,6 +100,51 @@ class CardInputs:
     overrides: list[dict[str, str]] = field(default_factory=list)
     facts: ReleaseFacts = field(default_factory=ReleaseFacts)
     evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> tinyrel.evidence EvalEvidence
+    weights_format: str = ""  # a sentence: quantization or float dtype, from the manifest (weights_format())
+
+
+_FLOAT_NAMES = {"BF16": "bf16", "F16": "fp16", "F32": "fp32", "F64": "fp64", "F8_E4M3": "fp8 (e4m3)",
+                "F8_E5M2": "fp8 (e5m2)"}  # fmt: skip
+
+
+def weights_format(manifest: dict[str, Any] | None) -> str:
+    """What the weights are, as the manifest records them: quantized (bits, group size and mode from
+    config.json's ``quantization``, and whether some layers differ) or not (the tensors' float dtypes)."""
+    if not isinstance(manifest, dict):
+        return "not recorded (no manifest: run tinyrel manifest on the weights)."
+    model = manifest.get("model") if isinstance(manifest.get("model"), dict) else {}
+    tensors = [t for t in manifest.get("tensors") or [] if isinstance(t, dict)]
+    names = {t.get("name") for t in tensors}
+    scales = {n.removesuffix(".weight") + ".scales" for n in names if isinstance(n, str) and n.endswith(".weight")}
+    floats = sorted({_FLOAT_NAMES[t["dtype"]] for t in tensors if t.get("dtype") in _FLOAT_NAMES
+                     and not str(t.get("name", "")).endswith((".scales", ".biases"))})  # fmt: skip
+    float_text = " and ".join(floats) if floats else "of no float dtype"
+    quant = model.get("quantization")
+    if not isinstance(quant, dict) or not isinstance(quant.get("bits"), int):
+        return f"{float_text}, not quantized." if floats else "not recorded in the manifest."
+    bits, group, mode = quant.get("bits"), quant.get("group_size"), quant.get("mode") or "affine"
+    sentence = f"{bits}-bit quantized (mlx {mode} mode, group size {group}), as config.json records"
+    if _layers_differ(tensors, scales & names, bits, group):
+        sentence += "; some layers use other quantization settings (per-layer entries in config.json)"
+    if floats:
+        sentence += f"; the tensors left unquantized are {float_text}"
+    return sentence + "."
+
+
+def _layers_differ(tensors: list[dict[str, Any]], scales: set[Any], bits: int, group: object) -> bool:
+    """Does any quantized layer's packing differ from ``bits`` and ``group``?  A packed weight holds
+    ``in * bits / 32`` words per row and its scales ``in / group_size`` values, so the ratio of their
+    last dimensions is ``bits * group_size / 32`` for a layer at the model's settings."""
+    if not isinstance(group, int) or group <= 0:
+        return False
+    shapes = {t.get("name"): t.get("shape") for t in tensors}
+    for name in scales:
+        weight, scale = shapes.get(name[: -len(".scales")] + ".weight"), shapes.get(name)
+        if not (isinstance(weight, list) and isinstance(scale, list) and weight and scale):
+            continue
+        if isinstance(weight[-1], int) and isinstance(scale[-1], int) and weight[-1] * 32 != scale[-1] * bits * group:
+            return True
+    return False
 
 
 def records_url(facts: ReleaseFacts, release_path: str) -> str | None:
@@ -187,6 +236,7 @@ def render_card(spec: ReleaseSpec, inputs: CardInputs, template: Path | None = N
                 release=facts,
                 repo_id=facts.repo_id or spec.repo_id or "",
                 ev=_evidence_cells(spec, inputs.evidence),
+                weights_format=inputs.weights_format,
             )
         )
     except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:

@@ -28,24 +28,89 @@ def gate_summary(result: GateResult) -> str:
     return "\n".join(lines)
 
 
-def plan_text(plan: dict[str, Any]) -> str:
-    repo = "exists" if plan["repo_exists"] else "will be created (private until the release is tagged)"
-    action = {
-        "commit": "one new commit, then the tag",
-        "tag-head": f"tag the untagged release at the branch head {plan.get('existing_commit')}",
-        "done": f"nothing: {plan['tag']} already holds this release",
-    }[plan["action"]]
-    lines = [f"plan for hf://{plan['repo_id']} ({plan['tag']}; repo {repo}): {action}"]
+# What the run does to each file (``publishing.hosted.plan_rows``), as the dry run announces it and
+# as the real run reports it afterwards.
+_WILL = {
+    "upload": "upload",
+    "blob already on the Hub": "commit (blob on the Hub)",
+    "unchanged on the Hub": "unchanged on the Hub",
+    "signed at publish": "sign, then commit",
+    "delete": "delete",
+}
+_DID = {
+    "upload": "uploaded",
+    "blob already on the Hub": "committed (blob on the Hub)",
+    "unchanged on the Hub": "unchanged on the Hub",
+    "signed at publish": "signed and committed",
+    "delete": "deleted",
+}
+
+
+def _rows(plan: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    lines = []
     for row in plan["files"]:
         size = f"{row['size']:>14,}" if row["size"] is not None else f"{'-':>14}"
-        lines.append(f"  {row['status']:<24} {size}  {row['path']}")
-    if plan.get("transfer") == "xet":
+        lines.append(f"  {labels.get(row['status'], row['status']):<28} {size}  {row['path']}")
+    return lines
+
+
+def _repo_future(plan: dict[str, Any]) -> str:
+    if not plan["repo_exists"]:
+        if plan["private"]:
+            return "repo will be created private and stay private (--private)"
+        return "repo will be created private and made public after the tag"
+    shown = "private" if plan.get("repo_private") else "public"
+    after = " after the tag" if plan["action"] != "done" else ""  # a finished release is already tagged
+    return f"repo exists, {shown}" + (f"; it will be made public{after}" if plan["make_public"] else "")
+
+
+def plan_text(plan: dict[str, Any]) -> str:
+    """What the real run will do (the dry run's headline): future tense, nothing done yet."""
+    action = {
+        "commit": f"one new commit of {plan['file_count']} files, then the tag",
+        "tag-head": f"tag the untagged release at the branch head {plan.get('existing_commit')} ({plan['file_count']} "
+        "files; no new commit)",
+        "done": f"nothing: {plan['tag']} already holds this release ({plan['file_count']} files)",
+    }[plan["action"]]
+    lines = [f"plan for hf://{plan['repo_id']} ({plan['tag']}; {_repo_future(plan)}): {action}"]
+    lines += _rows(plan, _WILL)
+    if plan["action"] != "commit":
+        lines.append(f"  total {plan['bytes']:,} bytes; nothing to upload")
+    elif plan.get("transfer") == "xet":
         lines.append(f"  total {plan['bytes']:,} bytes; to upload at most {plan['upload_bytes']:,} bytes (through Xet: "
                      "files are cut into chunks and only chunks the Hub lacks are sent)")  # fmt: skip
     else:
         lines.append(f"  total {plan['bytes']:,} bytes; to upload {plan['upload_bytes']:,} bytes")
-    if plan["make_public"]:
-        lines.append(f"  hf://{plan['repo_id']} will be made public after the tag")
+    return "\n".join(lines)
+
+
+def published_text(data: dict[str, Any]) -> str:
+    """What the real run did: past tense, from the plan it carried out and the commit it made."""
+    plan = data["plan"]
+    where = f"hf://{data['repo_id']}@{data['commit'][:12]} ({data['tag']})"
+    signed = "signed" if plan.get("signed") else "unsigned"
+    headline = {
+        "commit": f"published {where}: one new commit of {data['files']} files ({signed}), then the tag",
+        "tag-head": f"published {where}: the branch head already held this release untagged (an interrupted "
+        f"publish); tagged it, no new commit ({data['files']} files, {signed})",
+        "done": f"nothing to publish: {where} already holds this release ({data['files']} files, {signed})",
+    }[plan["action"]]
+    lines = [headline]
+    if plan["action"] == "commit":
+        lines += _rows(plan, _DID)
+        if plan.get("transfer") == "xet":
+            lines.append(f"  total {plan['bytes']:,} bytes; uploaded at most {plan['upload_bytes']:,} bytes (through "
+                         "Xet: only chunks the Hub lacked were sent)")  # fmt: skip
+        else:
+            lines.append(f"  total {plan['bytes']:,} bytes; uploaded {plan['upload_bytes']:,} bytes")
+    repo = f"hf://{data['repo_id']}"
+    if not plan["repo_exists"]:
+        lines.append(f"  created {repo} private" + (", then made it public after the tag" if plan["make_public"]
+                     else "; it stays private (--private)"))  # fmt: skip
+    elif plan["make_public"]:
+        lines.append(f"  made {repo} public" + (" after the tag" if plan["action"] != "done" else ""))
+    elif plan.get("repo_private"):
+        lines.append(f"  {repo} is private")
     return "\n".join(lines)
 
 

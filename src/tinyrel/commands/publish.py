@@ -1,7 +1,9 @@
-"""``tinyrel publish --mode metadata|weights [RELEASE]``: run the gate, then emit the release.
+"""``tinyrel publish [--mode metadata|weights] [RELEASE]``: run the gate, then emit the release.
 
-``--out DIR`` writes a metadata-only release locally; ``--repo-id ORG/NAME`` pushes the release
-to the Hub as one tagged commit (weights included with ``--mode weights``).
+``--out DIR`` writes a metadata-only release locally; otherwise the release goes to the Hub as one
+tagged commit (weights included in ``weights`` mode), to the spec's ``[distribution] repo_id``.
+``--mode`` defaults to the spec's ``distribution.mode``; a ``--mode`` or ``--repo-id`` that
+contradicts the spec is refused (``--allow-other-repo`` publishes to another repo on purpose).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 import click
 
 from tinyrel.commands._common import Outcome, output_options, report_command
-from tinyrel.commands._text import gate_summary, plan_text
+from tinyrel.commands._text import gate_summary, plan_text, published_text
 from tinyrel.commands.sign import signer_config, signer_options
 from tinyrel.findings import TinyrelError
 from tinyrel.policy.workspace import find_workspace
@@ -19,10 +21,15 @@ from tinyrel.policy.workspace import find_workspace
 
 @click.command("publish")
 @click.argument("release", required=False)
-@click.option("--mode", type=click.Choice(["metadata", "weights"]), required=True, help="What to release.")
+@click.option(
+    "--mode",
+    type=click.Choice(["metadata", "weights"]),
+    help="What to release (default: the spec's distribution.mode; a different one is refused).",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write a metadata release here.")
-@click.option("--repo-id", help="Push the release to this Hub repo (ORG/NAME) as one tagged commit.")
-@click.option("--private", is_flag=True, help="Create the Hub repo private (it then does not count as public).")
+@click.option("--repo-id", help="The Hub repo (ORG/NAME; default: the spec's [distribution] repo_id).")
+@click.option("--allow-other-repo", is_flag=True, help="Publish to a --repo-id other than the spec's, on purpose.")
+@click.option("--private", is_flag=True, help="Keep the Hub repo private (this does not resolve weight-distribution).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (files, bytes, what the Hub has); change nothing.")
 @click.option(
     "--allow", "allow", multiple=True, metavar="BLOCKER", help="Publish despite this blocker (needs --reason)."
@@ -33,40 +40,42 @@ from tinyrel.policy.workspace import find_workspace
 @report_command
 def publish_command(
     release: str | None,
-    mode: str,
+    mode: str | None,
     out: Path | None,
     repo_id: str | None,
+    allow_other_repo: bool,
     private: bool,
     dry_run: bool,
     allow: tuple[str, ...],
     reason: str | None,
     **signer: object,
 ) -> Outcome:
-    """Gate, then publish: metadata-only (--out DIR or --repo-id) or hosted weights (--repo-id)."""
+    """Gate, then publish: metadata-only (--out DIR, or the Hub) or hosted weights (the Hub)."""
     if allow and not reason:
         raise TinyrelError(
             "usage/reason-required", "--allow needs --reason TEXT (it is printed on the card)", usage=True
         )
     if repo_id is not None and out is not None:
         raise TinyrelError("usage/destination", "give --out DIR or --repo-id ORG/NAME, not both", usage=True)
-    if repo_id is None and (dry_run or private):
-        raise TinyrelError("usage/destination", "--dry-run and --private apply to --repo-id releases", usage=True)
+    if out is not None and (dry_run or private or allow_other_repo):
+        raise TinyrelError("usage/destination", "--dry-run, --private and --allow-other-repo apply to Hub releases, "
+                           "not to --out DIR", usage=True)  # fmt: skip
+    if out is not None and mode == "weights":
+        raise TinyrelError("usage/destination", "--out DIR writes a metadata-only release; --mode weights publishes "
+                           "to the Hub (drop --out)", usage=True)  # fmt: skip
     overrides = {blocker: reason or "" for blocker in allow}
     ws = find_workspace()
     spec = ws.spec(release)
     wants_signature = any(signer[k] for k in ("private_key", "keyless", "signing_certificate", "chain"))
     config = signer_config(**signer) if wants_signature else None
-    if repo_id is not None:
+    if out is None:
         from tinyrel.publishing.hosted import publish_to_hub
 
         result = publish_to_hub(
-            ws, spec, mode=mode, repo_id=repo_id, signer=config, private=private, dry_run=dry_run, overrides=overrides
-        )
+            ws, spec, mode=mode, repo_id=repo_id, signer=config, private=private, dry_run=dry_run,
+            overrides=overrides, allow_other_repo=allow_other_repo,
+        )  # fmt: skip
         return Outcome(result.report, _hosted_text(result))
-    if mode == "weights":
-        raise TinyrelError("usage/repo-id-required", "publish --mode weights needs --repo-id ORG/NAME", usage=True)
-    if out is None:
-        raise TinyrelError("usage/out-required", "publish --mode metadata needs --out DIR or --repo-id", usage=True)
     from tinyrel.publishing.local import publish_metadata
 
     result = publish_metadata(ws, spec, out, overrides, config)
@@ -78,9 +87,10 @@ def publish_command(
 
 
 def _hosted_text(result) -> str:
+    """The dry run says what the real run will do; the real run says what it did (never the plan)."""
     text, data = gate_summary(result.gate), result.report.data
-    if "plan" in data:
+    if data.get("dry_run") and "plan" in data:
         text += "\n" + plan_text(data["plan"])
-    if "commit" in data:
-        text += f"\npublished hf://{data['repo_id']}@{data['commit'][:12]} ({data['tag']}): {data['files']} files"
+    elif "commit" in data:
+        text += "\n" + published_text(data)
     return text

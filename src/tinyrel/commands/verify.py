@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tinyrel.commands._common import Outcome, option_group, output_options, report_command
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.findings import Finding, Report, TinyrelError
 from tinyrel.release_files import SIGNATURE
 
 # Who must have signed: shared by ``verify`` and ``pull``.
@@ -80,7 +80,31 @@ def verify_command(
         signature = root / SIGNATURE
     if not signature.is_file():
         raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(signature))
-    return _outcome(verify_local(root, signature, config, ignore))
+    return _outcome(group_download_state(verify_local(root, signature, config, ignore), target))
+
+
+def group_download_state(report: Report, target: str) -> Report:
+    """``hf download --local-dir`` leaves huggingface_hub's download state in ``.cache/huggingface/``
+    (a ``.metadata`` and a ``.lock`` per file): one finding that says what it is and how to verify the
+    release, instead of one unexplained ``verify/extra`` per file.  Still an error: a file added after
+    signing is extra wherever it is, and these are not signed."""
+    from tinyrel.signing.files import HF_LOCAL_DIR_STATE
+
+    prefix = HF_LOCAL_DIR_STATE + "/"
+    state = [f for f in report.findings if f.code == "verify/extra" and (f.path or "").startswith(prefix)]
+    if not state:
+        return report
+    grouped = {id(f) for f in state}
+    first = next(i for i, f in enumerate(report.findings) if id(f) in grouped)
+    kept = [f for f in report.findings if id(f) not in grouped]
+    message = (
+        f"{len(state)} files under {HF_LOCAL_DIR_STATE}/ are not signed: huggingface_hub's download state (written "
+        "by `hf download --local-dir`), not part of the release; verify without it: add --ignore-path .cache, or "
+        f"delete {target}/.cache"
+    )
+    kept.insert(first, Finding("verify/extra", "error", message, HF_LOCAL_DIR_STATE))
+    report.findings = kept
+    return report
 
 
 def _outcome(report: Report) -> Outcome:

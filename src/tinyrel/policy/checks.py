@@ -19,6 +19,7 @@ from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.prose_claims import prose_claims
 from tinyrel.policy.spec import ReleaseSpec
+from tinyrel.policy.spec_text import copy_carrier
 from tinyrel.policy.workspace import Workspace
 from tinyrel.release_files import is_release_metadata
 from tinyrel.signing.files import GIT_PATHS
@@ -93,8 +94,9 @@ def pinned_uri(lock: LockedSource) -> str:
 
 
 def weight_distribution(ctx: GateContext) -> list[Finding]:
-    # A weights publish is what resolves this check; it does not rely on the workspace lock's pin.
-    if ctx.mode == "weights":
+    # A public weights publish is what resolves this check; it does not rely on the workspace lock's
+    # pin.  A private one does not distribute the weights: the lock decides, as for a check.
+    if ctx.hosted_at:
         return []
     if ctx.pin == "refuted":  # a lock the Hub contradicts is not released, metadata-only or not
         return [_err("weight-distribution", ctx.pin_problem, "tinyrel.lock")]
@@ -109,14 +111,19 @@ def weight_distribution(ctx: GateContext) -> list[Finding]:
         if ctx.pin != "confirmed":  # offline: the Hub was not asked, so this run cannot say
             ctx.skipped.add("weight-distribution")
         return []
+    if ctx.mode == "weights":  # a --private publish: a public one returned above
+        unblock = ("a --private release does not distribute the weights publicly: publish without --private, or pass "
+                   "--allow weight-distribution --reason TEXT to publish privately anyway")  # fmt: skip
+    else:
+        unblock = 'publish the weights (publish --mode weights) or set distribution.mode = "metadata"'
     if lock.kind == "hub":
         reason = "is not public" if not lock.public else "is not pinned to a commit id"
-        return [_err("weight-distribution", f"the lock points to {lock.uri}, which {reason}", "tinyrel.lock")]
+        more = f"; {unblock}" if ctx.mode == "weights" else ""
+        return [_err("weight-distribution", f"the lock points to {lock.uri}, which {reason}{more}", "tinyrel.lock")]
     return [
         _err(
             "weight-distribution",
-            f"the lock points to a {lock.kind} source ({lock.uri}), not a durable public host; "
-            'publish the weights (publish --mode weights) or set distribution.mode = "metadata"',
+            f"the lock points to a {lock.kind} source ({lock.uri}), not a durable public host; {unblock}",
             ctx.rel(ctx.spec.path),
             ctx.spec.lines.get("weights.source") or None,
         )
@@ -233,7 +240,12 @@ def routed_only_copy(ctx: GateContext) -> list[Finding]:
                               f"{REGEX_TIMEOUT:g} s); simplify it", ctx.rel(ctx.spec.path)))  # fmt: skip
             continue
         if match:
-            found.append(_err("routed-only-copy", f"the card presents the model as general: {match.group(0)!r}", where))
+            try:
+                path, line = copy_carrier(ctx, lambda text, p=pattern: _first_match(p, (text,)) is not None)
+            except TimeoutError:  # the same pattern answered on the card in time; a field's text cannot be worse
+                path, line = where, None
+            found.append(_err("routed-only-copy", f"the card presents the model as general: {match.group(0)!r}",
+                              path, line))  # fmt: skip
     return found
 
 

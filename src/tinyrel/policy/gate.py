@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinyrel.card.render import CardInputs, ReleaseFacts, render_card
+from tinyrel.card.render import CardInputs, ReleaseFacts, render_card, weights_format
 from tinyrel.findings import Finding, Report, TinyrelError
 from tinyrel.policy.checks import CARD_CHECKS, CHECKS, GateContext, lock_is_public_pin, passed_statement, pinned_uri
 from tinyrel.policy.spec import ReleaseSpec
@@ -43,10 +43,11 @@ def _blocker_rows(
         failing = [c for c in blocker.checks if any(f.severity == "error" for f in outcomes.get(c, []))]
         unchecked = [c for c in blocker.checks if c not in outcomes or c in ctx.skipped]
         ident = code(blocker.id)
-        if blocker.id in overrides:
+        if blocker.id in overrides and (failing or unchecked):  # an override of a passing blocker changes nothing
             status = "overridden"
+            state = "is still open" if failing else f"was not checked here ({', '.join(unchecked)})"
             statement = (
-                f"**Overridden** ({ident}): *{md_escape(blocker.title)}* is still open; published anyway "
+                f"**Overridden** ({ident}): *{md_escape(blocker.title)}* {state}; published anyway "
                 f"because: {md_escape(overrides[blocker.id])}"
             )
         elif failing:
@@ -108,7 +109,7 @@ def run_gate(
     facts = facts or ReleaseFacts()
     report = Report()
     ctx = GateContext(ws, spec, mode, require_weights, card_template=ws.template(), offline=offline)
-    if facts.hosted and mode == "weights":
+    if facts.hosted and mode == "weights" and not facts.private:  # a private repo distributes nothing publicly
         ctx.hosted_at = f"hf://{facts.repo_id}"
     _spec_findings(ctx, report)
     from tinyrel.evidence.collect import collect
@@ -140,12 +141,14 @@ def run_gate(
     inputs = CardInputs(
         evidence=ctx.evidence,
         files=[f for f in files if f.get("sha256")],
-        overrides=[{"blocker": k, "reason": v} for k, v in sorted(overrides.items())],
         facts=facts,
+        weights_format=weights_format(ctx.manifest),
     )
     template_label = ctx.template_path
     for _ in range(2):  # render, check the card, render again with the final blocker status
         inputs.blockers = _blocker_rows(ctx, outcomes, overrides)
+        overridden = {b["id"] for b in inputs.blockers if b["status"] == "overridden"}
+        inputs.overrides = [{"blocker": k, "reason": v} for k, v in sorted(overrides.items()) if k in overridden]
         ctx.card = render_card(spec, inputs, ctx.card_template, template_label)
         for check_id in CARD_CHECKS:
             outcomes[check_id] = CHECKS[check_id](ctx)
@@ -157,6 +160,10 @@ def run_gate(
                 finding = Finding(finding.code, "warning", f"overridden: {finding.message}", finding.path, finding.line)
             report.findings.append(finding)
     blockers = _blocker_rows(ctx, outcomes, overrides)
+    for row in blockers:
+        if row["id"] in overrides and row["status"] == "resolved":
+            report.info("gate/allow-unused", f"--allow {row['id']}: the blocker is resolved, so nothing was overridden "
+                        "and the card does not print the reason")  # fmt: skip
     report.data["release"] = {"name": spec.name, "version": spec.version, "mode": mode}
     report.data["evals"] = [evidence.to_dict() for evidence in ctx.evidence.values()]
     report.data["blockers"] = [{k: v for k, v in b.items() if k != "statement"} for b in blockers]
@@ -174,10 +181,10 @@ def confirm_pin(ctx: GateContext) -> None:
     only small non-LFS files are fetched, by the resolver that wrote the lock).  The lock is outside
     input: a hand-edited ``public = true`` on a made-up commit must not pass, nor reach the card.
 
-    Sets ``ctx.pin``; offline nothing is asked, and a weights publish does not rely on this pin.
+    Sets ``ctx.pin``; offline nothing is asked, and a public weights publish does not rely on this pin.
     """
     lock = ctx.lock
-    if lock is None or not lock_is_public_pin(lock) or ctx.mode == "weights":
+    if lock is None or not lock_is_public_pin(lock) or ctx.hosted_at:
         return
     if ctx.offline:
         ctx.pin = "unconfirmed"
@@ -240,5 +247,7 @@ def weights_location(ctx: GateContext, facts: ReleaseFacts) -> str:
         if ctx.lock is not None and ctx.lock.kind == "hub":
             return f"not confirmed: the lock points to {ctx.lock.uri}, which this run did not confirm on the Hub as " \
                 "public and pinned."  # fmt: skip
-        return "not published yet (the lock points to a local source on the publisher's machine)."
+        if ctx.lock is None:
+            return "unknown: the lock has no entry for this release."
+        return "the lock points to a local source on the publisher's machine, not to a public host."
     return "not distributed with this release."

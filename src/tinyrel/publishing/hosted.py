@@ -2,9 +2,9 @@
 
 Order matters for "nothing half-published is ever visible" and "a re-run converges":
 
-1. checks that need no upload — token, signing key, gate, local paths, the repo's visibility, the
-   tag — run first, identically in ``--dry-run`` and in the real run, so a dry run fails wherever
-   the real run would;
+1. checks that need no upload — mode and repo against the spec, token, signing key, gate, local
+   paths, the repo's visibility, the tag — run first, identically in ``--dry-run`` and in the real
+   run, so a dry run fails wherever the real run would;
 2. a repo tinyrel creates is created *private*; it is made public only after the release commit
    and its tag exist, so a publish that dies early leaves nothing public behind;
 3. the LFS blobs the Hub does not have yet are uploaded — invisible until a commit references
@@ -33,8 +33,11 @@ from tinyrel.publishing.release import (
     check_no_local_paths,
     hosted_lock_entry,
     metadata_files,
+    publish_mode,
+    publish_repo,
     release_facts,
     signature_file,
+    spec_label,
     weight_files,
 )
 from tinyrel.release_files import SIGNATURE
@@ -157,10 +160,14 @@ def decide(api, repo_id: str, tag: str, files: list[ReleaseFile], state: RemoteS
     return Plan("commit", make_public=make_public)
 
 
-def plan_rows(files: list[ReleaseFile], state: RemoteState, signed: bool) -> list[dict[str, object]]:
+def plan_rows(files: list[ReleaseFile], state: RemoteState, plan: Plan, signed: bool) -> list[dict[str, object]]:
+    """One row per file of the release, and per file the new commit deletes, with what the run does
+    to it: ``upload``, ``blob already on the Hub``, ``unchanged on the Hub``, ``signed at publish`` or
+    ``delete``.  When the release is already committed (``tag-head``, ``done``), nothing is sent."""
+    committed = plan.action != "commit"
     rows = []
     for f in sorted(files, key=lambda f: f.path):
-        if f.path in state.head_files and same_content(state.head_files[f.path], f):
+        if committed or (f.path in state.head_files and same_content(state.head_files[f.path], f)):
             status = "unchanged on the Hub"
         elif f.sha256 in state.present_blobs:
             status = "blob already on the Hub"
@@ -168,8 +175,20 @@ def plan_rows(files: list[ReleaseFile], state: RemoteState, signed: bool) -> lis
             status = "upload"
         rows.append({"path": f.path, "size": f.size, "sha256": f.sha256, "status": status})
     if signed:
-        rows.append({"path": SIGNATURE, "size": None, "sha256": None, "status": "signed at publish"})
+        status = "unchanged on the Hub" if committed else "signed at publish"
+        rows.append({"path": SIGNATURE, "size": None, "sha256": None, "status": status})
+    if not committed:
+        wanted = {f.path for f in files} | ({SIGNATURE} if signed else set())
+        for path in sorted(set(state.head_files) - wanted):
+            size = getattr(state.head_files[path], "size", None)
+            rows.append({"path": path, "size": size, "sha256": None, "status": "delete"})
     return rows
+
+
+def release_file_count(files: list[ReleaseFile], signed: bool) -> int:
+    """The number of files the release commit holds (``model.sig`` included when signed, whether it
+    is signed in this run or already on the Hub): one fact for every message that counts them."""
+    return len({f.path for f in files} | ({SIGNATURE} if signed else set()))
 
 
 def _additions(files: list[ReleaseFile]) -> list[object]:
@@ -195,31 +214,33 @@ def publish_to_hub(
     ws: Workspace,
     spec: ReleaseSpec,
     *,
-    mode: str,
-    repo_id: str,
+    mode: str | None = None,
+    repo_id: str | None = None,
     signer=None,
     private: bool = False,
     dry_run: bool = False,
     overrides: dict[str, str] | None = None,
+    allow_other_repo: bool = False,
 ) -> PublishResult:
     """Gate, plan, sign and push one release to ``repo_id`` (see the module docstring for the order).
 
-    ``dry_run`` makes every check the real run makes and returns the plan without changing anything.
+    ``mode`` and ``repo_id`` default to the spec's ``[distribution]``; one that contradicts it is
+    refused (``allow_other_repo``: another repo is meant).  ``dry_run`` makes every check the real
+    run makes — a missing token included — and returns the plan without changing anything.
     """
     from huggingface_hub import get_token
 
-    from tinyrel.sources.uri import is_repo_id
-
-    if not is_repo_id(repo_id):
-        raise TinyrelError("usage/repo-id", f"--repo-id must look like ORG/NAME, got {repo_id!r}", usage=True)
+    label = spec_label(ws, spec)
+    mode = publish_mode(spec, mode, label)
+    repo_id = publish_repo(spec, repo_id, label, allow_other_repo)
     check_overrides(spec, overrides or {})
     token = get_token()
-    if token is None and not dry_run:
+    if token is None:  # the dry run too: it asks the Hub what the real run would meet
         raise TinyrelError("hub/no-token", "no Hub token: set HF_TOKEN or run `hf auth login`")
     if signer is not None:
         signer.check()  # a wrong password or a public key fails here, in a dry run too
     tag = f"v{spec.version}"
-    facts = release_facts(destination="hub", mode=mode, signer=signer, repo_id=repo_id, tag=tag)
+    facts = release_facts(destination="hub", mode=mode, signer=signer, repo_id=repo_id, tag=tag, private=private)
     result = run_gate(ws, spec, mode=mode, require_weights=mode == "weights", overrides=overrides, facts=facts)
     report = result.report
     outcome = PublishResult(report, result)
@@ -241,23 +262,29 @@ def publish_to_hub(
     with hub_errors(where, token):
         state = remote_state(api, repo_id, tag, files, token)
         plan = decide(api, repo_id, tag, files, state, signer, private, token)
-    rows = plan_rows(files, state, signer is not None)
+    rows = plan_rows(files, state, plan, signer is not None)
+    report.data["dry_run"] = dry_run
     report.data["plan"] = {
         "repo_id": repo_id,
         "tag": tag,
+        "mode": mode,
         "action": plan.action,
         "files": rows,
+        "file_count": release_file_count(files, signer is not None),
         "bytes": sum(f.size for f in files),
         "upload_bytes": sum(f.size for f in files if _row(rows, f.path) == "upload") if plan.action == "commit" else 0,
         "private": private,
+        "signed": signer is not None,
         "existing_commit": plan.commit,
         "repo_exists": state.exists,
+        "repo_private": state.private,
         "make_public": plan.make_public,
         "transfer": "xet" if uses_xet() else "lfs",
     }
     if mode == "weights" and private:
+        still_open = report.data["checks"].get("weight-distribution") != "pass"  # else the lock pins public weights
         report.warning("publish/lock-not-pinned", "a private release is not a public host: the workspace lock stays "
-                       "as it was and weight-distribution stays open")  # fmt: skip
+                       "as it was" + (" and weight-distribution stays open" if still_open else ""))  # fmt: skip
     if dry_run:
         return outcome
     sign = None
@@ -274,7 +301,8 @@ def publish_to_hub(
         _check_hosted(files, entry, report)
         if not private:
             _pin_lock(ws, spec, entry)
-    report.data.update({"commit": commit, "tag": tag, "repo_id": repo_id, "files": len(files)})
+    count = release_file_count(files, signer is not None)
+    report.data.update({"commit": commit, "tag": tag, "repo_id": repo_id, "files": count})
     return outcome
 
 

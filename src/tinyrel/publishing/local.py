@@ -24,8 +24,10 @@ from tinyrel.publishing.release import (
     PublishResult,
     check_no_local_paths,
     metadata_files,
+    publish_mode,
     release_facts,
     signature_file,
+    spec_label,
 )
 from tinyrel.release_files import RELEASE_DIRS, RELEASE_FILES, SPEC_SNAPSHOT
 
@@ -71,6 +73,7 @@ def publish_metadata(
 ) -> PublishResult:
     """Gate, then write the metadata-only release into ``out`` (signed when ``signer`` is given)."""
     overrides = overrides or {}
+    publish_mode(spec, "metadata", spec_label(ws, spec))  # a spec that says "weights" is not released this way
     check_overrides(spec, overrides)
     target = check_out_dir(ws, spec, out)
     facts = release_facts(destination="local", mode="metadata", signer=signer)

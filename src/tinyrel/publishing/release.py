@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.gate import GateResult
+from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.release_files import (
     CARD,
     LOCK,
@@ -30,16 +31,71 @@ from tinyrel.sources.lock import Lock
 from tinyrel.sources.resolve import LockedSource
 
 
-def release_facts(*, destination: str, mode: str, signer=None, repo_id: str | None = None, tag: str | None = None):
+def release_facts(*, destination: str, mode: str, signer=None, repo_id: str | None = None, tag: str | None = None,
+                  private: bool = False):  # fmt: skip
     """The facts the card states about this release, from what this run will really do."""
     from tinyrel.card.render import ReleaseFacts
 
-    facts = ReleaseFacts(destination=destination, mode=mode, repo_id=repo_id, tag=tag)
+    facts = ReleaseFacts(destination=destination, mode=mode, repo_id=repo_id, tag=tag, private=private)
     if signer is not None:
         facts.signing = signer.method
         if signer.method == "sigstore":
             facts.sigstore_identity, facts.sigstore_issuer = signer.identity()
     return facts
+
+
+def spec_label(ws, spec: ReleaseSpec) -> str:
+    """The spec's path as the user names it in the workspace (``release/NAME.toml``), for errors."""
+    try:
+        return spec.path.relative_to(ws.root).as_posix()
+    except ValueError:
+        return str(spec.path)
+
+
+def publish_mode(spec: ReleaseSpec, mode: str | None, spec_label: str) -> str:
+    """What to publish: ``mode`` as asked, or the spec's ``distribution.mode`` when it is decided.
+
+    A mode that contradicts a decided spec is refused: the reviewed spec says what this release is,
+    and ``publish`` must not quietly ship weights for a release declared metadata-only (or the
+    reverse).  ``spec_label`` names the spec in the error."""
+    from tinyrel.policy.spec_text import spec_line
+
+    decided = spec.distribution_mode
+    if mode is None:
+        if decided == "undecided":
+            raise TinyrelError("usage/mode", 'publish needs --mode metadata or --mode weights: the spec\'s '
+                               'distribution.mode is "undecided"', usage=True, path=spec_label,
+                               line=spec_line(spec, "mode", "distribution"))  # fmt: skip
+        return decided
+    if decided != "undecided" and mode != decided:
+        raise TinyrelError("usage/mode-mismatch", f'--mode {mode} contradicts the spec\'s distribution.mode = '
+                           f'"{decided}": publish --mode {decided}, or change distribution.mode in the spec',
+                           usage=True, path=spec_label, line=spec_line(spec, "mode", "distribution"))  # fmt: skip
+    return mode
+
+
+def publish_repo(spec: ReleaseSpec, repo_id: str | None, spec_label: str, allow_other_repo: bool = False) -> str:
+    """The Hub repo to publish to: ``repo_id`` as asked, or the spec's ``[distribution] repo_id``.
+
+    A ``repo_id`` other than the spec's is refused unless ``allow_other_repo`` says it is meant (a
+    staging copy, a test): the card and ``release.toml`` then name the repo it was really published to."""
+    from tinyrel.sources.uri import is_repo_id
+
+    line = spec.lines.get("distribution.repo_id") or None
+    if repo_id is None:
+        if spec.repo_id is None:
+            raise TinyrelError("usage/repo-id", "no Hub repo to publish to: pass --repo-id ORG/NAME or set "
+                               "[distribution] repo_id in the spec (or --out DIR for a local metadata release)",
+                               usage=True, path=spec_label)  # fmt: skip
+        return spec.repo_id
+    if not is_repo_id(repo_id):
+        raise TinyrelError("usage/repo-id", f"--repo-id must look like ORG/NAME, got {repo_id!r}", usage=True)
+    if spec.repo_id is not None and repo_id != spec.repo_id and not allow_other_repo:
+        raise TinyrelError("usage/repo-id-mismatch", f"--repo-id {repo_id} is not the spec's [distribution] repo_id "
+                           f"({spec.repo_id}): drop --repo-id to publish there, edit the spec, or add "
+                           f"--allow-other-repo to publish this release to {repo_id}", usage=True, path=spec_label,
+                           line=line)  # fmt: skip
+    return repo_id
 
 
 @dataclass
@@ -77,17 +133,36 @@ SNAPSHOT_NOTE = (
 )
 
 
-def public_source(ctx_lock: LockedSource | None, spec_source: str, hosted_uri: str | None) -> str:
-    """The weights' source as a public file may state it: never a local path of the publisher."""
-    from tinyrel.policy.checks import lock_is_public_pin
-
+def public_source(ctx_lock: LockedSource | None, spec_source: str, hosted_uri: str | None, pin: str = "") -> str:
+    """The weights' source as a public file may state it: never a local path of the publisher, and a
+    public pin only as the Hub confirmed it for this run (``pin``: ``GateContext.pin``) — a lock
+    that merely claims one (or one the Hub refuted, published under ``--allow``) is not stated."""
     if hosted_uri:
         return hosted_uri
-    if lock_is_public_pin(ctx_lock) and ctx_lock is not None:
+    if pin == "confirmed" and ctx_lock is not None:
         return f"{ctx_lock.uri.split('@')[0]}@{ctx_lock.revision}"
     if spec_source.startswith(("hf://", "hf-cache://")):
         return spec_source
     return REDACTED_LOCAL
+
+
+def stated_weights_source(release_dir: Path) -> str | None:
+    """Where a (verified) release directory says its weights come from: ``weights.source`` of its
+    ``release.toml`` (written by ``spec_snapshot``); ``None`` when it has none or says nothing usable."""
+    import tomllib
+
+    from tinyrel.safe_io import read_bytes_capped
+
+    path = release_dir / SPEC_SNAPSHOT
+    if not path.is_file():
+        return None
+    try:
+        doc = tomllib.loads(read_bytes_capped(path, 1024 * 1024).decode("utf-8"))
+    except (TinyrelError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    weights = doc.get("weights")
+    source = weights.get("source") if isinstance(weights, dict) else None
+    return source if isinstance(source, str) and source and source != REDACTED_LOCAL else None
 
 
 def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None) -> bytes:
@@ -105,9 +180,15 @@ def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None) -> b
     return (SNAPSHOT_NOTE + tomli_w.dumps(doc)).encode("utf-8")
 
 
-def public_lock_entry(entry: LockedSource) -> LockedSource:
+def public_lock_entry(entry: LockedSource, pin: str = "") -> LockedSource:
+    """The lock entry as a published file may state it: no local path, and ``public``/``durable``
+    only for a pin the Hub confirmed in this run (``pin``: ``GateContext.pin``)."""
+    from tinyrel.policy.checks import lock_is_public_pin
+
     if entry.kind == "local-path":
         return dataclasses.replace(entry, uri=REDACTED_LOCAL)
+    if lock_is_public_pin(entry) and pin != "confirmed":
+        return dataclasses.replace(entry, public=False, durable=False)
     return entry
 
 
@@ -117,7 +198,7 @@ def metadata_files(result: GateResult, lock_entry: LockedSource | None = None, h
     ``lock_entry`` replaces the workspace's lock entry (a hosted release describes itself).
     """
     ctx = result.context
-    source = public_source(ctx.lock, ctx.spec.weights_source, hosted_uri)
+    source = public_source(ctx.lock, ctx.spec.weights_source, hosted_uri, ctx.pin)
     files = [
         ReleaseFile.generated(CARD, result.card.encode("utf-8")),
         ReleaseFile.generated(SPEC_SNAPSHOT, spec_snapshot(ctx.spec.path, source, result.facts.repo_id)),
@@ -125,7 +206,7 @@ def metadata_files(result: GateResult, lock_entry: LockedSource | None = None, h
     manifest_path = ctx.ws.manifest_path(ctx.spec.name)
     if manifest_path.is_file():
         files.append(ReleaseFile.generated(MANIFEST, manifest_path.read_bytes()))
-    entry = lock_entry or (public_lock_entry(ctx.lock) if ctx.lock is not None else None)
+    entry = lock_entry or (public_lock_entry(ctx.lock, ctx.pin) if ctx.lock is not None else None)
     if entry is not None:
         files.append(ReleaseFile.generated(LOCK, Lock([entry]).to_toml().encode("utf-8")))
     files += evidence_files(result)
