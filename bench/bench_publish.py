@@ -56,7 +56,8 @@ def main() -> None:
     key = args.dir.parent / "bench-work" / "k.pem"
     size = sum(p.stat().st_size for p in args.dir.iterdir())
     print(f"model: {args.dir} ({size / 1e9:.2f} GB), cores: {os.cpu_count()}")
-    publish = [sys.executable, "-m", "tinyrel", "publish", "--mode", "weights", "--repo-id", "bench/tinyrel"]
+    publish = [sys.executable, "-m", "tinyrel", "publish", "--mode", "weights", "--repo-id", "bench/tinyrel",
+               "--allow-other-repo"]
     if key.exists():
         publish += ["--private-key", str(key)]
     upload = ("from huggingface_hub import HfApi; api = HfApi(); api.create_repo('bench/plain'); "

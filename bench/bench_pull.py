@@ -41,7 +41,8 @@ def publish_once(model: Path, work: Path, mode: str, key: Path) -> Path:
         env["HF_HUB_DISABLE_XET"] = "1"
     try:
         subprocess.run([sys.executable, "-m", "tinyrel", "publish", "--mode", "weights", "--repo-id", REPO,
-                        "--private-key", str(key)], cwd=ws, env=env, check=True, capture_output=True)  # fmt: skip
+                        "--allow-other-repo", "--private-key", str(key)], cwd=ws, env=env, check=True,
+                       capture_output=True)  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -9,12 +9,16 @@ from tinyrel.cli import cli
 
 
 def _broken(monkeypatch) -> None:
-    import tinyrel.weights.validate as validate
+    """A bug planted where validation starts, wherever the command has already imported it from."""
+    import importlib
 
     def explode(*args, **kwargs):
         raise RuntimeError("a bug, deliberately")
 
-    monkeypatch.setattr(validate, "inspect_weights", explode)
+    for module in ("tinyrel.weights.validate", "tinyrel.commands.validate"):
+        target = importlib.import_module(module)
+        if hasattr(target, "inspect_weights"):
+            monkeypatch.setattr(target, "inspect_weights", explode)
 
 
 def test_an_internal_error_is_one_line_and_points_at_debug(monkeypatch, model_dir):

@@ -220,8 +220,6 @@ def test_a_cache_snapshot_path_is_locked_by_what_it_is_not_where_it_is(xet_cache
         assert not [part for part in _private_parts(snapshot, tmp_path) if part in text], path
 
 
-@pytest.mark.xfail(strict=True, reason="needs publishing/release.py public_lock_entry to redact every local uri "
-                   "that is not hf-cache:// (see the report of branch tutorial)")  # fmt: skip
 def test_a_snapshot_outside_the_cache_in_use_is_not_published_by_path(xet_cache, tmp_path):
     elsewhere = tmp_path / "alice-disk" / "hub"
     shutil.copytree(xet_cache, elsewhere, symlinks=True)

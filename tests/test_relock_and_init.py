@@ -69,7 +69,8 @@ def test_the_python_api_keeps_the_pins(example):
 
 def test_publish_keeps_the_pins_on_the_first_run_and_on_a_rerun(example, hub, keys):
     pinned = entries(example)[0]["evidence"]
-    args = ("publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", keys.private_key)
+    args = ("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo", "--private-key",
+            keys.private_key)
     for _ in range(2):  # the re-run finds the release published and rewrites the lock again
         code, doc = run_json(*args, cwd=example)
         assert code == 0, doc

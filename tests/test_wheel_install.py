@@ -95,7 +95,8 @@ def test_every_command_works_from_a_plain_install(user_venv, tmp_path, monkeypat
     hub = start_hub(tmp_path / "hub", monkeypatch, xet=True)
     try:
         env = {"HF_ENDPOINT": hub.base_url, "HF_TOKEN": HUB_TOKEN, "HF_HOME": str(tmp_path / "hf-home")}
-        _tinyrel(venv, "publish", "--mode", "weights", "--repo-id", "org/name", "--private-key", private, cwd=ws, **env)
+        _tinyrel(venv, "publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo", "--private-key",
+                 private, cwd=ws, **env)  # fmt: skip
         _tinyrel(venv, "pull", "hf://org/name@v0.1.0", "--public-key", public, "--local-dir", tmp_path / "pulled",
                  cwd=tmp_path, **env)  # fmt: skip
         _tinyrel(venv, "verify", "hf://org/name@v0.1.0", "--public-key", public, cwd=tmp_path, **env)

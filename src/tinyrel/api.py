@@ -222,31 +222,33 @@ def publish(
     workspace: PathLike = ".",
     release: str | None = None,
     *,
-    mode: str,
+    mode: str | None = None,
     out: PathLike | None = None,
     repo_id: str | None = None,
     signer: SignerConfig | None = None,
     private: bool = False,
     dry_run: bool = False,
     allow: dict[str, str] | None = None,
+    allow_other_repo: bool = False,
 ) -> PublishResult:
-    """Gate, then emit the release: metadata-only into ``out``, or to the Hub (``repo_id``) as
-    one signed commit tagged ``v<version>``.  ``allow`` maps blocker ids to the reason printed on
-    the card.
+    """Gate, then emit the release: metadata-only into ``out``, or (without ``out``) to the Hub as
+    one signed commit tagged ``v<version>``.  ``mode`` and ``repo_id`` default to the spec's
+    ``[distribution]``; one that contradicts it is refused unless ``allow_other_repo`` says another
+    repo is meant.  ``allow`` maps blocker ids to the reason printed on the card.
 
-    >>> result = tinyrel.publish("my-release", mode="weights", repo_id="my-org/my-specialist", signer=signer)
+    >>> result = tinyrel.publish("my-release", signer=signer)  # to the spec's repo, in the spec's mode
     >>> result.report.ok, result.report.data["commit"]
     """
     ws = _workspace(workspace)
     spec = ws.spec(release)
-    if repo_id is not None:
+    if out is None:
         from tinyrel.publishing.hosted import publish_to_hub
 
-        return publish_to_hub(
-            ws, spec, mode=mode, repo_id=repo_id, signer=signer, private=private, dry_run=dry_run, overrides=allow
-        )
-    if mode != "metadata" or out is None:
-        raise TinyrelError("usage/destination", "a local release is mode='metadata' with out=DIR", usage=True)
+        return publish_to_hub(ws, spec, mode=mode, repo_id=repo_id, signer=signer, private=private, dry_run=dry_run,
+                              overrides=allow, allow_other_repo=allow_other_repo)  # fmt: skip
+    if repo_id is not None or mode == "weights" or dry_run or private or allow_other_repo:
+        raise TinyrelError("usage/destination", "a local release (out=DIR) is metadata-only: repo_id, "
+                           "mode='weights', dry_run, private and allow_other_repo apply to Hub releases", usage=True)
     from tinyrel.publishing.local import publish_metadata
 
     return publish_metadata(ws, spec, Path(out), allow, signer)

@@ -185,7 +185,8 @@ def public_lock_entry(entry: LockedSource, pin: str = "") -> LockedSource:
     only for a pin the Hub confirmed in this run (``pin``: ``GateContext.pin``)."""
     from tinyrel.policy.checks import lock_is_public_pin
 
-    if entry.kind == "local-path":
+    if entry.kind != "hub" and not entry.uri.startswith("hf-cache://"):
+        # a local directory, or a cache snapshot outside the cache in use: its uri is a path of this machine
         return dataclasses.replace(entry, uri=REDACTED_LOCAL)
     if lock_is_public_pin(entry) and pin != "confirmed":
         return dataclasses.replace(entry, public=False, durable=False)
