@@ -15,7 +15,7 @@ def _broken(monkeypatch) -> None:
     def explode(*args, **kwargs):
         raise RuntimeError("a bug, deliberately")
 
-    for module in ("tinyrel.weights.validate", "tinyrel.commands.validate"):
+    for module in ("tinyrel.weights.validate", "tinyrel.cli.commands.validate"):
         target = importlib.import_module(module)
         if hasattr(target, "inspect_weights"):
             monkeypatch.setattr(target, "inspect_weights", explode)

@@ -103,7 +103,7 @@ def lock_source(
 
 
 def _workspace(workspace: PathLike):
-    from tinyrel.policy.workspace import find_workspace
+    from tinyrel.workspace.layout import find_workspace
 
     return find_workspace(Path(workspace).expanduser())
 
@@ -141,7 +141,7 @@ def evals(workspace: PathLike = ".", release: str | None = None, *, pin: bool = 
     >>> report = tinyrel.evals("my-release")
     >>> [(e["id"], e["tuned"]["score"], e["paired"]) for e in report.data["evals"]]
     """
-    from tinyrel.evidence.report import evals_report
+    from tinyrel.policy.evals_report import evals_report
 
     ws = _workspace(workspace)
     return evals_report(ws, ws.spec(release), pin=pin)

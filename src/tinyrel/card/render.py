@@ -21,7 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from tinyrel.findings import TinyrelError
-from tinyrel.policy.spec import ReleaseSpec
+from tinyrel.workspace.spec import ReleaseSpec
 
 DEFAULT_TEMPLATE = Path(__file__).parent / "templates" / "card.md.j2"
 _MD_SPECIAL = re.compile(r"([\\`\[\]|*_])")

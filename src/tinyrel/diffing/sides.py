@@ -47,10 +47,11 @@ def _from_directory(path: Path) -> dict[str, Any]:
 def _from_hub(uri: str, trust: VerifierConfig | None, notes: list[Finding]) -> dict[str, Any]:
     import tempfile
 
-    from tinyrel.hub.client import checked_listing, download, hub_api, hub_ref
+    from tinyrel.hub.client import checked_listing, download, hub_api
     from tinyrel.hub.errors import hub_errors
     from tinyrel.release_files import MANIFEST, SIGNATURE
     from tinyrel.safe_io import read_bytes_capped
+    from tinyrel.sources.uri import hub_ref
 
     ref = hub_ref(uri)
     assert ref.repo_id is not None

@@ -14,7 +14,7 @@ from typing import Any
 from tinyrel.evidence.records import Records, read_records
 from tinyrel.evidence.stats import Paired, Summary, paired, summarize
 from tinyrel.findings import Report
-from tinyrel.policy.spec import Eval, ReleaseSpec
+from tinyrel.workspace.spec import Eval, ReleaseSpec
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Any
 from tinyrel.findings import TinyrelError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 log = logging.getLogger(__name__)
 
 
@@ -89,16 +90,6 @@ def download(
     return Downloaded(path, digest)
 
 
-def hub_ref(uri: str):
-    """``hf://org/name[@rev]`` as a SourceRef; anything else is a usage error."""
-    from tinyrel.sources.uri import HUB, parse_source
-
-    ref = parse_source(uri)
-    if ref.kind != HUB or ref.repo_id is None:
-        raise TinyrelError("usage/hub-ref", f"{uri} is not an hf://org/name[@rev] reference", usage=True)
-    return ref
-
-
 def git_blob_sha1(data: bytes) -> str:
     """Git's blob id: what the Hub reports (and its cache names blobs by) for non-LFS files."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
@@ -148,9 +139,7 @@ def checked_name(name: object, uri: str) -> str:
 def checked_listing(info, uri: str) -> dict[str, RemoteFile]:
     """The repo's files at the commit, after checking every server-chosen name, size, LFS digest
     and the commit id."""
-    from tinyrel.sources.uri import COMMIT_RE
-
-    if not isinstance(info.sha, str) or not COMMIT_RE.match(info.sha):
+    if not isinstance(info.sha, str) or not _COMMIT.match(info.sha):
         raise TinyrelError("hub/untrusted-response", f"{uri}: the Hub named an invalid commit id")
     files: dict[str, RemoteFile] = {}
     for sibling in info.siblings or []:

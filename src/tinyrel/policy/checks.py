@@ -18,12 +18,12 @@ from typing import Any
 from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.prose_claims import prose_claims
-from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.policy.spec_text import copy_carrier
-from tinyrel.policy.workspace import Workspace
 from tinyrel.release_files import is_release_metadata
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.resolve import LockedSource
+from tinyrel.workspace.layout import Workspace
+from tinyrel.workspace.spec import ReleaseSpec
 
 REGEX_TIMEOUT = 1.0  # seconds per forbidden-copy pattern: a hostile regex must not hang the gate
 

@@ -13,12 +13,12 @@ from typing import Any
 from tinyrel.card.render import CardInputs, ReleaseFacts, render_card, weights_format
 from tinyrel.findings import Finding, Report, TinyrelError
 from tinyrel.policy.checks import CARD_CHECKS, CHECKS, GateContext, lock_is_public_pin, passed_statement, pinned_uri
-from tinyrel.policy.spec import ReleaseSpec
-from tinyrel.policy.workspace import Workspace
 from tinyrel.sources.lock import read_lock
 from tinyrel.sources.resolve import LockedSource
 from tinyrel.sources.uri import COMMIT_RE
 from tinyrel.weights import manifest as mf
+from tinyrel.workspace.layout import Workspace
+from tinyrel.workspace.spec import ReleaseSpec
 
 
 @dataclass
@@ -189,8 +189,8 @@ def confirm_pin(ctx: GateContext) -> None:
     if ctx.offline:
         ctx.pin = "unconfirmed"
         return
-    from tinyrel.hub.client import hub_ref
     from tinyrel.sources.resolve import resolve_hub
+    from tinyrel.sources.uri import hub_ref
 
     where = pinned_uri(lock)
     found = Report()

@@ -48,7 +48,7 @@ from tinyrel.card.reading import normalize, whole_name
 from tinyrel.evidence.stats import PASS
 from tinyrel.findings import Finding
 from tinyrel.policy.prose_numbers import Claim, find_claims
-from tinyrel.policy.spec import Eval, ReleaseSpec
+from tinyrel.workspace.spec import Eval, ReleaseSpec
 
 CHECK = "prose-claims"
 MAX_LISTED = 20  # findings per field; the rest are counted in one more (a hostile spec cannot flood the report)

@@ -12,13 +12,13 @@ import tomllib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tinyrel.policy.spec import ReleaseSpec
+from tinyrel.workspace.spec import ReleaseSpec
 
 
 def spec_line(spec: ReleaseSpec, key: str, section: str = "", index: int = 0) -> int | None:
     """The line of ``key`` in the spec's table ``section`` (the ``index``-th ``[[section]]``), read
     from the spec file; ``None`` when the file cannot be read."""
-    from tinyrel.policy._spec_reader import _Reader
+    from tinyrel.workspace._spec_reader import _Reader
 
     try:
         return _Reader(spec.path, spec.path.read_text(encoding="utf-8")).line_of(key, section, index)
@@ -48,7 +48,7 @@ def copy_carrier(ctx: Any, matches: Callable[[str], bool]) -> tuple[str, int | N
     and that key's line —, else the first card template line that does, else the template without
     a line (the text arises only on the rendered card, e.g. across two fields or from a --reason)."""
     from tinyrel.card.reading import normalize, skim
-    from tinyrel.policy._spec_reader import _Reader
+    from tinyrel.workspace._spec_reader import _Reader
 
     try:
         text = ctx.spec.path.read_text(encoding="utf-8")

@@ -25,8 +25,6 @@ from tinyrel.findings import Report, TinyrelError
 from tinyrel.hub.client import git_blob_sha1, hub_api, uses_xet
 from tinyrel.hub.errors import hub_errors
 from tinyrel.policy.gate import check_overrides, run_gate
-from tinyrel.policy.spec import ReleaseSpec
-from tinyrel.policy.workspace import Workspace
 from tinyrel.publishing.release import (
     PublishResult,
     ReleaseFile,
@@ -42,6 +40,8 @@ from tinyrel.publishing.release import (
 )
 from tinyrel.release_files import SIGNATURE
 from tinyrel.signing.files import GIT_PATHS
+from tinyrel.workspace.layout import Workspace
+from tinyrel.workspace.spec import ReleaseSpec
 
 
 @dataclass

@@ -18,8 +18,6 @@ from pathlib import Path
 
 from tinyrel.findings import TinyrelError
 from tinyrel.policy.gate import check_overrides, run_gate
-from tinyrel.policy.spec import ReleaseSpec
-from tinyrel.policy.workspace import Workspace
 from tinyrel.publishing.release import (
     PublishResult,
     check_no_local_paths,
@@ -30,6 +28,8 @@ from tinyrel.publishing.release import (
     spec_label,
 )
 from tinyrel.release_files import RELEASE_DIRS, RELEASE_FILES, SPEC_SNAPSHOT
+from tinyrel.workspace.layout import Workspace
+from tinyrel.workspace.spec import ReleaseSpec
 
 
 def _refuse(out: Path, why: str) -> TinyrelError:

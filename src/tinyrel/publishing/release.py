@@ -15,7 +15,6 @@ from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.gate import GateResult
-from tinyrel.policy.spec import ReleaseSpec
 from tinyrel.release_files import (
     CARD,
     LOCK,
@@ -29,6 +28,7 @@ from tinyrel.safe_io import checked_relpath
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.lock import Lock
 from tinyrel.sources.resolve import LockedSource
+from tinyrel.workspace.spec import ReleaseSpec
 
 
 def release_facts(*, destination: str, mode: str, signer=None, repo_id: str | None = None, tag: str | None = None,

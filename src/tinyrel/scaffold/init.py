@@ -21,7 +21,6 @@ import tomli_w
 from tinyrel.atomic import write_text_atomic
 from tinyrel.card.render import DEFAULT_TEMPLATE
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.policy.spec import is_slug
 from tinyrel.scaffold.license import LICENSE_PLACEHOLDER, base_license
 from tinyrel.scaffold.undo import Undo, undo_on_failure
 from tinyrel.sources.lock import lock_source, read_lock, update_lock
@@ -29,6 +28,7 @@ from tinyrel.sources.resolve import local_dir
 from tinyrel.sources.uri import HUB, cache_uri, parse_source, portable_path
 from tinyrel.weights import manifest as mf
 from tinyrel.weights.validate import inspect_weights
+from tinyrel.workspace.spec import is_slug
 
 SEED_SPEC = Path(__file__).parent / "seed.toml"
 SEED_RECORDS = Path(__file__).parent / "evals"

@@ -113,3 +113,11 @@ def parse_source(text: str, base: Path | None = None) -> SourceRef:
         repo_id = parts[-3][len("models--") :].replace("--", "/", 1)
         return SourceRef(text, LOCAL_CACHE, repo_id, parts[-1], path)
     return SourceRef(text, LOCAL_PATH, path=path)
+
+
+def hub_ref(uri: str) -> SourceRef:
+    """``hf://org/name[@rev]`` as a SourceRef; anything else is a usage error."""
+    ref = parse_source(uri)
+    if ref.kind != HUB or ref.repo_id is None:
+        raise TinyrelError("usage/hub-ref", f"{uri} is not an hf://org/name[@rev] reference", usage=True)
+    return ref

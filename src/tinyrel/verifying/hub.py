@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.hub.client import RemoteFile, checked_listing, download, hub_api, hub_ref
+from tinyrel.hub.client import RemoteFile, checked_listing, download, hub_api
 from tinyrel.release_files import SIGNATURE as SIGNATURE_NAME
 from tinyrel.signing.files import GIT_PATHS, HF_LOCAL_DIR_STATE, is_ignored
+from tinyrel.sources.uri import hub_ref
 from tinyrel.verifying.bundle import SignedManifest, VerifierConfig, check_signature
 from tinyrel.verifying.identity import check_identity, read_identity
 from tinyrel.verifying.local import compare_resources, compare_tree, finish

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from tinyrel.atomic import staged_new_directory
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.hub.client import hub_ref
 from tinyrel.release_files import SIGNATURE
 from tinyrel.signing.files import HF_LOCAL_DIR_STATE
+from tinyrel.sources.uri import hub_ref
 from tinyrel.verifying.bundle import VerifierConfig
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyrel.findings import TinyrelError
-from tinyrel.policy.spec import ReleaseSpec, load_spec
+from tinyrel.workspace.spec import ReleaseSpec, load_spec
 
 LOCK_NAME = "tinyrel.lock"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import Outcome, output_options, report_command
-from tinyrel.commands.verify import trust_options
+from tinyrel.cli.commands.verify import trust_options
+from tinyrel.cli.common import Outcome, output_options, report_command
 
 
 @click.command("pull")
@@ -45,8 +45,8 @@ def what_it_holds(path: Path) -> str:
     import shlex
 
     from tinyrel.findings import TinyrelError
-    from tinyrel.hub.client import hub_ref
     from tinyrel.publishing.release import stated_weights_source
+    from tinyrel.sources.uri import hub_ref
 
     if any(path.rglob("*.safetensors")):
         return f'use it: mlx_lm.generate --model {path} --prompt "..."'

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import Outcome, output_options, report_command
-from tinyrel.commands._text import gate_summary, plan_text, published_text
-from tinyrel.commands.sign import signer_config, signer_options
+from tinyrel.cli.commands.sign import signer_config, signer_options
+from tinyrel.cli.common import Outcome, output_options, report_command
+from tinyrel.cli.text import gate_summary, plan_text, published_text
 from tinyrel.findings import TinyrelError
-from tinyrel.policy.workspace import find_workspace
+from tinyrel.workspace.layout import find_workspace
 
 
 @click.command("publish")

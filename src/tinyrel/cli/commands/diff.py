@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from tinyrel.commands._common import Outcome, output_options, report_command
-from tinyrel.commands._text import diff_summary
-from tinyrel.commands.verify import trust_options
+from tinyrel.cli.commands.verify import trust_options
+from tinyrel.cli.common import Outcome, output_options, report_command
+from tinyrel.cli.text import diff_summary
 from tinyrel.findings import Finding, TinyrelError
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tinyrel.atomic import check_output_target
-from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.findings import TinyrelError
 from tinyrel.scaffold.init import check_name
 from tinyrel.sources.lock import check_lock, lock_source, read_lock, update_lock
@@ -56,7 +56,7 @@ def default_entry_name(lock_file: Path) -> str:
     """The entry a lock in a workspace belongs to: its only release (``tinyrel.lock`` holds one entry
     per release, named after it), so ``tinyrel lock SOURCE`` re-pins that release instead of adding a
     stray ``weights`` entry the gate never reads.  Outside a workspace: ``weights``."""
-    from tinyrel.policy.workspace import Workspace
+    from tinyrel.workspace.layout import Workspace
 
     releases = Workspace(lock_file.parent).releases()
     if len(releases) > 1:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyrel.findings import TinyrelError
-from tinyrel.policy._spec_reader import SpecNote, _Reader
+from tinyrel.workspace._spec_reader import SpecNote, _Reader
 
 SCHEMA = "tinyrel.release/1"
 DISTRIBUTION_MODES = ("undecided", "metadata", "weights")

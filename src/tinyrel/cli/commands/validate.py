@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.weights import manifest as mf
 from tinyrel.weights.validate import inspect_weights
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
+from tinyrel.cli.output import FORMATS, error_line, render
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.output import FORMATS, error_line, render
 
 
 def option_group(*options: Callable[[Any], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import Outcome, option_group, output_options, report_command
+from tinyrel.cli.common import Outcome, option_group, output_options, report_command
 from tinyrel.findings import Finding, Report, TinyrelError
 from tinyrel.release_files import SIGNATURE
 

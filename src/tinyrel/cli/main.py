@@ -1,4 +1,4 @@
-"""The ``tinyrel`` command: dispatch only; every command lives in ``tinyrel.commands``.
+"""The ``tinyrel`` command: dispatch only; every command lives in ``tinyrel.cli.commands``.
 
 Command modules are imported only when invoked (Click's documented lazy-group pattern), so
 ``tinyrel validate --quick`` does not pay for numpy, huggingface_hub or jinja2 at start-up.
@@ -14,19 +14,19 @@ import click
 from tinyrel import __version__
 
 COMMANDS: dict[str, str] = {
-    "card": "tinyrel.commands.card:card_command",
-    "check": "tinyrel.commands.check:check_command",
-    "completion": "tinyrel.commands.completion:completion_command",
-    "diff": "tinyrel.commands.diff:diff_command",
-    "evals": "tinyrel.commands.evals:evals_command",
-    "init": "tinyrel.commands.init:init_command",
-    "publish": "tinyrel.commands.publish:publish_command",
-    "pull": "tinyrel.commands.pull:pull_command",
-    "sign": "tinyrel.commands.sign:sign_command",
-    "lock": "tinyrel.commands.lock:lock_command",
-    "manifest": "tinyrel.commands.manifest:manifest_command",
-    "validate": "tinyrel.commands.validate:validate_command",
-    "verify": "tinyrel.commands.verify:verify_command",
+    "card": "tinyrel.cli.commands.card:card_command",
+    "check": "tinyrel.cli.commands.check:check_command",
+    "completion": "tinyrel.cli.commands.completion:completion_command",
+    "diff": "tinyrel.cli.commands.diff:diff_command",
+    "evals": "tinyrel.cli.commands.evals:evals_command",
+    "init": "tinyrel.cli.commands.init:init_command",
+    "publish": "tinyrel.cli.commands.publish:publish_command",
+    "pull": "tinyrel.cli.commands.pull:pull_command",
+    "sign": "tinyrel.cli.commands.sign:sign_command",
+    "lock": "tinyrel.cli.commands.lock:lock_command",
+    "manifest": "tinyrel.cli.commands.manifest:manifest_command",
+    "validate": "tinyrel.cli.commands.validate:validate_command",
+    "verify": "tinyrel.cli.commands.verify:verify_command",
 }
 
 
@@ -80,7 +80,7 @@ def main() -> None:
         # Fixed names, so ``python -m tinyrel`` and the console script complete and print alike.
         cli.main(prog_name="tinyrel", complete_var="_TINYREL_COMPLETE", standalone_mode=False)
     except click.exceptions.Abort:  # Ctrl-C outside a command's own handling (start-up, a prompt)
-        from tinyrel.commands._common import exit_interrupted
+        from tinyrel.cli.common import exit_interrupted
 
         exit_interrupted("interrupted; nothing was changed")
     except click.exceptions.Exit as done:
@@ -89,6 +89,6 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
-        from tinyrel.commands._common import exit_interrupted
+        from tinyrel.cli.common import exit_interrupted
 
         exit_interrupted(getattr(exc, "message", "interrupted; nothing half-written was left behind"))

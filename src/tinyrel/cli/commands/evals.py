@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.evidence.collect import fmt_interval, fmt_paired
 from tinyrel.evidence.stats import Paired, Summary
-from tinyrel.policy.workspace import find_workspace
+from tinyrel.workspace.layout import find_workspace
 
 
 @click.command("evals")
@@ -17,7 +17,7 @@ from tinyrel.policy.workspace import find_workspace
 @report_command
 def evals_command(release: str | None, pin: bool) -> Outcome:
     """Recompute every eval from its records: score, n, Wilson 95% interval, paired regression."""
-    from tinyrel.evidence.report import evals_report
+    from tinyrel.policy.evals_report import evals_report
 
     ws = find_workspace()
     spec = ws.spec(release)

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from tinyrel.atomic import write_text_atomic
-from tinyrel.commands._common import Outcome, output_options, report_command
+from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.findings import Report
 from tinyrel.policy.checks import CARD_CHECKS
 from tinyrel.policy.gate import run_gate
-from tinyrel.policy.workspace import find_workspace
+from tinyrel.workspace.layout import find_workspace
 
 
 @click.command("card")

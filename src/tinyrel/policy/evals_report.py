@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tinyrel.evidence.collect import collect, pinned_records
 from tinyrel.findings import Report, TinyrelError
-from tinyrel.policy.spec import ReleaseSpec
-from tinyrel.policy.workspace import Workspace
+from tinyrel.workspace.layout import Workspace
+from tinyrel.workspace.spec import ReleaseSpec
 
 
 def evals_report(ws: Workspace, spec: ReleaseSpec, *, pin: bool = False) -> Report:

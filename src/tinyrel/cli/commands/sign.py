@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tinyrel.commands._common import Outcome, option_group, output_options, report_command
+from tinyrel.cli.common import Outcome, option_group, output_options, report_command
 from tinyrel.findings import TinyrelError
 from tinyrel.signing.sign import SignerConfig
 

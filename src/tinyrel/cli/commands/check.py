@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from tinyrel.commands._common import Outcome, output_options, report_command
-from tinyrel.commands._text import gate_summary
+from tinyrel.cli.common import Outcome, output_options, report_command
+from tinyrel.cli.text import gate_summary
 from tinyrel.policy.gate import run_gate
-from tinyrel.policy.workspace import find_workspace
+from tinyrel.workspace.layout import find_workspace
 
 
 @click.command("check")
@@ -35,7 +35,7 @@ def check_command(
     result.report.data["workspace"] = str(ws.root)
     if summary is not None:
         from tinyrel.atomic import check_output_target
-        from tinyrel.policy.summary import gate_markdown
+        from tinyrel.cli.summary import gate_markdown
 
         check_output_target(summary, "--summary")
         with summary.open("a", encoding="utf-8") as handle:
