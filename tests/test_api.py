@@ -38,16 +38,16 @@ def test_importing_tinyrel_stays_light():
 def test_validate_manifest_lock_and_diff(model_dir, tmp_path):
     model = model_dir("bf16")
     assert tinyrel.validate(model).ok
-    manifest = tinyrel.write_manifest(model, tmp_path / "m.json")
+    manifest = tinyrel.write_manifest(model, tmp_path / "m.json").data["manifest"]
     assert manifest["totals"]["tensors"] > 0 and (tmp_path / "m.json").is_file()
     assert tinyrel.validate(model, manifest=tmp_path / "m.json").ok
     entry, report = tinyrel.lock_source(str(model), "tiny", lock_file=tmp_path / "tinyrel.lock")
     assert report.ok and entry.kind == "local-path" and (tmp_path / "tinyrel.lock").is_file()
     assert tinyrel.diff(tmp_path / "m.json", model).data["identical"] is True
     (model / "config.json").write_text("{")
-    with pytest.raises(tinyrel.TinyrelError) as failure:
+    with pytest.raises(tinyrel.Refused) as failure:
         tinyrel.write_manifest(model)
-    assert failure.value.code == "manifest/not-written"
+    assert failure.value.code == "manifest/not-written" and not failure.value.report.ok
 
 
 def test_check_render_publish_sign_and_verify(example, keys, tmp_path):

@@ -23,8 +23,11 @@ compares releases and ``testing`` holds a local Hub and a private Sigstore for t
 
 from tinyrel.api import (
     check,
+    check_lock,
     diff,
     evals,
+    init,
+    init_example,
     lock_source,
     publish,
     pull,
@@ -34,7 +37,7 @@ from tinyrel.api import (
     verify,
     write_manifest,
 )
-from tinyrel.findings import Finding, Interrupted, Report, TinyrelError
+from tinyrel.findings import Finding, Interrupted, Refused, Report, TinyrelError
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it from here)
 
@@ -44,13 +47,17 @@ __import__("logging").getLogger("tinyrel").addHandler(__import__("logging").Null
 __all__ = [
     "Finding",
     "Interrupted",
+    "Refused",
     "Report",
     "SignerConfig",
     "TinyrelError",
     "VerifierConfig",
     "check",
+    "check_lock",
     "diff",
     "evals",
+    "init",
+    "init_example",
     "lock_source",
     "publish",
     "pull",

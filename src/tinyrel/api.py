@@ -1,9 +1,11 @@
-"""tinyrel's Python API: every CLI command is a thin wrapper over one of these functions.
+"""tinyrel's Python API — the front door.  Every CLI command parses its options, calls one of these
+functions and renders what it returns; nothing is checked or decided twice.
 
-They return data — ``Report`` (findings plus ``data``), ``GateResult``, ``PublishResult``, a
-manifest ``dict`` — and raise ``TinyrelError`` (with a stable ``code``) when they cannot run at
-all.  Nothing here prints; the command layer turns results into text.  Heavy modules (numpy, the
-Hub client, Jinja2) load only when a function that needs them is called.
+They return data — ``Report`` (findings plus ``data``), ``GateResult``, ``PublishResult`` — and raise
+``TinyrelError`` (with a stable ``code``, the same the CLI prints) when they cannot run at all, or
+``Refused`` (a ``TinyrelError`` carrying the ``report``) when they ran and the answer is no.  Each
+call runs in its own ``HubSession``: huggingface_hub is left as the caller had it.  Nothing here
+prints.  Heavy modules (numpy, the Hub client, Jinja2) load only when a function needs them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.findings import Refused, Report, TinyrelError
 
 if TYPE_CHECKING:
     from tinyrel.policy.gate import GateResult
@@ -41,9 +43,28 @@ def _one_call(function: F) -> F:
     return call  # type: ignore[return-value]
 
 
+def _directory(path: PathLike, what: str = "the model directory") -> Path:
+    found = Path(path).expanduser()
+    if not found.is_dir():
+        raise TinyrelError("usage/not-a-directory", f"{what} does not exist or is not a directory", usage=True,
+                           path=str(path))  # fmt: skip
+    return found
+
+
+def _workspace(workspace: PathLike):
+    from tinyrel.workspace.layout import find_workspace
+
+    return find_workspace(Path(workspace).expanduser())
+
+
 @_one_call
 def validate(
-    model_dir: PathLike, *, manifest: PathLike | None = None, quick: bool = False, against_mlx_lm: bool = False
+    model_dir: PathLike,
+    *,
+    manifest: PathLike | None = None,
+    quick: bool = False,
+    full_sha256: bool = False,
+    against_mlx_lm: bool = False,
 ) -> Report:
     """Check an MLX safetensors directory (framing, index, MLX rules, NaN/Inf, hygiene) in one read.
 
@@ -53,8 +74,9 @@ def validate(
     from tinyrel.weights import manifest as mf
     from tinyrel.weights.validate import inspect_weights
 
+    root = _directory(model_dir)
     expected = mf.load(Path(manifest).expanduser()) if manifest else None
-    inspection = inspect_weights(Path(model_dir).expanduser(), expected=expected, quick=quick, progress=False)
+    inspection = inspect_weights(root, expected=expected, quick=quick, full_sha256=full_sha256)
     if against_mlx_lm:
         from tinyrel.weights.mlx_lm_check import check_against_mlx_lm
 
@@ -63,49 +85,109 @@ def validate(
 
 
 @_one_call
-def write_manifest(model_dir: PathLike, output: PathLike | None = None) -> dict[str, Any]:
-    """Validate ``model_dir`` and return its manifest (written atomically to ``output`` if given).
+def write_manifest(model_dir: PathLike, output: PathLike | None = None) -> Report:
+    """Validate ``model_dir`` and build its manifest (written atomically to ``output`` if given):
+    ``report.data["manifest"]``.  Weights that do not validate raise ``Refused`` with the report.
 
-    >>> manifest = tinyrel.write_manifest("~/models/my-specialist", "manifests/my-specialist.json")
-    >>> manifest["totals"]["parameters"]
+    >>> report = tinyrel.write_manifest("~/models/my-specialist", "manifests/my-specialist.json")
+    >>> report.data["manifest"]["totals"]["parameters"]
     """
     from tinyrel.weights import manifest as mf
     from tinyrel.weights.validate import inspect_weights
 
-    inspection = inspect_weights(Path(model_dir).expanduser(), build_manifest=True, progress=False)
+    inspection = inspect_weights(_directory(model_dir), build_manifest=True)
+    report = inspection.report
     if inspection.manifest is None:
-        first = inspection.report.errors[0]
-        raise TinyrelError("manifest/not-written", f"validation failed: {first.code}: {first.message}", path=first.path)
+        report.error("manifest/not-written", "validation failed; no manifest written")
+        raise Refused("manifest/not-written", "the weights did not validate; no manifest written", report)
     if output is not None:
         mf.write(inspection.manifest, Path(output))
-    return inspection.manifest
+        report.data["written"] = str(output)
+    report.data["manifest"] = inspection.manifest
+    return report
 
 
 @_one_call
 def lock_source(
-    source: str, name: str = "weights", *, lock_file: PathLike | None = None, base: PathLike | None = None
+    source: str, name: str | None = None, *, lock_file: PathLike | None = None, base: PathLike | None = None
 ) -> tuple[LockedSource, Report]:
     """Resolve a source (directory, cache snapshot, ``hf-cache://``, ``hf://``) to pinned files.
 
-    With ``lock_file`` the entry is written into that lock (other entries are left byte for byte).
+    With ``lock_file`` the entry is written into that lock (other entries are left byte for byte,
+    the entry's eval-record pins are kept); ``name`` defaults to the workspace's only release (else
+    ``weights``).  A malformed lock is refused before any work and never overwritten.
 
     >>> entry, report = tinyrel.lock_source("hf://my-org/my-specialist@v0.1.0", "my-specialist")
     >>> entry.revision, entry.public, len(entry.files)
     """
+    from tinyrel.atomic import check_output_target
+    from tinyrel.scaffold.init import check_name
     from tinyrel.sources.lock import lock_source as resolve_entry
-    from tinyrel.sources.lock import update_lock
+    from tinyrel.sources.lock import read_lock, update_lock
 
-    root = Path(base) if base is not None else Path(lock_file).parent if lock_file else Path.cwd()
+    lock = Path(lock_file) if lock_file is not None else None
+    name = name or (_default_entry_name(lock) if lock is not None else "weights")
+    check_name(name)
+    if lock is not None:
+        check_output_target(lock, "lock")
+        if lock.exists():
+            read_lock(lock)
+    root = Path(base) if base is not None else lock.parent if lock is not None else Path.cwd()
     entry, report = resolve_entry(source, name, base=root.resolve())
-    if lock_file is not None and report.ok:
-        update_lock(Path(lock_file), entry)
+    if lock is not None and report.ok:
+        update_lock(lock, entry)
     return entry, report
 
 
-def _workspace(workspace: PathLike):
-    from tinyrel.workspace.layout import find_workspace
+def _default_entry_name(lock_file: Path) -> str:
+    """The entry a lock in a workspace belongs to: its only release (``tinyrel.lock`` holds one entry
+    per release, named after it), so re-locking re-pins that release instead of adding a stray
+    ``weights`` entry the gate never reads.  Outside a workspace: ``weights``."""
+    from tinyrel.workspace.layout import Workspace
 
-    return find_workspace(Path(workspace).expanduser())
+    releases = Workspace(lock_file.parent).releases()
+    if len(releases) > 1:
+        raise TinyrelError("usage/name", f"the workspace has releases {releases}; say which with --name", usage=True)
+    return releases[0] if releases else "weights"
+
+
+@_one_call
+def check_lock(lock_file: PathLike = "tinyrel.lock") -> Report:
+    """Whether every entry of a lock still matches what it points to (``lock/stale`` findings).
+
+    >>> tinyrel.check_lock("my-release/tinyrel.lock").ok
+    """
+    from tinyrel.sources.lock import check_lock as check
+
+    path = Path(lock_file)
+    return check(path, base=path.parent.resolve())
+
+
+@_one_call
+def init(weights: str, *, name: str, base_model: str, directory: PathLike = ".") -> Report:
+    """Scaffold a release workspace for real weights (a directory, a cache snapshot or
+    ``hf-cache://ORG/NAME[@REV]``): spec, lock, manifest, CHANGELOG entry, card template.  Refuses to
+    overwrite anything; a failed or interrupted init removes what it created.
+
+    >>> tinyrel.init("~/models/my-specialist", name="my-specialist", base_model="Qwen/Qwen3-4B", directory="rel")
+    """
+    from tinyrel.scaffold.init import init_real
+
+    if not weights or not name or not base_model:
+        raise TinyrelError("usage/init", "give WEIGHTS --name NAME --base-model ID, or --example DIR", usage=True)
+    return init_real(weights, name, base_model, Path(directory))
+
+
+@_one_call
+def init_example(directory: PathLike) -> Report:
+    """The seed release as a workspace, with stand-in weights in a local HF-cache layout, in
+    ``directory`` (which must be absent or empty).
+
+    >>> tinyrel.init_example("demo").ok
+    """
+    from tinyrel.scaffold.init import init_example as scaffold
+
+    return scaffold(Path(directory))
 
 
 @_one_call
@@ -123,7 +205,6 @@ def check(
     return run_gate(ws, ws.spec(release), offline=offline, require_weights=require_weights)
 
 
-@_one_call
 def render_card(workspace: PathLike = ".", release: str | None = None, *, offline: bool = True) -> str:
     """The model card exactly as the gate checks it (a preview: nothing is published).
 
@@ -136,7 +217,8 @@ def render_card(workspace: PathLike = ".", release: str | None = None, *, offlin
 def evals(workspace: PathLike = ".", release: str | None = None, *, pin: bool = False) -> Report:
     """Every eval's numbers recomputed from its per-item records: score, n, Wilson 95% interval and,
     with stock and tuned records on the same items, the paired regression (exact sign test per item:
-    McNemar's exact test for pass/fail records).
+    McNemar's exact test for pass/fail records).  ``pin`` writes the records' sizes and SHA-256 into
+    the release's lock entry.
 
     >>> report = tinyrel.evals("my-release")
     >>> [(e["id"], e["tuned"]["score"], e["paired"]) for e in report.data["evals"]]
@@ -144,7 +226,9 @@ def evals(workspace: PathLike = ".", release: str | None = None, *, pin: bool = 
     from tinyrel.policy.evals_report import evals_report
 
     ws = _workspace(workspace)
-    return evals_report(ws, ws.spec(release), pin=pin)
+    report = evals_report(ws, ws.spec(release), pin=pin)
+    report.data["lock"] = ws.lock_path.name
+    return report
 
 
 @_one_call
@@ -156,14 +240,17 @@ def sign(
     ignore: Sequence[PathLike] = (),
     shard_size: int | None = None,
 ) -> Report:
-    """Write an OpenSSF Model Signing (OMS v1.0) bundle for a file or directory.
+    """Write an OpenSSF Model Signing (OMS v1.0) bundle for a model file or directory.
 
     >>> signer = tinyrel.SignerConfig(method="key", private_key=Path("~/.keys/release.pem").expanduser())
     >>> tinyrel.sign("~/models/my-specialist", "model.sig", signer).ok
     """
     from tinyrel.signing.sign import sign_model
 
-    return sign_model(Path(model_path).expanduser(), Path(signature), signer, list(ignore), shard_size=shard_size)
+    target = Path(model_path).expanduser()
+    if not target.exists():
+        raise TinyrelError("usage/sign-target", "the model path does not exist", usage=True, path=str(model_path))
+    return sign_model(target, Path(signature), signer, [Path(p) for p in ignore], shard_size=shard_size)
 
 
 @_one_call
@@ -184,37 +271,55 @@ def verify(
     >>> report.data["verified"], report.data["commit"]
     """
     target = str(target)
+    trust.method  # noqa: B018 - the trust options are checked before anything else
     if target.startswith("hf://"):
         from tinyrel.verifying.hub import verify_hub
 
         return verify_hub(target, Path(signature) if signature else None, trust, ignore, no_download)
+    if no_download:
+        raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
     from tinyrel.release_files import SIGNATURE
     from tinyrel.verifying.local import verify_local
 
     root = Path(target).expanduser()
     if not root.exists():
         raise TinyrelError("usage/verify-target", "the target does not exist", usage=True, path=target)
+    if signature is None and not (root.is_dir() and (root / SIGNATURE).is_file()):
+        raise TinyrelError("usage/signature", "no model.sig in the target: pass a signature (--signature FILE)",
+                           usage=True, path=target)  # fmt: skip
     bundle = Path(signature) if signature else root / SIGNATURE
     if not bundle.is_file():
-        raise TinyrelError("usage/signature", "no signature: pass signature=", usage=True, path=str(bundle))
+        raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(bundle))
     return verify_local(root, bundle, trust, ignore)
 
 
 @_one_call
 def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None) -> Path:
-    """A verified local copy of a signed Hub release, or an error: signature first, then the Hub's
-    listing, then every byte, and only then are the files made visible at ``local_dir``.
+    """A verified local copy of a signed Hub release, or ``Refused`` (its ``report`` says why, and
+    nothing was written): signature first, then the Hub's listing, then every byte, and only then
+    are the files made visible at ``local_dir``.
 
     >>> path = tinyrel.pull("hf://my-org/my-specialist@v0.1.0", trust, "models/my-specialist")
     >>> model, tokenizer = mlx_lm.load(str(path))
     """
     from tinyrel.verifying.pull import pull as pull_verified
 
+    trust.method  # noqa: B018 - the trust options are checked before anything else
     report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision)
     if not report.ok:
         first = report.errors[0]
-        raise TinyrelError("pull/not-verified", f"{first.code}: {first.message}; nothing was written", path=first.path)
-    return Path(report.data["path"])
+        raise Refused("pull/not-verified", f"{first.code}: {first.message}; nothing was written", report,
+                      path=first.path)  # fmt: skip
+    pulled = PulledPath(report.data["path"])
+    pulled.report = report
+    return pulled
+
+
+class PulledPath(type(Path())):  # type: ignore[misc]
+    """The pulled directory — a ``Path`` — carrying the verification ``report`` that let it in
+    (what was verified, how, at which commit)."""
+
+    report: Report | None = None
 
 
 @_one_call
@@ -239,6 +344,13 @@ def publish(
     >>> result = tinyrel.publish("my-release", signer=signer)  # to the spec's repo, in the spec's mode
     >>> result.report.ok, result.report.data["commit"]
     """
+    if allow and not all(str(reason).strip() for reason in allow.values()):
+        raise TinyrelError("usage/reason-required", "an allowed blocker needs a reason (--reason TEXT): it is "
+                           "printed on the card", usage=True)  # fmt: skip
+    if out is not None and (repo_id is not None or mode == "weights" or dry_run or private or allow_other_repo):
+        raise TinyrelError("usage/destination", "a local release (--out DIR) is metadata-only: --repo-id, --mode "
+                           "weights, --dry-run, --private and --allow-other-repo apply to Hub releases",
+                           usage=True)  # fmt: skip
     ws = _workspace(workspace)
     spec = ws.spec(release)
     if out is None:
@@ -246,22 +358,30 @@ def publish(
 
         return publish_to_hub(ws, spec, mode=mode, repo_id=repo_id, signer=signer, private=private, dry_run=dry_run,
                               overrides=allow, allow_other_repo=allow_other_repo)  # fmt: skip
-    if repo_id is not None or mode == "weights" or dry_run or private or allow_other_repo:
-        raise TinyrelError("usage/destination", "a local release (out=DIR) is metadata-only: repo_id, "
-                           "mode='weights', dry_run, private and allow_other_repo apply to Hub releases", usage=True)
     from tinyrel.publishing.local import publish_metadata
 
     return publish_metadata(ws, spec, Path(out), allow, signer)
 
 
 @_one_call
-def diff(a: PathLike, b: PathLike) -> Report:
-    """Tensors added, removed and changed between two manifests, model directories or ``hf://`` releases.
+def diff(a: PathLike, b: PathLike, *, trust: VerifierConfig | None = None) -> Report:
+    """Tensors added, removed and changed between two manifests, model directories or ``hf://``
+    releases (an ``hf://`` release through its ``manifest.json``, checked against the repo's files
+    and, with ``trust``, against its signature).  An operand that cannot be compared is a usage error.
 
     >>> report = tinyrel.diff("hf://my-org/my-specialist@v0.1.0", "manifests/my-specialist.json")
     >>> report.data["identical"], report.data["summary"]["text"]
     """
     from tinyrel.diffing.compare import diff_report
     from tinyrel.diffing.sides import load_side
+    from tinyrel.findings import Finding
 
-    return diff_report(load_side(str(a)), load_side(str(b)), str(a), str(b))
+    notes: list[Finding] = []
+    try:
+        sides = load_side(str(a), trust, notes), load_side(str(b), trust, notes)
+    except TinyrelError as exc:  # an operand that cannot be compared: exit 2, never "they differ"
+        exc.usage = True
+        raise
+    report = diff_report(*sides, str(a), str(b))
+    report.findings[:0] = notes
+    return report

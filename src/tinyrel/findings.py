@@ -101,6 +101,16 @@ class TinyrelError(Exception):
         return Finding(self.code, "error", self.message, self.path, self.line)
 
 
+class Refused(TinyrelError):
+    """The operation ran, and its answer is no: ``report`` holds every finding that says why
+    (``tinyrel.pull``: not verified, nothing written; ``tinyrel.write_manifest``: the weights do not
+    validate, no manifest written)."""
+
+    def __init__(self, code: str, message: str, report: Report, *, path: str | None = None) -> None:
+        super().__init__(code, message, path=path)
+        self.report = report
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM) stopped a call, after its clean-up: ``message`` says what was left.
 

@@ -15,6 +15,8 @@ RELEASE_FILES = frozenset({CARD, SIGNATURE, MANIFEST, LOCK, SPEC_SNAPSHOT})
 RECORDS_DIR = "evals"  # the per-item eval records the card's numbers are recomputed from
 EVAL_RESULTS_DIR = ".eval_results"  # Hugging Face's eval results for benchmark datasets
 RELEASE_DIRS = frozenset({RECORDS_DIR, EVAL_RESULTS_DIR})
+# huggingface_hub's per-directory download state (``hf download --local-dir``): never release content.
+HF_LOCAL_DIR_STATE = ".cache/huggingface"
 
 
 def is_release_metadata(path: str) -> bool:

@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from tinyrel.cli.output import FORMATS, error_line, render
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.findings import Refused, Report, TinyrelError
+from tinyrel.hub.errors import scrub
 
 
 def option_group(*options: Callable[[Any], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -62,6 +63,10 @@ def report_command(func: Callable[..., Report | Outcome]) -> Callable[..., None]
     def wrapper(*args: Any, fmt: str = "text", quiet: bool = False, **kwargs: Any) -> None:
         try:
             result = func(*args, **kwargs)
+        except Refused as exc:  # the operation ran and said no: every finding, not one line
+            scrubbed = Report([dataclasses.replace(f, message=scrub(f.message)) for f in exc.report.findings],
+                              exc.report.data)  # fmt: skip
+            emit(scrubbed, fmt, quiet, scrub(exc.message))
         except TinyrelError as exc:
             fail(exc, fmt)
         except KeyboardInterrupt as exc:
@@ -84,8 +89,6 @@ def show_traceback_if_asked(exc: BaseException) -> None:
     """``--debug`` / ``TINYREL_DEBUG=1``: an internal error's traceback on stderr (tokens scrubbed),
     so a bug can be reported with where it happened."""
     import traceback
-
-    from tinyrel.hub.errors import scrub
 
     context = click.get_current_context(silent=True)
     if context is None or not context.find_root().meta.get("tinyrel.debug"):
@@ -119,8 +122,6 @@ def os_error(exc: OSError) -> TinyrelError:
 
 
 def fail(exc: TinyrelError, fmt: str) -> None:
-    from tinyrel.hub.errors import scrub
-
     message = scrub(exc.message)  # a token must not leak through any format
     finding = dataclasses.replace(exc.as_finding(), message=message)
     if fmt in ("json", "github"):

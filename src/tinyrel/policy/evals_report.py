@@ -33,4 +33,5 @@ def evals_report(ws: Workspace, spec: ReleaseSpec, *, pin: bool = False) -> Repo
         report.data["pinned"] = [f["path"] for f in ctx.lock.evidence]
     report.findings = [f for f in eval_evidence(ctx) if not f.message.startswith("evals/")] + report.findings
     report.data["evals"] = [evidence.to_dict() for evidence in ctx.evidence.values()]
+    report.data.update({"release": spec.name, "version": spec.version, "workspace": str(ws.root)})
     return report

@@ -29,6 +29,11 @@ class GateResult:
     blockers: list[dict[str, Any]] = field(default_factory=list)
     facts: ReleaseFacts = field(default_factory=ReleaseFacts)  # what the card states about this release
 
+    def card_findings(self) -> Report:
+        """The findings about the card itself: its checks, the card template and the spec text on it."""
+        own = {f"blocker/{c}" for c in CARD_CHECKS}
+        return Report([f for f in self.report.findings if f.code in own or f.code.startswith(("card/", "spec/"))])
+
 
 def _blocker_rows(
     ctx: GateContext, outcomes: dict[str, list[Finding]], overrides: dict[str, str]

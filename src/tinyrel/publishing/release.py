@@ -146,25 +146,6 @@ def public_source(ctx_lock: LockedSource | None, spec_source: str, hosted_uri: s
     return REDACTED_LOCAL
 
 
-def stated_weights_source(release_dir: Path) -> str | None:
-    """Where a (verified) release directory says its weights come from: ``weights.source`` of its
-    ``release.toml`` (written by ``spec_snapshot``); ``None`` when it has none or says nothing usable."""
-    import tomllib
-
-    from tinyrel.safe_io import read_bytes_capped
-
-    path = release_dir / SPEC_SNAPSHOT
-    if not path.is_file():
-        return None
-    try:
-        doc = tomllib.loads(read_bytes_capped(path, 1024 * 1024).decode("utf-8"))
-    except (TinyrelError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    weights = doc.get("weights")
-    source = weights.get("source") if isinstance(weights, dict) else None
-    return source if isinstance(source, str) and source and source != REDACTED_LOCAL else None
-
-
 def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None) -> bytes:
     """The spec re-serialised (tomli_w) with ``weights.source`` replaced by its public form, and
     ``distribution.repo_id`` by the repo the release is published to: the signed statement of where

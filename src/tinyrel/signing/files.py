@@ -14,12 +14,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
 from tinyrel.findings import Report, TinyrelError
+from tinyrel.release_files import HF_LOCAL_DIR_STATE  # noqa: F401 - re-exported for the signers' rules
 from tinyrel.safe_io import walk_tree
 
 # model_signing ignores these in every model directory (hashing.Config.hash, ignore_git_paths=True).
 GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
-# huggingface_hub's per-directory download state (``snapshot_download(local_dir=...)``): not model content.
-HF_LOCAL_DIR_STATE = ".cache/huggingface"
 
 
 def is_ignored(rel: str, ignore: Iterable[str]) -> bool:

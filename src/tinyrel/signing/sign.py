@@ -86,6 +86,15 @@ class SignerConfig:
 
     def check(self) -> None:
         """Everything that can be checked without signing (a dry run fails where signing would)."""
+        if self.method not in ("key", "certificate", "sigstore"):
+            raise TinyrelError("usage/sign-method", f"unknown signing method {self.method!r}: key, certificate or "
+                               "sigstore", usage=True)  # fmt: skip
+        if self.method == "sigstore" and (self.private_key or self.signing_certificate):
+            raise TinyrelError("usage/sign-method", "--sigstore cannot be combined with a private key", usage=True)
+        for given in (self.private_key, self.signing_certificate, *self.certificate_chain, self.trust_config):
+            if given is not None and not Path(given).is_file():
+                raise TinyrelError("usage/signing-material", "the signing key or certificate file does not exist",
+                                   usage=True, path=str(given))  # fmt: skip
         if self.method in ("key", "certificate"):
             if self.private_key is None:
                 raise TinyrelError("usage/private-key", f"{self.method} signing needs --private-key PEM", usage=True)

@@ -49,6 +49,10 @@ class VerifierConfig:
             )
         if chosen[0] == "sigstore" and not (self.identity and self.issuer):
             raise TinyrelError("usage/verify-method", "keyless verification needs --identity and --issuer", usage=True)
+        for given in (self.public_key, *self.certificate_chain, self.trust_config):
+            if given is not None and not Path(given).is_file():
+                raise TinyrelError("usage/trust-material", "the trust material file does not exist", usage=True,
+                                   path=str(given))  # fmt: skip
         return chosen[0]
 
     def verifier(self):

@@ -37,6 +37,7 @@ class SignedIdentity:
     name: str
     version: str
     repo_id: str | None
+    weights_source: str | None = None  # where the release says its weights are (a metadata release)
 
     def to_dict(self) -> dict[str, str | None]:
         return {"name": self.name, "version": self.version, "repo_id": self.repo_id}
@@ -57,11 +58,14 @@ def read_identity(root: Path, report: Report) -> SignedIdentity | None:
         return None
     release = doc.get("release") if isinstance(doc.get("release"), dict) else {}
     distribution = doc.get("distribution") if isinstance(doc.get("distribution"), dict) else {}
+    weights = doc.get("weights") if isinstance(doc.get("weights"), dict) else {}
     name, version, repo = release.get("name"), release.get("version"), distribution.get("repo_id")
+    source = weights.get("source")
+    source = source if isinstance(source, str) and source and source != "redacted:local-path" else None
     if not isinstance(name, str) or not isinstance(version, str):
         report.error("verify/identity", f"the signed {SPEC_SNAPSHOT} names no release name and version", SPEC_SNAPSHOT)
         return None
-    return SignedIdentity(name, version, repo if isinstance(repo, str) and repo else None)
+    return SignedIdentity(name, version, repo if isinstance(repo, str) and repo else None, source)
 
 
 def check_identity(identity: SignedIdentity | None, repo_id: str, revision: str | None, report: Report) -> None:
@@ -72,6 +76,8 @@ def check_identity(identity: SignedIdentity | None, repo_id: str, revision: str 
                        f"files to {asked}; the repo and version were not checked")  # fmt: skip
         return
     report.data["release"] = identity.to_dict()
+    if identity.weights_source is not None:
+        report.data["weights_source"] = " ".join(identity.weights_source.split())[:300]  # signed, still outside text
     if identity.repo_id is None:
         report.warning("verify/identity-unchecked", f"the signed {SPEC_SNAPSHOT} names no repo; the repo was not "
                        "checked")  # fmt: skip

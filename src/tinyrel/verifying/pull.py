@@ -53,7 +53,8 @@ def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revi
     except _Refused:
         report.info("pull/nothing-written", f"nothing was written to {target}")
         return report
-    report.data.update({"path": str(target), "signature": str(target / SIGNATURE)})
+    report.data.update({"path": str(target), "signature": str(target / SIGNATURE),
+                        "holds_weights": any(target.rglob("*.safetensors"))})  # fmt: skip
     return report
 
 

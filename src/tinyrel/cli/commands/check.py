@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
+from tinyrel import api
 from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.cli.text import gate_summary
-from tinyrel.policy.gate import run_gate
-from tinyrel.workspace.layout import find_workspace
 
 
 @click.command("check")
@@ -18,11 +17,11 @@ from tinyrel.workspace.layout import find_workspace
 @click.option("--offline", is_flag=True, help="Skip the weights check: spec, card, blockers and CHANGELOG only.")
 @click.option(
     "--summary",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Append a Markdown summary of the gate to FILE (e.g. $GITHUB_STEP_SUMMARY).",
 )
 @click.option(
-    "--write-card", type=click.Path(dir_okay=False, path_type=Path), help="Also write the rendered card to FILE."
+    "--write-card", type=click.Path(path_type=Path), help="Also write the rendered card to FILE."
 )
 @output_options
 @report_command
@@ -30,9 +29,8 @@ def check_command(
     release: str | None, require_weights: bool, offline: bool, summary: Path | None, write_card: Path | None
 ) -> Outcome:
     """Run every release check; exit 0 only when nothing is an error."""
-    ws = find_workspace()
-    result = run_gate(ws, ws.spec(release), require_weights=require_weights, offline=offline)
-    result.report.data["workspace"] = str(ws.root)
+    result = api.check(".", release, require_weights=require_weights, offline=offline)
+    result.report.data["workspace"] = str(result.context.ws.root)
     if summary is not None:
         from tinyrel.atomic import check_output_target
         from tinyrel.cli.summary import gate_markdown

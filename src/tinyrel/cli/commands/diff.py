@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from tinyrel import api
 from tinyrel.cli.commands.verify import trust_options
 from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.cli.text import diff_summary
-from tinyrel.findings import Finding, TinyrelError
 
 
 @click.command("diff")
@@ -26,20 +26,10 @@ def diff_command(a: str, b: str, exit_code: bool, chain: tuple, **trust) -> Outc
     Exit codes: 0 identical (or differences without --exit-code), 1 different with --exit-code,
     2 an operand cannot be compared (invalid, missing, unreachable or not the signed one).
     """
-    from tinyrel.diffing.compare import diff_report
-    from tinyrel.diffing.sides import load_side
     from tinyrel.verifying.bundle import VerifierConfig
 
     config = VerifierConfig(certificate_chain=chain, **trust)
-    verifier = config if any([chain, *trust.values()]) else None
-    notes: list[Finding] = []
-    try:
-        sides = load_side(a, verifier, notes), load_side(b, verifier, notes)
-    except TinyrelError as exc:  # an operand that cannot be compared is exit 2; "they differ" is exit 1
-        exc.usage = True
-        raise
-    report = diff_report(*sides, a, b)
-    report.findings[:0] = notes
+    report = api.diff(a, b, trust=config if any([chain, *trust.values()]) else None)
     if exit_code and not report.data["identical"]:
         report.error("diff/different", f"{a} and {b} differ")
     return Outcome(report, diff_summary(report.data))

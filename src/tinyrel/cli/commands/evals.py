@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from tinyrel import api
 from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.evidence.collect import fmt_interval, fmt_paired
 from tinyrel.evidence.stats import Paired, Summary
-from tinyrel.workspace.layout import find_workspace
 
 
 @click.command("evals")
@@ -17,13 +17,8 @@ from tinyrel.workspace.layout import find_workspace
 @report_command
 def evals_command(release: str | None, pin: bool) -> Outcome:
     """Recompute every eval from its records: score, n, Wilson 95% interval, paired regression."""
-    from tinyrel.policy.evals_report import evals_report
-
-    ws = find_workspace()
-    spec = ws.spec(release)
-    report = evals_report(ws, spec, pin=pin)
-    report.data["workspace"] = str(ws.root)
-    lines = [f"evals of {spec.name} {spec.version}"]
+    report = api.evals(".", release, pin=pin)
+    lines = [f"evals of {report.data['release']} {report.data['version']}"]
     for item in report.data["evals"]:
         tuned, stock = _summary(item["tuned"]), _summary(item["stock"])
         if tuned is None and stock is None:
@@ -35,7 +30,7 @@ def evals_command(release: str | None, pin: bool) -> Outcome:
         if item["paired"]:
             lines.append(f"      paired: {fmt_paired(stock, tuned, Paired(**item['paired']))}")
     if pin:
-        lines.append(f"  pinned {len(report.data['pinned'])} records files in {ws.lock_path.name}")
+        lines.append(f"  pinned {len(report.data['pinned'])} records files in {report.data['lock']}")
     return Outcome(report, "\n".join(lines))
 
 

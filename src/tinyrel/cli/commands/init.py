@@ -6,20 +6,19 @@ from pathlib import Path
 
 import click
 
+from tinyrel import api
 from tinyrel.cli.common import Outcome, output_options, report_command
-from tinyrel.findings import TinyrelError
-from tinyrel.scaffold.init import init_example, init_real
 
 
 @click.command("init")
 @click.argument("weights", required=False)
 @click.option("--name", help="Release name (a file-name-safe slug).")
 @click.option("--base-model", help="Hub id of the base model, e.g. Qwen/Qwen3-4B.")
-@click.option("--dir", "dest", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option("--dir", "dest", type=click.Path(path_type=Path), default=Path("."), show_default=True)
 @click.option(
     "--example",
     "example",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Write the seed example workspace into this directory.",
 )
 @output_options
@@ -32,8 +31,6 @@ def init_command(
     WEIGHTS is a model directory, a Hugging Face cache snapshot or hf-cache://ORG/NAME[@REV].
     """
     if example is not None:
-        return Outcome(init_example(example), f"example workspace for the seed release in {example}")
-    if weights is None or not name or not base_model:
-        raise TinyrelError("usage/init", "give WEIGHTS --name NAME --base-model ID, or --example DIR", usage=True)
-    report = init_real(weights, name, base_model, dest)
+        return Outcome(api.init_example(example), f"example workspace for the seed release in {example}")
+    report = api.init(weights or "", name=name or "", base_model=base_model or "", directory=dest)
     return Outcome(report, f"workspace for {name} in {dest}; edit release/{name}.toml, then run tinyrel check")

@@ -6,30 +6,24 @@ from pathlib import Path
 
 import click
 
+from tinyrel import api
 from tinyrel.cli.common import Outcome, output_options, report_command
-from tinyrel.findings import Report
 from tinyrel.weights import manifest as mf
-from tinyrel.weights.validate import inspect_weights
 
 
 @click.command("manifest")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (atomically) instead of stdout."
+    "-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout."
 )
 @output_options
 @report_command
-def manifest_command(directory: Path, output: Path | None) -> Report | Outcome:
+def manifest_command(directory: Path, output: Path | None) -> Outcome:
     """Validate DIR and write its weight manifest (files, tensors, digests, totals)."""
-    inspection = inspect_weights(directory, build_manifest=True)
-    report = inspection.report
-    if inspection.manifest is None:
-        report.error("manifest/not-written", "validation failed; no manifest written")
-        return report
+    report = api.write_manifest(directory, output)
+    manifest = report.data.pop("manifest")
     if output is None:
-        click.echo(mf.dumps(inspection.manifest), nl=False)
+        click.echo(mf.dumps(manifest), nl=False)
         return Outcome(report, stderr=True)
-    mf.write(inspection.manifest, output)
-    report.data["manifest"] = str(output)
-    totals = inspection.manifest["totals"]
+    totals = manifest["totals"]
     return Outcome(report, f"wrote {output}: {totals['tensors']} tensors, {totals['files']} files")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
+from tinyrel import api
 from tinyrel.cli.commands.sign import signer_config, signer_options
 from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.cli.text import gate_summary, plan_text, published_text
 from tinyrel.findings import TinyrelError
-from tinyrel.workspace.layout import find_workspace
 
 
 @click.command("publish")
@@ -26,7 +26,7 @@ from tinyrel.workspace.layout import find_workspace
     type=click.Choice(["metadata", "weights"]),
     help="What to release (default: the spec's distribution.mode; a different one is refused).",
 )
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write a metadata release here.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write a metadata release here.")
 @click.option("--repo-id", help="The Hub repo (ORG/NAME; default: the spec's [distribution] repo_id).")
 @click.option("--allow-other-repo", is_flag=True, help="Publish to a --repo-id other than the spec's, on purpose.")
 @click.option("--private", is_flag=True, help="Keep the Hub repo private (this does not resolve weight-distribution).")
@@ -55,30 +55,13 @@ def publish_command(
         raise TinyrelError(
             "usage/reason-required", "--allow needs --reason TEXT (it is printed on the card)", usage=True
         )
-    if repo_id is not None and out is not None:
-        raise TinyrelError("usage/destination", "give --out DIR or --repo-id ORG/NAME, not both", usage=True)
-    if out is not None and (dry_run or private or allow_other_repo):
-        raise TinyrelError("usage/destination", "--dry-run, --private and --allow-other-repo apply to Hub releases, "
-                           "not to --out DIR", usage=True)  # fmt: skip
-    if out is not None and mode == "weights":
-        raise TinyrelError("usage/destination", "--out DIR writes a metadata-only release; --mode weights publishes "
-                           "to the Hub (drop --out)", usage=True)  # fmt: skip
     overrides = {blocker: reason or "" for blocker in allow}
-    ws = find_workspace()
-    spec = ws.spec(release)
     wants_signature = any(signer[k] for k in ("private_key", "keyless", "signing_certificate", "chain"))
     config = signer_config(**signer) if wants_signature else None
+    result = api.publish(".", release, mode=mode, out=out, repo_id=repo_id, signer=config, private=private,
+                         dry_run=dry_run, allow=overrides, allow_other_repo=allow_other_repo)  # fmt: skip
     if out is None:
-        from tinyrel.publishing.hosted import publish_to_hub
-
-        result = publish_to_hub(
-            ws, spec, mode=mode, repo_id=repo_id, signer=config, private=private, dry_run=dry_run,
-            overrides=overrides, allow_other_repo=allow_other_repo,
-        )  # fmt: skip
         return Outcome(result.report, _hosted_text(result))
-    from tinyrel.publishing.local import publish_metadata
-
-    result = publish_metadata(ws, spec, out, overrides, config)
     text = gate_summary(result.gate)
     if result.report.ok:
         signed = "signed (model.sig)" if config is not None else "unsigned"

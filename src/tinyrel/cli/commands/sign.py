@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from tinyrel import api
 from tinyrel.cli.common import Outcome, option_group, output_options, report_command
 from tinyrel.findings import TinyrelError
 from tinyrel.signing.sign import SignerConfig
@@ -16,20 +17,20 @@ from tinyrel.signing.sign import SignerConfig
 signer_options = option_group(
     click.option(
         "--private-key",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="EC private key (PEM, P-256/P-384) for key or certificate signing.",
     ),
     click.option("--key-password-env", metavar="VAR", help="Environment variable holding the key's password."),
     click.option(
         "--signing-certificate",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="Certificate of the private key: selects certificate signing.",
     ),
     click.option(
         "--certificate-chain",
         "chain",
         multiple=True,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="Intermediate/root certificates to embed (repeatable).",
     ),
     click.option(
@@ -46,7 +47,7 @@ signer_options = option_group(
     ),
     click.option(
         "--sigstore-trust-config",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="Sigstore: a client trust config for a private Sigstore instance.",
     ),
 )
@@ -62,8 +63,6 @@ def signer_config(
     sigstore_trust_config: Path | None = None,
 ) -> SignerConfig:
     """The signing options as a SignerConfig; the method follows from which options are given."""
-    if keyless and (private_key or signing_certificate):
-        raise TinyrelError("usage/sign-method", "--sigstore cannot be combined with a private key", usage=True)
     if key_password_env and key_password_env not in os.environ:
         raise TinyrelError("usage/key-password", f"--key-password-env: ${key_password_env} is not set", usage=True)
     method = "sigstore" if keyless else "certificate" if signing_certificate else "key"
@@ -75,11 +74,11 @@ def signer_config(
 
 
 @click.command("sign")
-@click.argument("model_path", type=click.Path(exists=True, path_type=Path))
+@click.argument("model_path", type=click.Path(path_type=Path))
 @click.option(
     "--signature",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Where to write the bundle (e.g. MODEL/model.sig; it is never signed itself).",
 )
 @click.option(
@@ -102,8 +101,6 @@ def sign_command(
     model_path: Path, signature: Path, ignore: tuple[Path, ...], shard_size: int | None, **signer: Any
 ) -> Outcome:
     """Sign MODEL_PATH in the OpenSSF Model Signing (OMS v1.0) format."""
-    from tinyrel.signing.sign import sign_model
-
-    report = sign_model(model_path, signature, signer_config(**signer), ignore, shard_size=shard_size)
+    report = api.sign(model_path, signature, signer_config(**signer), ignore=ignore, shard_size=shard_size)
     data = report.data
     return Outcome(report, f"signed {data['files']} files of {model_path} ({data['method']}) → {signature}")

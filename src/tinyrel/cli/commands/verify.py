@@ -6,22 +6,22 @@ from pathlib import Path
 
 import click
 
+from tinyrel import api
 from tinyrel.cli.common import Outcome, option_group, output_options, report_command
-from tinyrel.findings import Finding, Report, TinyrelError
-from tinyrel.release_files import SIGNATURE
+from tinyrel.findings import Finding, Report
 
 # Who must have signed: shared by ``verify`` and ``pull``.
 trust_options = option_group(
     click.option(
         "--public-key",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="EC public key (PEM) paired with the signing key.",
     ),
     click.option(
         "--certificate-chain",
         "chain",
         multiple=True,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="Trusted certificate chain for certificate-signed bundles (repeatable).",
     ),
     click.option("--identity", help="Sigstore keyless: the signer identity (e.g. a workflow URL or e-mail)."),
@@ -29,7 +29,7 @@ trust_options = option_group(
     click.option("--offline", is_flag=True, help="Sigstore keyless: use the embedded trust root, no network."),
     click.option(
         "--trust-config",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="Sigstore keyless: a custom client trust config (JSON).",
     ),
 )
@@ -39,7 +39,7 @@ trust_options = option_group(
 @click.argument("target")
 @click.option(
     "--signature",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="The OMS bundle (default: TARGET/model.sig, or the repo's model.sig for hf:// targets).",
 )
 @trust_options
@@ -61,26 +61,10 @@ def verify_command(
 ) -> Outcome:
     """Check TARGET (file, directory or hf://org/name@rev) against an OMS signature."""
     from tinyrel.verifying.bundle import VerifierConfig
-    from tinyrel.verifying.local import verify_local
 
     config = VerifierConfig(public_key, chain, identity, issuer, offline, trust_config)
-    if target.startswith("hf://"):
-        from tinyrel.verifying.hub import verify_hub
-
-        return _outcome(verify_hub(target, signature, config, ignore, no_download))
-    if no_download:
-        raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
-    root = Path(target)
-    if not root.exists():
-        raise TinyrelError("usage/verify-target", "the target does not exist", usage=True, path=target)
-    if signature is None:
-        if not (root.is_dir() and (root / SIGNATURE).is_file()):
-            raise TinyrelError("usage/signature", "no model.sig in the target: pass --signature FILE", usage=True,
-                               path=target)  # fmt: skip
-        signature = root / SIGNATURE
-    if not signature.is_file():
-        raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(signature))
-    return _outcome(group_download_state(verify_local(root, signature, config, ignore), target))
+    report = api.verify(target, config, signature=signature, ignore=ignore, no_download=no_download)
+    return _outcome(report if target.startswith("hf://") else group_download_state(report, target))
 
 
 def group_download_state(report: Report, target: str) -> Report:
@@ -88,7 +72,7 @@ def group_download_state(report: Report, target: str) -> Report:
     (a ``.metadata`` and a ``.lock`` per file): one finding that says what it is and how to verify the
     release, instead of one unexplained ``verify/extra`` per file.  Still an error: a file added after
     signing is extra wherever it is, and these are not signed."""
-    from tinyrel.signing.files import HF_LOCAL_DIR_STATE
+    from tinyrel.release_files import HF_LOCAL_DIR_STATE
 
     prefix = HF_LOCAL_DIR_STATE + "/"
     state = [f for f in report.findings if f.code == "verify/extra" and (f.path or "").startswith(prefix)]
