@@ -65,11 +65,13 @@ def download(
     local_dir: Path | None = None,
     expected_size: int | None = None,
     advance: Callable[[int], None] | None = None,
+    hash_in_flight: bool = True,
 ) -> Downloaded:
     """One file of a repo, into ``local_dir`` (a staging directory) or the local HF cache.
 
     ``filename`` must be a checked relative path; ``expected_size`` bounds every body of the
-    transfer (redirects included); ``advance`` receives the byte counts of the file's body.
+    transfer (redirects included); ``advance`` receives the byte counts of the file's body;
+    ``hash_in_flight=False`` skips the SHA-256 of the body (the caller verifies the file otherwise).
     """
     from huggingface_hub import hf_hub_download
 
@@ -79,7 +81,7 @@ def download(
 
     bounds = current().bounds()
     checked_relpath(filename)
-    with capturing(DownloadCapture(expected_size, advance)) as capture:
+    with capturing(DownloadCapture(expected_size, advance, hash_bodies=hash_in_flight)) as capture:
         path = Path(hf_hub_download(
             repo_id, filename, revision=revision, endpoint=endpoint(), token=token, local_dir=local_dir,
             etag_timeout=min(10.0, bounds.seconds),

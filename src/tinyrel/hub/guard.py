@@ -68,6 +68,7 @@ class DownloadCapture:
     expected: int | None = None
     advance: Callable[[int], None] | None = None
     bodies: list[Body] = field(default_factory=list)
+    hash_bodies: bool = True  # False: the caller verifies the file another way (no SHA-256 in flight)
 
     def written_sha256(self, path: Path) -> str | None:
         """The SHA-256 of ``path`` if it is provably the one body this call streamed: exactly one
@@ -162,27 +163,59 @@ class Cancelled(Exception):
     """The call this transfer belongs to was interrupted (Ctrl-C): stop at the next chunk."""
 
 
+class _Hasher:
+    """SHA-256 of a body on its own thread, so hashing overlaps the network and the disk instead of
+    adding to them (hashlib releases the GIL on large buffers).  At most ``depth`` chunks wait."""
+
+    def __init__(self, depth: int = 64) -> None:
+        import hashlib
+        import queue
+
+        self._digest = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="tinyrel-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._digest.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
+
+    def hexdigest(self) -> str:
+        self._queue.put(None)
+        self._thread.join()
+        return self._digest.hexdigest()
+
+    def abandon(self) -> None:
+        self._queue.put(None)
+
+
 def _bounded_stream(stream, limit: int, url: str, advance=None, body: Body | None = None,
                     cancelled: threading.Event | None = None):  # fmt: skip
-    import hashlib
-
     import httpx2
 
     class Bounded(httpx2.SyncByteStream):
         def __iter__(self):
             seen = 0
-            digest = hashlib.sha256() if body is not None else None
-            for chunk in stream:
-                if cancelled is not None and cancelled.is_set():
-                    raise Cancelled(url)
-                seen += len(chunk)
-                if seen > limit:
-                    raise UntrustedHubResponse(f"{url}: the response is longer than the {limit:,} bytes declared")
-                if advance is not None:
-                    advance(len(chunk))
+            digest = _Hasher() if body is not None else None
+            try:
+                for chunk in stream:
+                    if cancelled is not None and cancelled.is_set():
+                        raise Cancelled(url)
+                    seen += len(chunk)
+                    if seen > limit:
+                        raise UntrustedHubResponse(f"{url}: the response is longer than the {limit:,} bytes declared")
+                    if advance is not None:
+                        advance(len(chunk))
+                    if digest is not None:
+                        digest.update(chunk)
+                    yield chunk
+            except BaseException:
                 if digest is not None:
-                    digest.update(chunk)
-                yield chunk
+                    digest.abandon()
+                raise
             if body is not None and digest is not None:
                 body.size, body.sha256, body.complete = seen, digest.hexdigest(), True
 
@@ -265,7 +298,8 @@ def _transport(bounds: Bounds):
             most, body = _body_limit(request, response, capture)
             advance = capture.advance if capture is not None and body is not None else None
             url = str(request.url.copy_with(query=None))
-            response.stream = _bounded_stream(response.stream, most, url, advance, body, bounds.cancelled)
+            hashed = body if capture is None or capture.hash_bodies else None
+            response.stream = _bounded_stream(response.stream, most, url, advance, hashed, bounds.cancelled)
             return response
 
         def close(self) -> None:
@@ -297,6 +331,11 @@ _XET_ENV = {
     "client.retry_base_delay": "HF_XET_CLIENT_RETRY_BASE_DELAY",
     "client.retry_max_duration": "HF_XET_CLIENT_RETRY_MAX_DURATION",
     "data.ingestion_block_size": "HF_XET_DATA_INGESTION_BLOCK_SIZE",
+    "reconstruction.download_buffer_size": "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_SIZE",
+    "reconstruction.download_buffer_perfile_size": "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_PERFILE_SIZE",
+    "reconstruction.download_buffer_limit": "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_LIMIT",
+    "reconstruction.min_prefetch_buffer": "HF_XET_RECONSTRUCTION_MIN_PREFETCH_BUFFER",
+    "reconstruction.min_reconstruction_fetch_size": "HF_XET_RECONSTRUCTION_MIN_RECONSTRUCTION_FETCH_SIZE",
 }
 
 
@@ -312,6 +351,14 @@ def xet_settings(seconds: float) -> dict[str, str | int]:
         "client.retry_base_delay": "1s",
         "client.retry_max_duration": f"{whole}s",
         "data.ingestion_block_size": 1_000_000,
+        # hf_xet's download buffers default to 1.5 GB (6.3 GB limit, 1 GB prefetch): a 2.4 GB pull
+        # peaked at 1.7 GB.  These bounds hold it near 300 MB at the same speed on a local store
+        # (bench/bench_pull.py).
+        "reconstruction.download_buffer_size": 64_000_000,
+        "reconstruction.download_buffer_perfile_size": 32_000_000,
+        "reconstruction.download_buffer_limit": 64_000_000,
+        "reconstruction.min_prefetch_buffer": 16_000_000,
+        "reconstruction.min_reconstruction_fetch_size": 32_000_000,
     }
     return {key: value for key, value in settings.items() if _XET_ENV[key] not in os.environ}
 

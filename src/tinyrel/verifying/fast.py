@@ -48,6 +48,20 @@ def manifest_for_fast_path(root: Path, signed_sha256: dict[str, str]) -> dict | 
         return None
 
 
+def covered(manifest: dict, signed_sha256: dict[str, str]) -> set[str]:
+    """The weight files the signed manifest can verify through per-tensor digests (in parallel, at
+    BLAKE3 speed) — for those, hashing SHA-256 while downloading would only cost more."""
+    tensors: dict[str, list[dict]] = {}
+    for t in manifest["tensors"]:
+        tensors.setdefault(t["file"], []).append(t)
+    return {
+        f["path"]
+        for f in manifest["files"]
+        if f.get("header_digest") and f.get("sha256") == signed_sha256.get(f["path"])
+        and tensors.get(f["path"]) and all(t.get("digest") for t in tensors[f["path"]])
+    }
+
+
 def fast_digests(root: Path, files: list[str], signed_sha256: dict[str, str], manifest: dict) -> dict[str, str]:
     """SHA-256-equivalent digests of ``files``: weight files through the manifest, the rest hashed."""
     from tinyrel.progress import byte_progress
