@@ -4,7 +4,6 @@ private names fenced in one module and importable (dependencies: tests/test_depe
 from __future__ import annotations
 
 import ast
-import importlib
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -99,16 +98,3 @@ def test_no_import_cycles_between_packages():
 
 def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
-
-
-def test_private_model_signing_names_live_in_one_module_and_import():
-    users = [p for p in PACKAGE.rglob("*.py") if "model_signing._" in p.read_text() or "manifest._" in p.read_text()]
-    assert [p.name for p in users] == ["_oms.py"]
-    from tinyrel.signing import _oms
-
-    for dotted in _oms.PRIVATE_NAMES:
-        module, _, attr = dotted.rpartition(".")
-        try:
-            importlib.import_module(dotted)
-        except ImportError:
-            assert hasattr(importlib.import_module(module), attr), dotted

@@ -46,13 +46,3 @@ def test_a_failed_transfer_is_raised_in_the_caller():
 
     with pytest.raises(OSError, match="connection reset"):
         interruptible(transfer, "upload")
-
-
-def test_the_private_huggingface_hub_names_tinyrel_uses_still_exist():
-    """Two private names, each for a reason (an upgrade that moves them must fail here, not in use):
-    the request hook of huggingface_hub's own client (tinyrel's guarded client keeps it), and its
-    Ctrl-C handler for the Xet session (tinyrel's upload thread cannot receive the Ctrl-C)."""
-    from huggingface_hub.utils._http import hf_request_event_hook
-    from huggingface_hub.utils._xet import abort_xet_session
-
-    assert callable(hf_request_event_hook) and callable(abort_xet_session)

@@ -97,7 +97,7 @@ def cache_blobs_dir(root: Path) -> Path | None:
     return None
 
 
-# huggingface_hub >= 2.4 (``huggingface_hub.utils._shared_blobs``): Xet downloads live once per cache
+# huggingface_hub >= 2.4 (its module utils/_shared_blobs.py): Xet downloads live once per cache
 # in ``<cache>/blobs/<first two hex digits>/<xet hash>``, a directory marked by this file holding
 # the layout version; each repository's ``blobs/<etag>`` is a relative symlink to its entry.
 SHARED_BLOBS_MARKER = ".huggingface-shared-blobs"

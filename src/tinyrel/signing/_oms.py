@@ -15,6 +15,9 @@ trusted_root=...)`` for offline/private keyless verification.
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 # A manifest item needs a ``Digest``; the public ``hashing`` module does not re-export it.
 from model_signing._hashing.hashing import Digest  # noqa: F401 - re-exported
 
@@ -29,7 +32,7 @@ from model_signing._signing import sign_sigstore_pb as sigstore_pb  # noqa: F401
 
 # ``Payload`` (the in-toto statement of a manifest) and the ``Verifier`` base class that tinyrel's
 # offline Sigstore verifier extends: no public name exists for either.
-from model_signing._signing import signing  # noqa: F401 - re-exported
+from model_signing._signing import signing
 
 # The ``files`` serialization descriptor of a manifest built from precomputed digests.
 from model_signing.manifest import _FileSerialization as FileSerialization  # noqa: F401 - re-exported
@@ -54,3 +57,50 @@ def verification_errors() -> tuple[type[BaseException], ...]:
 
     return (ValueError, TypeError, KeyError, InvalidSignature, crypto.Error, crypto.X509StoreContextError,
             SigstoreError)  # fmt: skip
+
+
+class SigstoreVerifier(signing.Verifier):
+    """model_signing's Sigstore verifier, but able to use sigstore-python's embedded trust root
+    offline, or a private trust root: a subclass of its private ``Verifier`` base (no public
+    verifier takes a trust root), overriding ``_verify_signed_content`` as its own verifiers do."""
+
+    def __init__(self, identity: str, issuer: str, offline: bool, trust_config: Path | None):
+        with quiet_logger("sigstore"):  # "TUF loaded in offline mode" is not news here
+            self._load(identity, issuer, offline, trust_config)
+
+    def _load(self, identity: str, issuer: str, offline: bool, trust_config: Path | None) -> None:
+        from sigstore.models import ClientTrustConfig, TrustedRoot
+        from sigstore.verify import Verifier, policy
+
+        if trust_config is not None:
+            # A client trust config (trust root + signing config) or a bare trusted root.
+            import json
+
+            text = trust_config.read_text(encoding="utf-8")
+            if str(json.loads(text).get("mediaType", "")).startswith("application/vnd.dev.sigstore.trustedroot"):
+                root = TrustedRoot.from_file(str(trust_config))
+            else:
+                root = ClientTrustConfig.from_json(text).trusted_root
+            self._verifier = Verifier(trusted_root=root)
+        else:
+            self._verifier = Verifier.production(offline=offline)
+        self._policy = policy.Identity(identity=identity, issuer=issuer)
+
+    def _verify_signed_content(self, signature) -> tuple[str, bytes]:
+        with quiet_logger("sigstore"):
+            return self._verifier.verify_dsse(bundle=signature.bundle, policy=self._policy)
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str):
+    """A library logger (and its children) at ERROR for the duration of the block, then back at the
+    level the host program gave it: its warnings are not tinyrel's one-line findings."""
+    import logging
+
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

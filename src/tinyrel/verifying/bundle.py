@@ -62,56 +62,11 @@ class VerifierConfig:
                 return _oms.ec_key.Verifier(self.public_key)
             if method == "certificate":
                 return _oms.certificate.Verifier(list(self.certificate_chain))
-            return _SigstoreVerifier(self.identity, self.issuer, self.offline, self.trust_config)
+            return _oms.SigstoreVerifier(self.identity, self.issuer, self.offline, self.trust_config)
         except TinyrelError:
             raise
         except (OSError, *_oms.verification_errors()) as exc:  # key and certificate parsing
             raise TinyrelError("verify/trust-material", f"cannot load the {method} trust material: {exc}") from None
-
-
-class _SigstoreVerifier(_oms.signing.Verifier):
-    """model_signing's Sigstore verifier, but able to use the embedded trust root offline."""
-
-    def __init__(self, identity: str, issuer: str, offline: bool, trust_config: Path | None):
-        with quiet_logger("sigstore"):  # "TUF loaded in offline mode" is not news here
-            self._load(identity, issuer, offline, trust_config)
-
-    def _load(self, identity: str, issuer: str, offline: bool, trust_config: Path | None) -> None:
-        from sigstore.models import ClientTrustConfig, TrustedRoot
-        from sigstore.verify import Verifier, policy
-
-        if trust_config is not None:
-            # A client trust config (trust root + signing config) or a bare trusted root.
-            import json
-
-            text = trust_config.read_text(encoding="utf-8")
-            if str(json.loads(text).get("mediaType", "")).startswith("application/vnd.dev.sigstore.trustedroot"):
-                root = TrustedRoot.from_file(str(trust_config))
-            else:
-                root = ClientTrustConfig.from_json(text).trusted_root
-            self._verifier = Verifier(trusted_root=root)
-        else:
-            self._verifier = Verifier.production(offline=offline)
-        self._policy = policy.Identity(identity=identity, issuer=issuer)
-
-    def _verify_signed_content(self, signature) -> tuple[str, bytes]:
-        with quiet_logger("sigstore"):
-            return self._verifier.verify_dsse(bundle=signature.bundle, policy=self._policy)
-
-
-@contextlib.contextmanager
-def quiet_logger(name: str):
-    """A library logger (and its children) at ERROR for the duration of the block, then back at the
-    level the host program gave it: its warnings are not tinyrel's one-line findings."""
-    import logging
-
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 @dataclass

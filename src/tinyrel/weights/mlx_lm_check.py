@@ -18,9 +18,10 @@ def expected_parameters(config: dict, tensor_names: set[str]) -> dict[str, tuple
     """Names and shapes mlx-lm expects for ``config`` (quantized the way its loader would)."""
     import mlx.nn as nn
     from mlx.utils import tree_flatten
-    from mlx_lm.utils import _get_classes
 
-    model_class, args_class = _get_classes(config)
+    from tinyrel.weights._mlx_lm import model_classes
+
+    model_class, args_class = model_classes(config)
     model = model_class(args_class.from_dict(config))
     quant = cfg.quantization(config)
     if quant is not None:
