@@ -110,7 +110,7 @@ def shared_blob_store(blobs: Path) -> Path | None:
     marker = store / SHARED_BLOBS_MARKER
     try:
         if stat.S_ISDIR(os.lstat(store).st_mode) and stat.S_ISREG(os.lstat(marker).st_mode):
-            return store if marker.read_bytes() == b"1\n" else None
+            return store if read_bytes_capped(marker, 64) == b"1\n" else None
     except OSError:
         return None
     return None

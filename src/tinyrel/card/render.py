@@ -218,13 +218,23 @@ def environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
+MAX_TEMPLATE_BYTES = 1024 * 1024
+
+
 def render_card(spec: ReleaseSpec, inputs: CardInputs, template: Path | None = None, label: str | None = None) -> str:
+    from tinyrel.safe_io import read_small
+
     source = template or DEFAULT_TEMPLATE
     facts = inputs.facts
     try:
+        text = read_small(source, MAX_TEMPLATE_BYTES)  # a FIFO or a device is refused, never waited on
+    except (TinyrelError, OSError, UnicodeDecodeError) as exc:
+        raise TinyrelError("card/template", f"the card template cannot be read: {getattr(exc, 'message', exc)}",
+                           path=label) from None  # fmt: skip
+    try:
         body = (
             environment()
-            .from_string(source.read_text(encoding="utf-8"))
+            .from_string(text)
             .render(
                 spec=spec,
                 routing=spec.routing,

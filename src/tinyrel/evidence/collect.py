@@ -74,8 +74,18 @@ def collect(root: Path, spec: ReleaseSpec, report: Report) -> dict[str, EvalEvid
 
 
 def file_digest(path: Path) -> dict[str, Any]:
-    data = path.read_bytes()
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    """Size and SHA-256 of a records file, streamed from a regular file only (a FIFO is refused)."""
+    import os
+
+    from tinyrel.safe_io import open_regular
+
+    fd = open_regular(path)
+    digest, size = hashlib.sha256(), 0
+    with os.fdopen(fd, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"size": size, "sha256": digest.hexdigest()}
 
 
 def pinned_records(root: Path, spec: ReleaseSpec) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ line need not see.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tinyrel.evidence.inspect_log import read_inspect_log
@@ -31,7 +32,7 @@ def read_records(root: Path, rel: str, report: Report) -> Records | None:
         report.error("evals/records-path", str(exc), rel)
         return None
     path = root / rel
-    if not path.is_file():
+    if not os.path.lexists(path):
         report.error("evals/records-missing", "the records file does not exist", rel)
         return None
     suffix = path.suffix.lower()

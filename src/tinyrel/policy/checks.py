@@ -9,6 +9,7 @@ for a resolved blocker instead of the blocker's (now untrue) title.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,13 +131,23 @@ def weight_distribution(ctx: GateContext) -> list[Finding]:
     ]
 
 
+MAX_CHANGELOG_BYTES = 16 * 1024 * 1024
+
+
 def changelog_entry(ctx: GateContext) -> list[Finding]:
+    from tinyrel.safe_io import read_bytes_capped
+
     path = ctx.ws.changelog
-    if not path.is_file():
+    if not os.path.lexists(path):
         return [_err("changelog-entry", "CHANGELOG.md is missing", "CHANGELOG.md")]
+    try:
+        text = read_bytes_capped(path, MAX_CHANGELOG_BYTES).decode("utf-8", errors="replace")
+    except (TinyrelError, OSError) as exc:  # a FIFO, a device, a directory, too large: refused, not waited on
+        return [_err("changelog-entry", f"CHANGELOG.md cannot be read: {getattr(exc, 'message', None) or exc}",
+                     "CHANGELOG.md")]  # fmt: skip
     version = re.escape(ctx.spec.version)
     pattern = re.compile(rf"^#{{2,3}}\s*\[?v?{version}\]?(\s|$)", re.M)
-    if not pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+    if not pattern.search(text):
         return [_err("changelog-entry", f"CHANGELOG.md has no entry for version {ctx.spec.version}", "CHANGELOG.md", 1)]
     return []
 

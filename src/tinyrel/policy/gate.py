@@ -7,6 +7,7 @@ are a warning unless the caller requires them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +130,7 @@ def run_gate(
     except TinyrelError as exc:
         report.error(exc.code, exc.message, "tinyrel.lock", exc.line)
     confirm_pin(ctx)
-    if ws.manifest_path(spec.name).is_file():
+    if os.path.lexists(ws.manifest_path(spec.name)):  # anything there is read (or refused), never skipped
         try:
             ctx.manifest = mf.load(ws.manifest_path(spec.name))
         except TinyrelError as exc:

@@ -12,7 +12,9 @@ import tomllib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tinyrel.workspace.spec import ReleaseSpec
+from tinyrel.card.render import MAX_TEMPLATE_BYTES
+from tinyrel.safe_io import read_small
+from tinyrel.workspace.spec import MAX_SPEC_BYTES, ReleaseSpec
 
 
 def spec_line(spec: ReleaseSpec, key: str, section: str = "", index: int = 0) -> int | None:
@@ -21,7 +23,7 @@ def spec_line(spec: ReleaseSpec, key: str, section: str = "", index: int = 0) ->
     from tinyrel.workspace._spec_reader import _Reader
 
     try:
-        return _Reader(spec.path, spec.path.read_text(encoding="utf-8")).line_of(key, section, index)
+        return _Reader(spec.path, read_small(spec.path, MAX_SPEC_BYTES)).line_of(key, section, index)
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -51,7 +53,7 @@ def copy_carrier(ctx: Any, matches: Callable[[str], bool]) -> tuple[str, int | N
     from tinyrel.workspace._spec_reader import _Reader
 
     try:
-        text = ctx.spec.path.read_text(encoding="utf-8")
+        text = read_small(ctx.spec.path, MAX_SPEC_BYTES)
         doc = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         text, doc = "", {}
@@ -60,7 +62,7 @@ def copy_carrier(ctx: Any, matches: Callable[[str], bool]) -> tuple[str, int | N
             return ctx.rel(ctx.spec.path), _Reader(ctx.spec.path, text).line_of(key, section, index)
     if ctx.card_template is not None:
         try:
-            lines = ctx.card_template.read_text(encoding="utf-8").splitlines()
+            lines = read_small(ctx.card_template, MAX_TEMPLATE_BYTES).splitlines()
         except (OSError, UnicodeDecodeError):
             lines = []
         for number, line in enumerate(lines, 1):

@@ -28,6 +28,7 @@ from tinyrel.publishing.release import (
     spec_label,
 )
 from tinyrel.release_files import RELEASE_DIRS, RELEASE_FILES, SPEC_SNAPSHOT
+from tinyrel.safe_io import read_small
 from tinyrel.workspace.layout import Workspace
 from tinyrel.workspace.spec import ReleaseSpec
 
@@ -60,7 +61,7 @@ def check_out_dir(ws: Workspace, spec: ReleaseSpec, out: Path) -> Path:
     if SPEC_SNAPSHOT not in names or not (regular and dirs):
         raise _refuse(out, "it is not a tinyrel metadata release")
     try:
-        previous = tomllib.loads((target / SPEC_SNAPSHOT).read_text(encoding="utf-8"))["release"]["name"]
+        previous = tomllib.loads(read_small(target / SPEC_SNAPSHOT, 4 * 1024 * 1024))["release"]["name"]
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
         raise _refuse(out, "its release.toml is not a tinyrel release spec") from None
     if previous != spec.name:

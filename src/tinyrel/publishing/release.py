@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyrel.evidence.records import MAX_RECORDS_BYTES
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.gate import GateResult
 from tinyrel.release_files import (
@@ -24,11 +25,12 @@ from tinyrel.release_files import (
     SPEC_SNAPSHOT,
     is_release_metadata,
 )
-from tinyrel.safe_io import checked_relpath
+from tinyrel.safe_io import checked_relpath, read_bytes_capped, read_small
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.lock import Lock
 from tinyrel.sources.resolve import LockedSource
-from tinyrel.workspace.spec import ReleaseSpec
+from tinyrel.weights import manifest as mf
+from tinyrel.workspace.spec import MAX_SPEC_BYTES, ReleaseSpec
 
 
 def release_facts(*, destination: str, mode: str, signer=None, repo_id: str | None = None, tag: str | None = None,
@@ -154,7 +156,7 @@ def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None) -> b
 
     import tomli_w
 
-    doc = tomllib.loads(spec_path.read_text(encoding="utf-8"))
+    doc = tomllib.loads(read_small(spec_path, MAX_SPEC_BYTES))
     doc["weights"]["source"] = source
     if repo_id is not None:
         doc.setdefault("distribution", {})["repo_id"] = repo_id
@@ -187,7 +189,7 @@ def metadata_files(result: GateResult, lock_entry: LockedSource | None = None, h
     ]
     manifest_path = ctx.ws.manifest_path(ctx.spec.name)
     if manifest_path.is_file():
-        files.append(ReleaseFile.generated(MANIFEST, manifest_path.read_bytes()))
+        files.append(ReleaseFile.generated(MANIFEST, read_bytes_capped(manifest_path, mf.MAX_MANIFEST_BYTES)))
     entry = lock_entry or (public_lock_entry(ctx.lock, ctx.pin) if ctx.lock is not None else None)
     if entry is not None:
         files.append(ReleaseFile.generated(LOCK, Lock([entry]).to_toml().encode("utf-8")))
@@ -206,7 +208,8 @@ def evidence_files(result: GateResult) -> list[ReleaseFile]:
     files = []
     for evidence in ctx.evidence.values():
         for workspace_path, release_path in evidence.release_files():
-            files.append(ReleaseFile.generated(release_path, (ctx.ws.root / workspace_path).read_bytes()))
+            files.append(ReleaseFile.generated(release_path, read_bytes_capped(ctx.ws.root / workspace_path,
+                                                                              MAX_RECORDS_BYTES)))  # fmt: skip
         e = evidence.eval
         if e.dataset_id and e.task_id and evidence.tuned is not None:
             url = records_url(result.facts, evidence.release_files()[0][1])

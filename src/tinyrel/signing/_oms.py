@@ -76,7 +76,9 @@ class SigstoreVerifier(signing.Verifier):
             # A client trust config (trust root + signing config) or a bare trusted root.
             import json
 
-            text = trust_config.read_text(encoding="utf-8")
+            from tinyrel.safe_io import read_small
+
+            text = read_small(trust_config, 16 * 1024 * 1024)
             if str(json.loads(text).get("mediaType", "")).startswith("application/vnd.dev.sigstore.trustedroot"):
                 root = TrustedRoot.from_file(str(trust_config))
             else:

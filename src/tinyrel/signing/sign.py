@@ -30,10 +30,14 @@ def check_private_key(path: Path, password: str | None) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+    from tinyrel.safe_io import read_bytes_capped
+
     try:
-        data = path.read_bytes()
+        data = read_bytes_capped(path, 1024 * 1024)  # a PEM key is kilobytes; a FIFO is refused, not waited on
+    except TinyrelError as exc:
+        raise TinyrelError("sign/key", f"cannot read the key: {exc.message}", path=str(path)) from None
     except OSError as exc:
-        raise TinyrelError("sign/key", f"cannot read the key: {exc.strerror}", path=str(path)) from None
+        raise TinyrelError("sign/key", f"cannot read the key: {exc.strerror or exc}", path=str(path)) from None
     if b"PUBLIC KEY-----" in data and b"PRIVATE KEY-----" not in data:
         raise TinyrelError("sign/key", "this is a public key; --private-key needs the private half", path=str(path))
     try:
@@ -59,6 +63,21 @@ def check_private_key(path: Path, password: str | None) -> None:
     if key.curve.name not in SUPPORTED_CURVES:
         raise TinyrelError("sign/key-type", f"curve {key.curve.name} is not supported: EC P-256, P-384 or P-521 only",
                            path=str(path))  # fmt: skip
+
+
+def _check_material(path: Path) -> None:
+    """A key or certificate must be a regular file of a sane size (a FIFO would block its reader)."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise TinyrelError("usage/signing-material", "the signing key or certificate file does not exist",
+                           usage=True, path=str(path)) from None  # fmt: skip
+    if not stat.S_ISREG(info.st_mode) or info.st_size > 16 * 1024 * 1024:
+        raise TinyrelError("usage/signing-material", "the signing key or certificate is not a regular file of a "
+                           "key's size", usage=True, path=str(path))  # fmt: skip
 
 
 @dataclass
@@ -92,9 +111,8 @@ class SignerConfig:
         if self.method == "sigstore" and (self.private_key or self.signing_certificate):
             raise TinyrelError("usage/sign-method", "--sigstore cannot be combined with a private key", usage=True)
         for given in (self.private_key, self.signing_certificate, *self.certificate_chain, self.trust_config):
-            if given is not None and not Path(given).is_file():
-                raise TinyrelError("usage/signing-material", "the signing key or certificate file does not exist",
-                                   usage=True, path=str(given))  # fmt: skip
+            if given is not None:
+                _check_material(Path(given))
         if self.method in ("key", "certificate"):
             if self.private_key is None:
                 raise TinyrelError("usage/private-key", f"{self.method} signing needs --private-key PEM", usage=True)

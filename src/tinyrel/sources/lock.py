@@ -76,7 +76,7 @@ def update_lock(path: Path, entry: LockedSource, *, replace: bool = True, keep_e
         write_text_atomic(path, tomli_w.dumps({"schema": SCHEMA}) + "\n" + _entry_text(entry))
         return
     lock = read_lock(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_small(path, MAX_LOCK_BYTES)
     names = [s.name for s in lock.sources]
     old = lock.get(entry.name)
     if old is not None and keep_evidence and not entry.evidence and old.evidence:

@@ -16,7 +16,7 @@ from typing import Any
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.hub.client import git_blob_sha1_file
-from tinyrel.safe_io import cache_blobs_dir, repo_blob
+from tinyrel.safe_io import cache_blobs_dir, read_small, repo_blob
 from tinyrel.sources.uri import (
     COMMIT_RE,
     HUB,
@@ -73,7 +73,7 @@ def _snapshot_dir(ref: SourceRef) -> tuple[Path, str]:
     revision = ref.revision
     ref_file = repo_dir / "refs" / revision
     if not COMMIT_RE.match(revision) and ref_file.is_file():
-        revision = ref_file.read_text().strip()
+        revision = read_small(ref_file, 4096).strip()
     return repo_dir / "snapshots" / revision, revision
 
 

@@ -18,6 +18,25 @@ from typing import Any
 from tinyrel.findings import Report, TinyrelError, first_line
 from tinyrel.signing import _oms
 
+MAX_MATERIAL_BYTES = 16 * 1024 * 1024  # keys and certificates are kilobytes, a trust root tens of them
+
+
+def check_material_file(path: Path, code: str, what: str) -> None:
+    """A key, certificate or trust config must be a regular file of a sane size: a FIFO would block
+    the library that reads it, a device or a huge file would exhaust it."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise TinyrelError(code, f"{what} file does not exist", usage=True, path=str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise TinyrelError(code, f"{what} is not a regular file", usage=True, path=str(path))
+    if info.st_size > MAX_MATERIAL_BYTES:
+        raise TinyrelError(code, f"{what} is {info.st_size:,} bytes; keys and certificates are kilobytes",
+                           usage=True, path=str(path))  # fmt: skip
+
 
 @dataclass
 class VerifierConfig:
@@ -50,9 +69,8 @@ class VerifierConfig:
         if chosen[0] == "sigstore" and not (self.identity and self.issuer):
             raise TinyrelError("usage/verify-method", "keyless verification needs --identity and --issuer", usage=True)
         for given in (self.public_key, *self.certificate_chain, self.trust_config):
-            if given is not None and not Path(given).is_file():
-                raise TinyrelError("usage/trust-material", "the trust material file does not exist", usage=True,
-                                   path=str(given))  # fmt: skip
+            if given is not None:
+                check_material_file(Path(given), "usage/trust-material", "the trust material")
         return chosen[0]
 
     def verifier(self):

@@ -9,6 +9,7 @@ CHANGELOG.md
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ class Workspace:
 
     def template(self, name: str = "card.md.j2") -> Path | None:
         path = self.root / "templates" / name
-        return path if path.is_file() else None
+        return path if os.path.lexists(path) else None  # anything there is the author's: read it or refuse it
 
     def releases(self) -> list[str]:
         return sorted(p.stem for p in (self.root / "release").glob("*.toml"))

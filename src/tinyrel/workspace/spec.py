@@ -144,9 +144,16 @@ class ReleaseSpec:
         return [e for e in self.evals if e.kind == kind]
 
 
+MAX_SPEC_BYTES = 4 * 1024 * 1024  # a spec is kilobytes
+
+
 def load_spec(path: Path) -> ReleaseSpec:
+    from tinyrel.safe_io import read_small
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small(path, MAX_SPEC_BYTES)  # a FIFO or a device is refused, never waited on
+    except TinyrelError as exc:
+        raise TinyrelError("spec/invalid", f"unreadable: {exc.message}", path=str(path)) from None
     except FileNotFoundError:
         raise TinyrelError("spec/not-found", "the spec does not exist", usage=True, path=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
