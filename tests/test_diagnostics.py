@@ -44,3 +44,30 @@ def test_debug_logs_what_tinyrel_does_with_the_hub(example, hub, tmp_path):
     result = CliRunner().invoke(cli, ["--debug", "lock", "hf://org/absent", "-o", str(tmp_path / "l.lock")])
     assert "debug[tinyrel.hub.session]: installed tinyrel's client" in result.output, result.output
     assert "debug[tinyrel.hub.session]: restored huggingface_hub's own client" in result.output
+
+
+def test_ctrl_c_while_hashing_ends_within_a_second(tmp_path, keys):
+    """lock and sign (like validate and init) hash gigabytes on every core; Ctrl-C must not wait for
+    the queued work, nor end in Click's 'Aborted!' with exit 1 — one line, exit 130."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    model = tmp_path / "big"
+    model.mkdir()
+    for i in range(4):  # 16 GB of holes: no disk used, seconds of hashing
+        with (model / f"part-{i}.bin").open("wb") as handle:
+            handle.truncate(4 * 1024**3)
+    for command in (["lock", model, "-o", tmp_path / "x.lock", "--name", "x"],
+                    ["sign", model, "--private-key", keys.private_key, "--signature", tmp_path / "s.sig"]):
+        proc = subprocess.Popen([sys.executable, "-m", "tinyrel", *map(str, command)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        time.sleep(2.0)  # started, and hashing
+        assert proc.poll() is None, "finished before the test could interrupt it"
+        pressed = time.time()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130 and time.time() - pressed < 1.5, (command[0], time.time() - pressed, err)
+        assert "error[interrupted]" in err and "Aborted" not in err and "Traceback" not in err, err
+    assert not (tmp_path / "x.lock").exists() and not (tmp_path / "s.sig").exists()

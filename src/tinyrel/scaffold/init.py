@@ -96,7 +96,7 @@ def write_workspace(
     source.evidence = [{"path": p, **file_digest(dest / p)} for p in records if (dest / p).is_file()]
     report.extend(lock_report)
     weights_dir = local_dir(parse_source(source_uri, dest))[0]
-    inspection = inspect_weights(weights_dir, build_manifest=True, progress=False)
+    inspection = inspect_weights(weights_dir, build_manifest=True)  # a bar on a terminal
     report.extend(inspection.report)
     if inspection.manifest is None or not lock_report.ok:
         raise TinyrelError("init/invalid-weights", f"the weights did not validate ({first_errors(report)}); "

@@ -60,8 +60,12 @@ class LockedSource:
 
 def _hash_dir(root: Path, report: Report) -> dict[str, dict[str, Any]]:
     """Every regular file's size and SHA-256; links out of ``root`` and special files are errors."""
+    from tinyrel.progress import byte_progress
+
     files = list_files(root, report)
-    scan = run_scan([], [(rel, root / rel) for rel in files])
+    total = sum((root / rel).stat().st_size for rel in files)
+    with byte_progress("hashing files", total) as advance:  # a bar on a terminal: gigabytes take a while
+        scan = run_scan([], [(rel, root / rel) for rel in files], advance)
     return {rel: {"path": rel, "size": (root / rel).stat().st_size, "sha256": scan.file_sha256[rel]} for rel in files}
 
 

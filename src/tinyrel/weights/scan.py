@@ -162,8 +162,11 @@ def run_scan(
     ``(file, tensor name)``.  ``sha_files`` lists files whose full SHA-256 is needed.
     """
     lock = threading.Lock()
+    stop = threading.Event()  # Ctrl-C: every worker stops at its next window instead of hashing on
 
     def tick(n: int) -> None:
+        if stop.is_set():
+            raise _Stopped
         if progress is not None:
             with lock:
                 progress(n)
@@ -177,8 +180,18 @@ def run_scan(
         work.append((path.stat().st_size, lambda p=path: _sha256_file(p, tick), result.file_sha256, rel))
     work.sort(key=lambda item: item[0], reverse=True)
 
-    with ThreadPoolExecutor(max_workers=worker_count(), thread_name_prefix="tinyrel-scan") as pool:
+    pool = ThreadPoolExecutor(max_workers=worker_count(), thread_name_prefix="tinyrel-scan")
+    try:
         futures = [(target, key, pool.submit(fn)) for _, fn, target, key in work]
         for target, key, future in futures:
             target[key] = future.result()
+    except BaseException:
+        stop.set()  # Ctrl-C or a failure: queued jobs never start, running ones stop at their next window
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return result
+
+
+class _Stopped(Exception):
+    """The scan was abandoned (Ctrl-C): a worker stops where it is."""
