@@ -145,3 +145,32 @@ def test_pull_and_verify_do_each_thing_once(published, hub, keys, tmp_path):
     assert routes[("GET", "xet_token")] <= 1 and set(routes) <= {("GET", "repo_info"), ("GET", "resolve_file"),
                                                                  ("HEAD", "resolve_file"), ("GET", "xet_token")}
     assert [f["code"] for f in doc["findings"]].count("verify/signature") == 1  # checked once
+
+
+def test_ctrl_c_during_a_pull_ends_at_once_and_leaves_nothing(published, hub, keys, tmp_path):
+    """The weights are on a slow link (LFS) or the Xet store is slow to answer: Ctrl-C ends the pull
+    within a second or two, exit 130, with nothing at --local-dir and no staging left behind."""
+    import os
+    import signal
+    import time
+
+    counter = "xet_read_tokens" if hub.mode == "xet" else "downloads_started"
+    hub.hub.faults["slow_xet_token" if hub.mode == "xet" else "slow_download"] = 60 if hub.mode == "xet" else 0.2
+    hub.hub.stats[counter] = 0
+    target = tmp_path / "model"
+    env = {**os.environ, "HF_ENDPOINT": hub.base_url}
+    proc = subprocess.Popen([sys.executable, "-m", "tinyrel", "pull", "hf://org/name@v0.1.0", "--public-key",
+                             str(keys.public_key), "--local-dir", str(target)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    deadline = time.time() + 60
+    while hub.hub.stats[counter] == 0 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    time.sleep(0.3)
+    pressed = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    hub.hub.faults.update({"slow_xet_token": None, "slow_download": None})
+    assert proc.returncode == 130 and time.time() - pressed < 2.5, (time.time() - pressed, err)
+    assert "error[interrupted]" in err and "Traceback" not in err, err
+    assert not target.exists() and [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []

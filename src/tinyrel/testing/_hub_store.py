@@ -44,9 +44,10 @@ class HubState:
         self.state = _load_state(data / "state.json")
         self.request_log: list[tuple[str, str, str]] = []  # (method, route, path) of every routed request
         self.stats = {"uploads": 0, "uploaded_bytes": 0, "commits": 0, "failed_uploads": 0, "lfs_downloads": 0,
-                      "xet_write_tokens": 0}  # fmt: skip
+                      "xet_write_tokens": 0, "xet_read_tokens": 0, "downloads_started": 0}  # fmt: skip
         self.faults: dict[str, object] = {"fail_upload": None, "drop_upload": None, "fail_tag": None,
-                                          "fail_commit": None, "slow_upload": None, "slow_xet_token": None}  # fmt: skip
+                                          "fail_commit": None, "slow_upload": None, "slow_xet_token": None,
+                                          "slow_download": None}  # fmt: skip
 
     def save(self) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.data, prefix=".state.")

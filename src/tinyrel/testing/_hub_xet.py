@@ -34,14 +34,13 @@ class XetRoutes:
             self._read_access(repo_id)
         if self.server.xet is None:
             raise HubError(404, "Xet storage is not enabled for this repository")
-        if kind == "write":
-            hub = self.server.hub
-            with hub.lock:
-                hub.stats["xet_write_tokens"] += 1
-            # A slow CAS (Ctrl-C tests need a Xet upload that takes a while), until the fault is cleared.
-            deadline = time.monotonic() + float(hub.faults.get("slow_xet_token") or 0)
-            while hub.faults.get("slow_xet_token") and time.monotonic() < deadline:
-                time.sleep(0.05)
+        hub = self.server.hub
+        with hub.lock:
+            hub.stats[f"xet_{kind}_tokens"] += 1
+        # A slow CAS (Ctrl-C tests need a Xet transfer that takes a while), until the fault is cleared.
+        deadline = time.monotonic() + float(hub.faults.get("slow_xet_token") or 0)
+        while hub.faults.get("slow_xet_token") and time.monotonic() < deadline:
+            time.sleep(0.05)
         expires = int(time.time()) + 3600
         endpoint = self.server.xet.endpoint
         headers = {"X-Xet-Cas-Url": endpoint, "X-Xet-Access-Token": f"xet-{kind}"}

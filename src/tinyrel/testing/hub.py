@@ -13,7 +13,7 @@ content-addressed by SHA-256 on disk; commits are immutable snapshots; state is 
 so a restart keeps the repos.
 
 Fault injection (``--fail-upload N`` / ``--drop-upload N`` or ``POST /_emulator/faults``: also
-``slow_upload``, ``fail_commit``, ``fail_tag``, ``slow_xet_token``) makes the N-th LFS upload fail
+``slow_upload``, ``slow_download``, ``fail_commit``, ``fail_tag``, ``slow_xet_token``) makes the N-th LFS upload fail
 with HTTP 507 (not retried by the client), drop the connection mid-request, and so on.
 ``GET /_emulator/stats`` reports counters; tests use them to prove a re-run only sends what is missing.
 
@@ -49,6 +49,7 @@ import json
 import re
 import sys
 import threading
+import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -305,9 +306,13 @@ class Handler(LfsRoutes, XetRoutes, JsonHandler):
             return
         if entry["lfs"]:
             hub.stats["lfs_downloads"] += 1
+            hub.stats["downloads_started"] += 1
+        slow = float(hub.faults.get("slow_download") or 0)  # a slow link (Ctrl-C tests need time)
         with blob.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
+            while chunk := handle.read(4096 if slow and entry["lfs"] else 1 << 20):
                 self.wfile.write(chunk)
+                if slow and entry["lfs"]:
+                    time.sleep(slow)
 
     def emulator_stats(self, query) -> None:
         self._auth(required=True)
