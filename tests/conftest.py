@@ -9,6 +9,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fixtures import convert_4bit, copy_model, hf_cache_from_hub, write_mlx_lm_saved, write_mlx_model
 
+# Tests that run a Hub emulator, a private Sigstore or child processes take seconds each: they are
+# ``slow`` (``pytest -m "not slow"`` is the quick loop; the README command and CI run everything).
+SLOW_FIXTURES = {"hub", "lfs_hub", "xet_hub", "private_sigstore", "published", "published_lfs", "released"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def model_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

@@ -22,6 +22,8 @@ import pytest
 import yaml
 from helpers import run
 
+pytestmark = pytest.mark.slow  # child processes, real servers or real bombs: seconds each
+
 REPO = Path(__file__).resolve().parents[1]
 EXPR = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
 

@@ -9,6 +9,7 @@ module to distribution is the installed distributions' own metadata, not a hand-
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata as metadata
 import re
 import sys
@@ -43,8 +44,13 @@ def imports(paths: list[Path]) -> set[str]:
     return {m for m in found if m not in sys.stdlib_module_names and m != "tinyrel"}
 
 
+@functools.cache
+def _installed() -> dict[str, list[str]]:
+    return metadata.packages_distributions()  # seconds: every installed distribution's file list
+
+
 def distributions(module: str) -> set[str]:
-    return {canonical(d) for d in metadata.packages_distributions().get(module, [])}
+    return {canonical(d) for d in _installed().get(module, [])}
 
 
 def declared(extra: str | None = None) -> set[str]:

@@ -3,6 +3,7 @@ traceback, and the ``tinyrel`` logger says what tinyrel does; without it, one li
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from tinyrel.cli import cli
@@ -46,6 +47,7 @@ def test_debug_logs_what_tinyrel_does_with_the_hub(example, hub, tmp_path):
     assert "debug[tinyrel.hub.session]: restored huggingface_hub's own client" in result.output
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_hashing_ends_within_a_second(tmp_path, keys):
     """lock and sign (like validate and init) hash gigabytes on every core; Ctrl-C must not wait for
     the queued work, nor end in Click's 'Aborted!' with exit 1 — one line, exit 130."""

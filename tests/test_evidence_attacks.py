@@ -23,6 +23,7 @@ from tinyrel.evidence.scores import MAX_RECORDS_BYTES
 from tinyrel.evidence.stats import mcnemar_exact, paired
 
 NAME = "qwen3-4b-fileops"
+pytestmark = pytest.mark.slow  # real bombs, measured in child processes: seconds each
 HELDOUT = 'records = "evals/fileops-heldout.tuned.jsonl"'
 MiB = 1024 * 1024
 ZSTD = 93  # inspect-ai's default compression for .eval members

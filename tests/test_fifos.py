@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # child processes, real servers or real bombs: seconds each
+
 NAME = "qwen3-4b-fileops"
 
 

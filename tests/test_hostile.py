@@ -15,6 +15,8 @@ from helpers import codes, run, run_json
 
 from tinyrel.card.reading import read_card, whole_name
 
+pytestmark = pytest.mark.slow  # child processes, real servers or real bombs: seconds each
+
 NAME = "qwen3-4b-fileops"
 ESC = "\x1b[31m"
 
