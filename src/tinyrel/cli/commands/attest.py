@@ -36,5 +36,6 @@ def attested_text(data: dict[str, Any]) -> str:
     for row in data["attestations"]:
         verdict = f" — {row['result']}" if row.get("result") else ""
         lines.append(f"  {row['path']}  {row['predicate_type']}{verdict}")
-    lines.append(f"  {data['out']}/README.md  the card the statements name (with the weight files) as their subject")
+    lines.append("  attestations/sbom.cdx.json  the CycloneDX 1.6 ML-BOM (the sbom statement's predicate)")
+    lines.append("  README.md  the card the statements name (with the weight files) as their subject")
     return "\n".join(lines)
