@@ -231,6 +231,27 @@ def test_verify_require_names_the_statement_that_is_missing_edited_or_signed_by_
     assert code == (0 if case == "removed-and-resigned" else 1), doc["findings"]
 
 
+def test_a_statement_that_is_a_fifo_or_too_large_is_refused_without_hanging(example, keys, monkeypatch):
+    import os
+
+    dist = publish_local(example, "dist", "--private-key", keys.private_key)
+    gate = dist / "attestations" / "gate.sigstore.json"
+    gate.unlink()
+    os.mkfifo(gate)  # opening it for reading would block forever
+    code, doc = run_json("verify", dist, "--public-key", keys.public_key, "--require", "gate")
+    assert code == 1 and [f["path"] for f in doc["findings"] if f["code"] == "attest/missing"] == [
+        "attestations/gate.sigstore.json"]  # fmt: skip
+
+    from tinyrel.attesting import statements
+
+    monkeypatch.setattr(statements, "MAX_STATEMENT_BYTES", 20_000)  # the breadth eval's statement is ~24 kB
+    code, doc = run_json("publish", "--mode", "metadata", "--out", "big", "--private-key", keys.private_key,
+                         cwd=example)  # fmt: skip
+    assert code == 1 and codes(doc) == {"attest/too-large"} and not (example / "big").exists()
+    code, doc = run_json("attest", "--out", "big", "--private-key", keys.private_key, cwd=example)
+    assert code == 1 and codes(doc) == {"attest/too-large"} and not (example / "big").exists()
+
+
 def test_verify_without_a_required_kind_passes_and_an_unknown_kind_is_a_usage_error(example, keys):
     dist = publish_local(example, "dist", "--private-key", keys.private_key)
     (dist / "attestations" / "sbom.sigstore.json").unlink()

@@ -23,9 +23,11 @@ from tinyrel.policy.gate import GateResult
 
 @dataclass
 class Attestations:
-    """The statements (bundle path → in-toto Statement) and the ML-BOM, not yet signed."""
+    """The statements (bundle path → in-toto Statement, and the JSON its envelope will carry) and the
+    ML-BOM, not yet signed."""
 
     statements: dict[str, Any]
+    payloads: dict[str, bytes]
     bom: bytes
     summary: list[dict[str, Any]]  # per statement: path, kind, predicate type, and its verdict if it has one
 
@@ -36,7 +38,7 @@ class Attestations:
 
     def unsigned(self) -> dict[str, bytes]:
         """Each statement's JSON (what the envelope will carry) and the BOM: for checks before signing."""
-        return {**{path: payload(statement) for path, statement in self.statements.items()}, BOM_FILE: self.bom}
+        return {**self.payloads, BOM_FILE: self.bom}
 
     def sign(self, config) -> dict[str, bytes]:
         """Every statement as a signed Sigstore bundle (JSON), and the BOM, by ``config``'s signer."""
@@ -68,10 +70,11 @@ def build_attestations(result: GateResult, digests: Mapping[str, str], spec_file
     predicates: list[tuple[str, str | None, dict[str, Any]]] = [("provenance", None, provenance_predicate(inputs))]
     predicates += [("evals", eid, eval_predicate(inputs, eid)) for eid in eval_ids(inputs)]
     predicates += [("gate", None, gate_predicate(inputs)), ("sbom", None, bom)]
-    statements, summary = {}, []
+    statements, payloads, summary = {}, {}, []
     for kind, eval_id, predicate in predicates:
         path = bundle_path(kind, eval_id)
         statements[path] = make_statement(kind, subjects, predicate)
+        payloads[path] = payload(statements[path])  # refused here when too large for a bundle
         row: dict[str, Any] = {"path": path, "kind": kind, "predicate_type": PREDICATE_TYPES[kind]}
         if eval_id is not None:
             row |= {"eval": eval_id, "result": predicate["result"]}
@@ -79,4 +82,4 @@ def build_attestations(result: GateResult, digests: Mapping[str, str], spec_file
             row["result"] = predicate["verificationResult"]
         summary.append(row)
     text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
-    return Attestations(statements, text.encode("utf-8"), summary)
+    return Attestations(statements, payloads, text.encode("utf-8"), summary)
