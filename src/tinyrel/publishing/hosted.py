@@ -10,9 +10,9 @@ Order matters for "nothing half-published is ever visible" and "a re-run converg
 3. the LFS blobs the Hub does not have yet are uploaded — invisible until a commit references
    them, and skipped on a re-run; Ctrl-C stops the upload at once (exit 130), before any commit;
 4. one commit (with ``parent_commit``, so a concurrent push fails instead of interleaving) holding
-   weights, card, manifest, lock, spec snapshot and ``model.sig``, deleting stale files; a re-run
-   that finds this very release untagged at the branch head (a crash between commit and tag)
-   tags it instead of committing again;
+   weights, card, manifest, lock, spec snapshot, the attestations and ``model.sig``, deleting stale
+   files; a re-run that finds this very release untagged at the branch head (a crash between commit
+   and tag) tags it instead of committing again;
 5. the tag — refused if it already names a different release, or one signed by someone else;
 6. the workspace lock, rewritten to ``hf://ORG/NAME@<commit>`` — only for a public release.
 """
@@ -108,7 +108,8 @@ def remote_state(api, repo_id: str, tag: str, files: list[ReleaseFile], token: s
 
 
 def _holds_release(hub_files: dict[str, object], files: list[ReleaseFile], signed: bool) -> bool:
-    """The Hub file set equals the release's (``model.sig`` by presence: ECDSA signatures differ run to run)."""
+    """The Hub file set equals the release's (``model.sig`` and the attestations by presence: ECDSA
+    signatures differ run to run)."""
     unsigned = [f for f in files if not made_at_signing(f.path)]
     others = {p: s for p, s in hub_files.items() if not made_at_signing(p)}
     return (
