@@ -204,7 +204,10 @@ def test_metadata_release_to_the_hub_holds_no_weights(example, hub, keys):
     records = {f"evals/{name}" for name in ("fileops-hard.tuned.jsonl", "fileops-hard.stock.jsonl",
                "fileops-heldout.tuned.jsonl", "breadth.tuned.jsonl", "breadth.stock.jsonl")}  # fmt: skip
     metadata = {".gitattributes", "README.md", "release.toml", "manifest.json", "tinyrel.lock", "model.sig"}
-    assert files == metadata | records
+    attestations = {f"attestations/{name}" for name in ("provenance.sigstore.json", "gate.sigstore.json",
+                    "sbom.sigstore.json", "sbom.cdx.json", "eval-fileops-hard.sigstore.json",
+                    "eval-fileops-heldout.sigstore.json", "eval-breadth.sigstore.json")}  # fmt: skip
+    assert files == metadata | records | attestations
     assert (example / "tinyrel.lock").read_text() == lock_before
     assert run("verify", "hf://org/meta@v0.1.0", "--public-key", keys.public_key).exit_code == 0
 
@@ -267,7 +270,7 @@ def test_local_metadata_release_can_be_signed(example, keys):
     assert result.exit_code == 0, result.output
     dist = example / "dist"
     assert sorted(p.name for p in dist.iterdir()) == [
-        "README.md", "evals", "manifest.json", "model.sig", "release.toml", "tinyrel.lock",
+        "README.md", "attestations", "evals", "manifest.json", "model.sig", "release.toml", "tinyrel.lock",
     ]  # fmt: skip
     assert len(list((dist / "evals").iterdir())) == 5  # the per-item records ship, signed
     assert run("verify", dist, "--signature", dist / "model.sig", "--public-key", keys.public_key).exit_code == 0

@@ -88,7 +88,7 @@ def test_every_command_works_from_a_plain_install(user_venv, tmp_path, monkeypat
     _tinyrel(venv, "sign", weights, "--private-key", private, "--signature", tmp_path / "w.sig", cwd=ws)
     _tinyrel(venv, "verify", weights, "--signature", tmp_path / "w.sig", "--public-key", public, cwd=ws)
     _tinyrel(venv, "publish", "--mode", "metadata", "--out", tmp_path / "dist", "--private-key", private, cwd=ws)
-    _tinyrel(venv, "verify", tmp_path / "dist", "--public-key", public, cwd=ws)
+    _tinyrel(venv, "verify", tmp_path / "dist", "--public-key", public, "--require", "all", cwd=ws)  # attestations
     out = _tinyrel(venv, "validate", weights, "--mlx-lm", cwd=ws, expect=2)
     assert "tinyrel[mlx-lm]" in out  # the optional feature names its extra
 
@@ -99,7 +99,8 @@ def test_every_command_works_from_a_plain_install(user_venv, tmp_path, monkeypat
                  private, cwd=ws, **env)  # fmt: skip
         _tinyrel(venv, "pull", "hf://org/name@v0.1.0", "--public-key", public, "--local-dir", tmp_path / "pulled",
                  cwd=tmp_path, **env)  # fmt: skip
-        _tinyrel(venv, "verify", "hf://org/name@v0.1.0", "--public-key", public, cwd=tmp_path, **env)
+        _tinyrel(venv, "verify", "hf://org/name@v0.1.0", "--public-key", public, "--require", "all", cwd=tmp_path,
+                 **env)  # fmt: skip
         _tinyrel(venv, "verify", tmp_path / "pulled", "--public-key", public, cwd=tmp_path)
         _tinyrel(venv, "diff", "hf://org/name@v0.1.0", manifest, "--public-key", public, cwd=ws, **env)
         _tinyrel(venv, "lock", "hf://org/name@v0.1.0", "-o", tmp_path / "hub.lock", "--name", "hosted", cwd=ws, **env)

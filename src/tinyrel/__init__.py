@@ -22,6 +22,7 @@ compares releases and ``testing`` holds a local Hub and a private Sigstore for t
 """
 
 from tinyrel.api import (
+    attest,
     check,
     check_lock,
     diff,
@@ -52,6 +53,7 @@ __all__ = [
     "SignerConfig",
     "TinyrelError",
     "VerifierConfig",
+    "attest",
     "check",
     "check_lock",
     "diff",

@@ -261,21 +261,28 @@ def verify(
     signature: PathLike | None = None,
     ignore: Sequence[str] = (),
     no_download: bool = False,
+    require: Sequence[str] = (),
 ) -> Report:
     """Check a file, a directory or ``hf://org/name@rev`` against its OMS signature.
 
     The signature defaults to ``TARGET/model.sig`` (or the repo's ``model.sig`` on the Hub).
+    ``require`` (``provenance``, ``evals``, ``gate``, ``sbom`` or ``all``) also checks the release's
+    signed statements: each required one present, signed by the same signer, about the verified
+    files; ``report.data["attestations"]`` lists every statement found.
 
     >>> trust = tinyrel.VerifierConfig(public_key=Path("publisher.pub"))
-    >>> report = tinyrel.verify("hf://my-org/my-specialist@v0.1.0", trust)
-    >>> report.data["verified"], report.data["commit"]
+    >>> report = tinyrel.verify("hf://my-org/my-specialist@v0.1.0", trust, require=["all"])
+    >>> report.data["verified"], report.data["commit"], report.data["attestations"]
     """
+    from tinyrel.attesting.kinds import required_kinds
+
     target = str(target)
     trust.method  # noqa: B018 - the trust options are checked before anything else
+    kinds = required_kinds(require)
     if target.startswith("hf://"):
         from tinyrel.verifying.hub import verify_hub
 
-        return verify_hub(target, Path(signature) if signature else None, trust, ignore, no_download)
+        return verify_hub(target, Path(signature) if signature else None, trust, ignore, no_download, require=kinds)
     if no_download:
         raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
     from tinyrel.release_files import SIGNATURE
@@ -290,22 +297,31 @@ def verify(
     bundle = Path(signature) if signature else root / SIGNATURE
     if not bundle.is_file():
         raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(bundle))
-    return verify_local(root, bundle, trust, ignore)
+    report = verify_local(root, bundle, trust, ignore)
+    if kinds:
+        from tinyrel.verifying.attestations import check_attestations
+
+        check_attestations(root, bundle, trust, kinds, report)
+    return report
 
 
 @_one_call
-def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None) -> Path:
+def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None,
+         require: Sequence[str] = ()) -> Path:  # fmt: skip
     """A verified local copy of a signed Hub release, or ``Refused`` (its ``report`` says why, and
     nothing was written): signature first, then the Hub's listing, then every byte, and only then
-    are the files made visible at ``local_dir``.
+    are the files made visible at ``local_dir``.  ``require`` names the signed statements the
+    release must carry (as for ``verify``).
 
     >>> path = tinyrel.pull("hf://my-org/my-specialist@v0.1.0", trust, "models/my-specialist")
     >>> model, tokenizer = mlx_lm.load(str(path))
     """
+    from tinyrel.attesting.kinds import required_kinds
     from tinyrel.verifying.pull import pull as pull_verified
 
     trust.method  # noqa: B018 - the trust options are checked before anything else
-    report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision)
+    kinds = required_kinds(require)
+    report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision, require=kinds)
     if not report.ok:
         first = report.errors[0]
         raise Refused("pull/not-verified", f"{first.code}: {first.message}; nothing was written", report,
@@ -361,6 +377,27 @@ def publish(
     from tinyrel.publishing.local import publish_metadata
 
     return publish_metadata(ws, spec, Path(out), allow, signer)
+
+
+@_one_call
+def attest(workspace: PathLike = ".", release: str | None = None, *, out: PathLike, signer: SignerConfig) -> Report:
+    """Run the gate as ``check`` does, then write the release's signed in-toto statements — SLSA
+    provenance, one test result per eval with records, the gate decision (a SLSA verification
+    summary), the CycloneDX ML-BOM — with the card they name, into ``out``, without publishing.
+    ``out`` must be absent, empty or an earlier ``attest`` output.  A failing gate is attested as
+    FAILED (and the report is not ok).
+
+    >>> report = tinyrel.attest("my-release", out="attested", signer=signer)
+    >>> [(a["kind"], a.get("result")) for a in report.data["attestations"]]
+    """
+    from tinyrel.attesting.workspace import attest_workspace
+
+    if signer is None:
+        raise TinyrelError("usage/attest-signer", "attest signs its statements: give a signer (--private-key PEM, "
+                           "--signing-certificate, or --sigstore)", usage=True)  # fmt: skip
+    signer.check()
+    ws = _workspace(workspace)
+    return attest_workspace(ws, ws.spec(release), Path(out), signer)
 
 
 @_one_call

@@ -14,7 +14,8 @@ SPEC_SNAPSHOT = "release.toml"
 RELEASE_FILES = frozenset({CARD, SIGNATURE, MANIFEST, LOCK, SPEC_SNAPSHOT})
 RECORDS_DIR = "evals"  # the per-item eval records the card's numbers are recomputed from
 EVAL_RESULTS_DIR = ".eval_results"  # Hugging Face's eval results for benchmark datasets
-RELEASE_DIRS = frozenset({RECORDS_DIR, EVAL_RESULTS_DIR})
+ATTESTATIONS_DIR = "attestations"  # signed in-toto statements and the ML-BOM (tinyrel.attesting)
+RELEASE_DIRS = frozenset({RECORDS_DIR, EVAL_RESULTS_DIR, ATTESTATIONS_DIR})
 # huggingface_hub's per-directory download state (``hf download --local-dir``): never release content.
 HF_LOCAL_DIR_STATE = ".cache/huggingface"
 
@@ -22,3 +23,9 @@ HF_LOCAL_DIR_STATE = ".cache/huggingface"
 def is_release_metadata(path: str) -> bool:
     """A file the release adds besides the weights (card, signature, records, eval results…)."""
     return path in RELEASE_FILES or path.split("/", 1)[0] in RELEASE_DIRS
+
+
+def made_at_signing(path: str) -> bool:
+    """``model.sig`` and the attestations: the signer makes them at publish time, and their bytes
+    differ from run to run (ECDSA nonces, Sigstore certificates), so a re-run compares them by presence."""
+    return path == SIGNATURE or path.split("/", 1)[0] == ATTESTATIONS_DIR

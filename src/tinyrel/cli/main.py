@@ -14,6 +14,7 @@ import click
 from tinyrel import __version__
 
 COMMANDS: dict[str, str] = {
+    "attest": "tinyrel.cli.commands.attest:attest_command",
     "card": "tinyrel.cli.commands.card:card_command",
     "check": "tinyrel.cli.commands.check:check_command",
     "completion": "tinyrel.cli.commands.completion:completion_command",

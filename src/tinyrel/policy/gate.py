@@ -29,6 +29,7 @@ class GateResult:
     context: GateContext
     blockers: list[dict[str, Any]] = field(default_factory=list)
     facts: ReleaseFacts = field(default_factory=ReleaseFacts)  # what the card states about this release
+    overrides: dict[str, str] = field(default_factory=dict)  # blocker id -> the --reason it was allowed with
 
     def card_findings(self) -> Report:
         """The findings about the card itself: its checks, the card template and the spec text on it."""
@@ -178,7 +179,7 @@ def run_gate(
         else "pass"
         for c, fs in outcomes.items()
     }  # fmt: skip
-    return GateResult(report, ctx.card, ctx, blockers, facts)
+    return GateResult(report, ctx.card, ctx, blockers, facts, dict(overrides))
 
 
 def confirm_pin(ctx: GateContext) -> None:

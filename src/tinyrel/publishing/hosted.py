@@ -10,15 +10,16 @@ Order matters for "nothing half-published is ever visible" and "a re-run converg
 3. the LFS blobs the Hub does not have yet are uploaded — invisible until a commit references
    them, and skipped on a re-run; Ctrl-C stops the upload at once (exit 130), before any commit;
 4. one commit (with ``parent_commit``, so a concurrent push fails instead of interleaving) holding
-   weights, card, manifest, lock, spec snapshot and ``model.sig``, deleting stale files; a re-run
-   that finds this very release untagged at the branch head (a crash between commit and tag)
-   tags it instead of committing again;
+   weights, card, manifest, lock, spec snapshot, the attestations and ``model.sig``, deleting stale
+   files; a re-run that finds this very release untagged at the branch head (a crash between commit
+   and tag) tags it instead of committing again;
 5. the tag — refused if it already names a different release, or one signed by someone else;
 6. the workspace lock, rewritten to ``hf://ORG/NAME@<commit>`` — only for a public release.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tinyrel.findings import Report, TinyrelError
@@ -28,6 +29,7 @@ from tinyrel.policy.gate import check_overrides, run_gate
 from tinyrel.publishing.release import (
     PublishResult,
     ReleaseFile,
+    attestations,
     check_no_local_paths,
     hosted_lock_entry,
     metadata_files,
@@ -35,10 +37,11 @@ from tinyrel.publishing.release import (
     publish_repo,
     release_facts,
     signature_file,
+    signed_attestations,
     spec_label,
     weight_files,
 )
-from tinyrel.release_files import SIGNATURE
+from tinyrel.release_files import SIGNATURE, made_at_signing
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.workspace.layout import Workspace
 from tinyrel.workspace.spec import ReleaseSpec
@@ -105,9 +108,10 @@ def remote_state(api, repo_id: str, tag: str, files: list[ReleaseFile], token: s
 
 
 def _holds_release(hub_files: dict[str, object], files: list[ReleaseFile], signed: bool) -> bool:
-    """The Hub file set equals the release's (``model.sig`` by presence: ECDSA signatures differ run to run)."""
-    unsigned = [f for f in files if f.path != SIGNATURE]
-    others = {p: s for p, s in hub_files.items() if p != SIGNATURE}
+    """The Hub file set equals the release's (``model.sig`` and the attestations by presence: ECDSA
+    signatures differ run to run)."""
+    unsigned = [f for f in files if not made_at_signing(f.path)]
+    others = {p: s for p, s in hub_files.items() if not made_at_signing(p)}
     return (
         set(others) == {f.path for f in unsigned}
         and (SIGNATURE in hub_files) == signed
@@ -129,8 +133,8 @@ def _signed_by_us(api, repo_id: str, commit: str, files: list[ReleaseFile], sign
             signed = check_signature(local, config, Report())
     if signed is None:
         return False
-    expected = {f.path: f.sha256 for f in files if f.path != SIGNATURE}
-    return {k: v for k, (_, v) in signed.resources.items()} == expected
+    expected = {f.path: f.sha256 for f in files if not made_at_signing(f.path)}
+    return {k: v for k, (_, v) in signed.resources.items() if not made_at_signing(k)} == expected
 
 
 def decide(api, repo_id: str, tag: str, files: list[ReleaseFile], state: RemoteState, signer, private: bool, token):
@@ -160,10 +164,12 @@ def decide(api, repo_id: str, tag: str, files: list[ReleaseFile], state: RemoteS
     return Plan("commit", make_public=make_public)
 
 
-def plan_rows(files: list[ReleaseFile], state: RemoteState, plan: Plan, signed: bool) -> list[dict[str, object]]:
+def plan_rows(files: list[ReleaseFile], state: RemoteState, plan: Plan, signed: bool,
+              attested: Sequence[str] = ()) -> list[dict[str, object]]:  # fmt: skip
     """One row per file of the release, and per file the new commit deletes, with what the run does
     to it: ``upload``, ``blob already on the Hub``, ``unchanged on the Hub``, ``signed at publish`` or
-    ``delete``.  When the release is already committed (``tag-head``, ``done``), nothing is sent."""
+    ``delete``.  When the release is already committed (``tag-head``, ``done``), nothing is sent.
+    ``attested``: the attestation files a signed release gets at publish, with ``model.sig``."""
     committed = plan.action != "commit"
     rows = []
     for f in sorted(files, key=lambda f: f.path):
@@ -176,19 +182,20 @@ def plan_rows(files: list[ReleaseFile], state: RemoteState, plan: Plan, signed: 
         rows.append({"path": f.path, "size": f.size, "sha256": f.sha256, "status": status})
     if signed:
         status = "unchanged on the Hub" if committed else "signed at publish"
-        rows.append({"path": SIGNATURE, "size": None, "sha256": None, "status": status})
+        rows += [{"path": path, "size": None, "sha256": None, "status": status} for path in [*attested, SIGNATURE]]
     if not committed:
-        wanted = {f.path for f in files} | ({SIGNATURE} if signed else set())
+        wanted = {f.path for f in files} | ({SIGNATURE, *attested} if signed else set())
         for path in sorted(set(state.head_files) - wanted):
             size = getattr(state.head_files[path], "size", None)
             rows.append({"path": path, "size": size, "sha256": None, "status": "delete"})
     return rows
 
 
-def release_file_count(files: list[ReleaseFile], signed: bool) -> int:
-    """The number of files the release commit holds (``model.sig`` included when signed, whether it
-    is signed in this run or already on the Hub): one fact for every message that counts them."""
-    return len({f.path for f in files} | ({SIGNATURE} if signed else set()))
+def release_file_count(files: list[ReleaseFile], signed: bool, attested: Sequence[str] = ()) -> int:
+    """The number of files the release commit holds (``model.sig`` and the ``attested`` files included
+    when signed, whether signed in this run or already on the Hub): one fact for every message that
+    counts them."""
+    return len({f.path for f in files} | ({SIGNATURE, *attested} if signed else set()))
 
 
 def _additions(files: list[ReleaseFile]) -> list[object]:
@@ -254,6 +261,8 @@ def publish_to_hub(
     else:
         files = metadata_files(result)
     check_no_local_paths(files, result)
+    attested = attestations(result, files) if signer is not None else None  # signed with model.sig, below
+    later = attested.paths if attested is not None else []
     if signer is None:
         will = "will have" if dry_run else "has"
         report.warning("publish/unsigned", f"no signing key given: the release {will} no model.sig to verify against")
@@ -262,7 +271,7 @@ def publish_to_hub(
     with hub_errors(where, token):
         state = remote_state(api, repo_id, tag, files, token)
         plan = decide(api, repo_id, tag, files, state, signer, private, token)
-    rows = plan_rows(files, state, plan, signer is not None)
+    rows = plan_rows(files, state, plan, signer is not None, later)
     report.data["dry_run"] = dry_run
     report.data["plan"] = {
         "repo_id": repo_id,
@@ -270,7 +279,7 @@ def publish_to_hub(
         "mode": mode,
         "action": plan.action,
         "files": rows,
-        "file_count": release_file_count(files, signer is not None),
+        "file_count": release_file_count(files, signer is not None, later),
         "bytes": sum(f.size for f in files),
         "upload_bytes": sum(f.size for f in files if _row(rows, f.path) == "upload") if plan.action == "commit" else 0,
         "private": private,
@@ -291,8 +300,9 @@ def publish_to_hub(
     if signer is not None and plan.action == "commit":
         unsigned = list(files)
 
-        def sign() -> ReleaseFile:  # run while the weights upload: it needs only the verified digests
-            return signature_file(unsigned, repo_id.split("/")[1], signer)
+        def sign() -> list[ReleaseFile]:  # run while the weights upload: it needs only the verified digests
+            made = signed_attestations(attested, signer)
+            return [*made, signature_file([*unsigned, *made], repo_id.split("/")[1], signer)]
 
     with hub_errors(where, token):
         commit = _execute(api, repo_id, tag, files, state, plan, spec, report, sign)
@@ -301,7 +311,7 @@ def publish_to_hub(
         _check_hosted(files, entry, report)
         if not private:
             _pin_lock(ws, spec, entry)
-    count = release_file_count(files, signer is not None)
+    count = release_file_count(files, signer is not None, later)
     report.data.update({"commit": commit, "tag": tag, "repo_id": repo_id, "files": count})
     return outcome
 
@@ -345,7 +355,8 @@ def _execute(api, repo_id: str, tag: str, files, state: RemoteState, plan: Plan,
 
 def _upload_and_commit(api, repo_id: str, tag: str, files: list[ReleaseFile], state: RemoteState, spec,
                        sign=None) -> str:  # fmt: skip
-    """Upload the weights, sign meanwhile (``sign`` gives ``model.sig``, added to ``files``), commit."""
+    """Upload the weights, sign meanwhile (``sign`` gives the attestations and ``model.sig``, added to
+    ``files``), commit."""
     from tinyrel.hub.session import report_progress
     from tinyrel.hub.transfer import interruptible, transfer_display
 
@@ -366,7 +377,7 @@ def _upload_and_commit(api, repo_id: str, tag: str, files: list[ReleaseFile], st
 
     def meanwhile() -> None:  # a signing error is raised as itself, once the upload has stopped
         if sign is not None:
-            files.append(sign())
+            files.extend(sign())
 
     with transfer_display("uploading", to_send) as advance:
         report_progress("upload", advance)
@@ -375,7 +386,7 @@ def _upload_and_commit(api, repo_id: str, tag: str, files: list[ReleaseFile], st
         finally:
             report_progress("upload", None)
     signed = any(f.path == SIGNATURE for f in files)
-    ops = additions + _additions([f for f in files if f.path == SIGNATURE]) + _deletions(files, state)
+    ops = additions + _additions([f for f in files if made_at_signing(f.path)]) + _deletions(files, state)
     info = api.create_commit(
         repo_id,
         operations=ops,
@@ -403,6 +414,7 @@ def _check_hosted(files: list[ReleaseFile], entry, report: Report) -> None:
     sent = {f.path: (f.size, f.sha256) for f in files}
     if SIGNATURE in hosted:
         sent[SIGNATURE] = hosted[SIGNATURE]
+    sent |= {p: hosted[p] for p in hosted if made_at_signing(p) and p not in sent}  # kept from the published run
     if hosted != sent:
         differing = sorted(p for p in set(hosted) | set(sent) if hosted.get(p) != sent.get(p))
         raise TinyrelError("publish/readback", f"the Hub's {entry.uri} differs from the release in {differing}")

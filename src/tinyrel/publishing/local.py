@@ -20,11 +20,13 @@ from tinyrel.findings import TinyrelError
 from tinyrel.policy.gate import check_overrides, run_gate
 from tinyrel.publishing.release import (
     PublishResult,
+    attestations,
     check_no_local_paths,
     metadata_files,
     publish_mode,
     release_facts,
     signature_file,
+    signed_attestations,
     spec_label,
 )
 from tinyrel.release_files import RELEASE_DIRS, RELEASE_FILES, SPEC_SNAPSHOT
@@ -88,6 +90,7 @@ def publish_metadata(
     files = metadata_files(result)
     check_no_local_paths(files, result)
     if signer is not None:
+        files += signed_attestations(attestations(result, files), signer)
         files.append(signature_file(files, spec.name, signer))
     with staged_directory(target) as stage:
         for release_file in files:

@@ -300,3 +300,19 @@ def signature_file(files: list[ReleaseFile], model_name: str, signer) -> Release
     digests = {f.path: f.sha256 for f in files}
     bundle = sign_digests(model_name, digests, [*GIT_PATHS, SIGNATURE], signer)
     return ReleaseFile.generated(SIGNATURE, bundle.encode("utf-8"))
+
+
+def attestations(result: GateResult, files: list[ReleaseFile]):
+    """The release's in-toto statements and ML-BOM (``tinyrel.attesting``), built from the gate and the
+    digests of ``files`` and checked for local paths like every generated file; they are signed with
+    ``model.sig`` (``signed_attestations``), by the same signer."""
+    from tinyrel.attesting.build import build_attestations
+
+    built = build_attestations(result, {f.path: f.sha256 for f in files}, SPEC_SNAPSHOT)
+    check_no_local_paths([ReleaseFile.generated(path, data) for path, data in built.unsigned().items()], result)
+    return built
+
+
+def signed_attestations(built, signer) -> list[ReleaseFile]:
+    """The attestation files, each statement signed by ``signer`` in a Sigstore bundle."""
+    return [ReleaseFile.generated(path, data) for path, data in sorted(built.sign(signer).items())]

@@ -32,10 +32,37 @@ from model_signing._signing import sign_sigstore_pb as sigstore_pb  # noqa: F401
 
 # ``Payload`` (the in-toto statement of a manifest) and the ``Verifier`` base class that tinyrel's
 # offline Sigstore verifier extends: no public name exists for either.
-from model_signing._signing import signing
+from model_signing._signing import signing  # re-exported; also the base of StatementPayload below
 
 # The ``files`` serialization descriptor of a manifest built from precomputed digests.
 from model_signing.manifest import _FileSerialization as FileSerialization  # noqa: F401 - re-exported
+
+
+class StatementPayload(signing.Payload):
+    """A signing payload that carries any in-toto statement, not only model_signing's own.
+
+    model_signing's signers (``ec_key``, ``certificate``, ``sigstore``) read nothing of a payload but
+    ``payload.statement`` (an ``in_toto_attestation`` Statement): they serialise it, wrap it in a
+    DSSE envelope (PAE and all) and return a Sigstore bundle.  tinyrel's attestations (provenance,
+    evals, gate decision, ML-BOM) are signed through them, so each is made exactly like model.sig,
+    by the same signer.  ``Payload.__init__`` builds the statement of a model manifest, so it is not
+    called.  Proposed upstream: a public ``Signer.sign_statement(statement)``.
+    """
+
+    def __init__(self, statement) -> None:  # the base class's builds a manifest's statement: not called
+        self.statement = statement
+
+
+def verified_payload(verifier, signature) -> tuple[str, bytes]:
+    """The DSSE payload type and payload of a bundle whose signature verifies (``ValueError`` and the
+    other ``verification_errors`` when it does not), whatever in-toto statement it carries.
+
+    The public ``Verifier.verify`` goes on to read the payload as model_signing's own predicate and
+    rejects any other; ``_verify_signed_content`` is the step before it, implemented by each method's
+    verifier (and by tinyrel's offline Sigstore verifier, ``SigstoreVerifier`` below).
+    Proposed upstream: a public ``Verifier.verify_statement(signature)``."""
+    return verifier._verify_signed_content(signature)
+
 
 PRIVATE_NAMES = (
     "model_signing._signing.sign_certificate",
@@ -45,6 +72,13 @@ PRIVATE_NAMES = (
     "model_signing._signing.signing",
     "model_signing._hashing.hashing.Digest",
     "model_signing.manifest._FileSerialization",
+)
+# Methods of model_signing's classes that the attestations rely on (``verified_payload``):
+# tests/test_attestations.py checks each still exists on every verifier tinyrel builds.
+PRIVATE_METHODS = (
+    ("model_signing._signing.signing.Verifier", "_verify_signed_content"),
+    ("model_signing._signing.sign_sigstore_pb.Verifier", "_verify_signed_content"),
+    ("model_signing._signing.sign_sigstore.Verifier", "_verify_signed_content"),
 )
 
 

@@ -58,12 +58,19 @@ def verify_hub(
     ignore: Sequence[str] = (),
     no_download: bool = False,
     token: str | None = None,
+    require: Sequence[str] = (),
 ) -> Report:
     """Verify ``hf://org/name@rev``: the signature first, then the Hub's metadata, then every byte
-    (downloaded into a private staging directory that is removed afterwards)."""
+    (downloaded into a private staging directory that is removed afterwards); then the ``require``d
+    attestations (``verifying.attestations``)."""
     with tempfile.TemporaryDirectory(prefix="tinyrel-verify-") as scratch:
-        return fetch_verified(uri, config, Path(scratch) / "files", signature, ignore, token,
-                              weights=not no_download)  # fmt: skip
+        root = Path(scratch) / "files"
+        report = fetch_verified(uri, config, root, signature, ignore, token, weights=not no_download)
+        if require:
+            from tinyrel.verifying.attestations import check_attestations
+
+            check_attestations(root, signature or root / SIGNATURE_NAME, config, require, report)
+        return report
 
 
 def fetch_verified(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from tinyrel.atomic import staged_new_directory
@@ -26,8 +27,10 @@ class _Refused(Exception):
     """Raised inside the staging block so that nothing unverified becomes visible."""
 
 
-def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revision: str | None = None) -> Report:
-    """Download ``hf://org/name[@rev]`` into ``local_dir`` (default ``./name``) only if it verifies.
+def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revision: str | None = None,
+         require: Sequence[str] = ()) -> Report:  # fmt: skip
+    """Download ``hf://org/name[@rev]`` into ``local_dir`` (default ``./name``) only if it verifies
+    (and, with ``require``, only if it carries those attestations and they verify).
 
     Returns the verification report; ``report.data["path"]`` is the verified directory on success.
     """
@@ -46,6 +49,10 @@ def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revi
     try:
         with staged_new_directory(target) as stage:
             report = fetch_verified(uri, trust, stage)
+            if require and report.ok:
+                from tinyrel.verifying.attestations import check_attestations
+
+                check_attestations(stage, stage / SIGNATURE, trust, require, report)
             if not report.ok:
                 raise _Refused
             shutil.rmtree(stage / HF_LOCAL_DIR_STATE, ignore_errors=True)  # huggingface_hub's download state

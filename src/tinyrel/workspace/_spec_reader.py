@@ -17,7 +17,7 @@ from tinyrel.findings import TinyrelError
 
 # The keys each table of a spec may hold; anything else is reported with a "did you mean".
 KEYS: dict[str, set[str]] = {
-    "": {"schema", "release", "weights", "distribution", "routing", "evals", "context", "blockers"},
+    "": {"schema", "release", "weights", "distribution", "routing", "evals", "context", "blockers", "provenance"},
     "release": {
         "name", "version", "base_model", "license", "summary", "domain", "pipeline_tag", "stand_in", "require_records",
         "not_eval_claims",
@@ -31,6 +31,7 @@ KEYS: dict[str, set[str]] = {
     },
     "context": {"system", "metric", "score", "size", "comparability", "readout", "source", "not_eval_claims"},
     "blockers": {"id", "title", "why", "unblock", "checks", "not_eval_claims"},
+    "provenance": {"recipe", "datasets"},  # tinyrel.workspace.provenance
 }  # fmt: skip
 
 

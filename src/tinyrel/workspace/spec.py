@@ -18,6 +18,7 @@ from typing import Any
 
 from tinyrel.findings import TinyrelError
 from tinyrel.workspace._spec_reader import SpecNote, _Reader
+from tinyrel.workspace.provenance import ProvenanceSpec, parse_provenance
 
 SCHEMA = "tinyrel.release/1"
 DISTRIBUTION_MODES = ("undecided", "metadata", "weights")
@@ -137,6 +138,7 @@ class ReleaseSpec:
     require_records: bool = False  # an eval without per-item records is an error, not a warning
     not_eval_claims: list[str] = field(default_factory=list)  # [release] phrases whose numbers are not eval claims
     notes: list[SpecNote] = field(default_factory=list)
+    provenance: ProvenanceSpec = field(default_factory=ProvenanceSpec)  # [provenance]: recipe and datasets
     lines: dict[str, int] = field(default_factory=dict)  # "section.key" -> line, for findings
     text_lines: list[str] = field(default_factory=list, repr=False)  # the spec's source, to place findings
 
@@ -325,6 +327,8 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
         spec.lines.update({f"{section}.{key}": r.line_of(key, section) or 0 for key in keys})
     spec.text_lines = r.lines
     spec.notes = _notes(r, doc)
+    spec.provenance, provenance_notes = parse_provenance(r, doc)
+    spec.notes += provenance_notes
     return spec
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tinyrel import api
-from tinyrel.cli.commands.verify import trust_options
+from tinyrel.cli.commands.verify import require_option, statements_text, trust_options
 from tinyrel.cli.common import Outcome, output_options, report_command
 from tinyrel.findings import Refused
 
@@ -21,24 +21,27 @@ from tinyrel.findings import Refused
     help="Where the verified files go (default: ./NAME). Must be absent or empty.",
 )
 @trust_options
+@require_option
 @output_options
 @report_command
 def pull_command(
-    target: str, revision: str | None, local_dir: Path | None, chain: tuple[Path, ...], **trust
+    target: str, revision: str | None, local_dir: Path | None, chain: tuple[Path, ...], require: tuple[str, ...],
+    **trust
 ) -> Outcome:
     """Download TARGET (hf://org/name[@rev]) and make it visible only once every byte verifies."""
     from tinyrel.verifying.bundle import VerifierConfig
 
     trust_config = VerifierConfig(certificate_chain=chain, **trust)
     try:
-        path = api.pull(target, trust_config, local_dir, revision=revision)
+        path = api.pull(target, trust_config, local_dir, revision=revision, require=require)
     except Refused as exc:
-        return Outcome(exc.report, f"{target}: NOT verified; nothing was written")
+        return Outcome(exc.report, f"{target}: NOT verified; nothing was written" + statements_text(exc.report))
     report = path.report
     return Outcome(
         report,
         f"pulled {target} (commit {report.data['commit'][:12]}) into {path}: model.sig and the {report.data['files']} "
-        f"files it signs, every byte verified ({report.data['method']})\n{what_it_holds(path, report.data)}",
+        f"files it signs, every byte verified ({report.data['method']}){statements_text(report)}\n"
+        f"{what_it_holds(path, report.data)}",
     )
 
 

@@ -10,6 +10,15 @@ from tinyrel import api
 from tinyrel.cli.common import Outcome, option_group, output_options, report_command
 from tinyrel.findings import Finding, Report
 
+# The signed statements a release must carry (tinyrel.attesting): shared by ``verify`` and ``pull``.
+require_option = click.option(
+    "--require",
+    "require",
+    multiple=True,
+    metavar="KINDS",
+    help="Also require these signed statements, comma-separated: provenance, evals, gate, sbom (or all).",
+)
+
 # Who must have signed: shared by ``verify`` and ``pull``.
 trust_options = option_group(
     click.option(
@@ -45,6 +54,7 @@ trust_options = option_group(
 @trust_options
 @click.option("--ignore-path", "ignore", multiple=True, help="Also ignore this path (relative to TARGET).")
 @click.option("--no-download", is_flag=True, help="hf:// only: check the Hub's size/sha256 metadata, fetch no weights.")
+@require_option
 @output_options
 @report_command
 def verify_command(
@@ -58,12 +68,13 @@ def verify_command(
     trust_config: Path | None,
     ignore: tuple[str, ...],
     no_download: bool,
+    require: tuple[str, ...],
 ) -> Outcome:
     """Check TARGET (file, directory or hf://org/name@rev) against an OMS signature."""
     from tinyrel.verifying.bundle import VerifierConfig
 
     config = VerifierConfig(public_key, chain, identity, issuer, offline, trust_config)
-    report = api.verify(target, config, signature=signature, ignore=ignore, no_download=no_download)
+    report = api.verify(target, config, signature=signature, ignore=ignore, no_download=no_download, require=require)
     return _outcome(report if target.startswith("hf://") else group_download_state(report, target))
 
 
@@ -93,4 +104,17 @@ def group_download_state(report: Report, target: str) -> Report:
 
 def _outcome(report: Report) -> Outcome:
     verdict = "verified" if report.ok else "NOT verified"
-    return Outcome(report, f"{report.data['target']}: {verdict} ({report.data['method']})")
+    return Outcome(report, f"{report.data['target']}: {verdict} ({report.data['method']})" + statements_text(report))
+
+
+def statements_text(report: Report) -> str:
+    """The signed statements ``--require`` checked, one line each (nothing without ``--require``)."""
+    rows = report.data.get("attestations")
+    if rows is None:
+        return ""
+    lines = [f"\n  statements: {sum(r['verified'] for r in rows)} of {len(rows)} verified"]
+    for row in rows:
+        state = "verified" if row["verified"] else "NOT verified"
+        verdict = f", says {row['result']}" if row.get("result") else ""
+        lines.append(f"  {state:<13} {row['path']}{verdict}")
+    return "\n".join(lines)
