@@ -261,8 +261,10 @@ def verify(
     signature: PathLike | None = None,
     ignore: Sequence[str] = (),
     no_download: bool = False,
+    plain_http: bool = False,
 ) -> Report:
-    """Check a file, a directory or ``hf://org/name@rev`` against its OMS signature.
+    """Check a file, a directory, ``hf://org/name@rev`` or ``oci://HOST[:PORT]/PATH:TAG`` against its
+    OMS signature (an OCI release's ``model.sig`` is the referrer attached to its manifest).
 
     The signature defaults to ``TARGET/model.sig`` (or the repo's ``model.sig`` on the Hub).
 
@@ -276,8 +278,14 @@ def verify(
         from tinyrel.verifying.hub import verify_hub
 
         return verify_hub(target, Path(signature) if signature else None, trust, ignore, no_download)
+    if target.startswith("oci://"):  # OCI registries: tinyrel.verifying.oci
+        from tinyrel.verifying.oci import verify_oci
+
+        return verify_oci(target, trust, Path(signature) if signature else None, ignore, no_download, plain_http)
+    if plain_http:
+        raise TinyrelError("usage/plain-http", "--plain-http applies to oci:// targets only", usage=True)
     if no_download:
-        raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
+        raise TinyrelError("usage/no-download", "--no-download applies to hf:// and oci:// targets only", usage=True)
     from tinyrel.release_files import SIGNATURE
     from tinyrel.verifying.local import verify_local
 
@@ -294,10 +302,11 @@ def verify(
 
 
 @_one_call
-def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None) -> Path:
-    """A verified local copy of a signed Hub release, or ``Refused`` (its ``report`` says why, and
-    nothing was written): signature first, then the Hub's listing, then every byte, and only then
-    are the files made visible at ``local_dir``.
+def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None,
+         plain_http: bool = False) -> Path:
+    """A verified local copy of a signed Hub release (or ``oci://HOST[:PORT]/PATH:TAG``), or ``Refused``
+    (its ``report`` says why, and nothing was written): signature first, then the Hub's listing (the
+    manifest's layers), then every byte, and only then are the files made visible at ``local_dir``.
 
     >>> path = tinyrel.pull("hf://my-org/my-specialist@v0.1.0", trust, "models/my-specialist")
     >>> model, tokenizer = mlx_lm.load(str(path))
@@ -305,7 +314,17 @@ def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, 
     from tinyrel.verifying.pull import pull as pull_verified
 
     trust.method  # noqa: B018 - the trust options are checked before anything else
-    report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision)
+    if uri.startswith("oci://"):  # OCI registries: tinyrel.verifying.oci
+        from tinyrel.verifying.oci import pull_oci
+
+        if revision is not None:
+            raise TinyrelError("usage/revision", "an oci:// reference names its tag or digest itself; drop --revision",
+                               usage=True)  # fmt: skip
+        report = pull_oci(uri, trust, Path(local_dir) if local_dir else None, plain_http)
+    elif plain_http:
+        raise TinyrelError("usage/plain-http", "--plain-http applies to oci:// references only", usage=True)
+    else:
+        report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision)
     if not report.ok:
         first = report.errors[0]
         raise Refused("pull/not-verified", f"{first.code}: {first.message}; nothing was written", report,
@@ -335,9 +354,12 @@ def publish(
     dry_run: bool = False,
     allow: dict[str, str] | None = None,
     allow_other_repo: bool = False,
+    oci_repo: str | None = None,
+    plain_http: bool = False,
 ) -> PublishResult:
-    """Gate, then emit the release: metadata-only into ``out``, or (without ``out``) to the Hub as
-    one signed commit tagged ``v<version>``.  ``mode`` and ``repo_id`` default to the spec's
+    """Gate, then emit the release: metadata-only into ``out``, to an OCI registry (``oci_repo``:
+    ``HOST[:PORT]/PATH``) as a ModelPack artifact tagged ``v<version>``, or (without either) to the Hub
+    as one signed commit tagged ``v<version>``.  ``mode`` and ``repo_id`` default to the spec's
     ``[distribution]``; one that contradicts it is refused unless ``allow_other_repo`` says another
     repo is meant.  ``allow`` maps blocker ids to the reason printed on the card.
 
@@ -351,8 +373,18 @@ def publish(
         raise TinyrelError("usage/destination", "a local release (--out DIR) is metadata-only: --repo-id, --mode "
                            "weights, --dry-run, --private and --allow-other-repo apply to Hub releases",
                            usage=True)  # fmt: skip
+    if oci_repo is not None and (out is not None or repo_id is not None or private or allow_other_repo):
+        raise TinyrelError("usage/destination", "--oci-repo publishes to an OCI registry: --out, --repo-id, --private "
+                           "and --allow-other-repo apply to other destinations", usage=True)  # fmt: skip
+    if plain_http and oci_repo is None:
+        raise TinyrelError("usage/plain-http", "--plain-http applies to --oci-repo", usage=True)
     ws = _workspace(workspace)
     spec = ws.spec(release)
+    if oci_repo is not None:  # OCI registries: tinyrel.publishing.oci
+        from tinyrel.publishing.oci import publish_to_oci
+
+        return publish_to_oci(ws, spec, oci_repo=oci_repo, plain_http=plain_http, mode=mode, signer=signer,
+                              dry_run=dry_run, overrides=allow)  # fmt: skip
     if out is None:
         from tinyrel.publishing.hosted import publish_to_hub
 

@@ -116,6 +116,8 @@ def run_gate(
     ctx = GateContext(ws, spec, mode, require_weights, card_template=ws.template(), offline=offline)
     if facts.hosted and mode == "weights" and not facts.private:  # a private repo distributes nothing publicly
         ctx.hosted_at = f"hf://{facts.repo_id}"
+    elif facts.destination == "oci" and mode == "weights":  # the weights are layers of the artifact published
+        ctx.hosted_at = f"oci://{facts.oci_repo}"
     _spec_findings(ctx, report)
     from tinyrel.evidence.collect import collect
 

@@ -158,4 +158,9 @@ def resolve(
 ) -> LockedSource:
     if ref.kind == HUB:
         return resolve_hub(ref, name, report, token)
+    if ref.kind == "oci":  # an OCI artifact, pinned by manifest digest
+        from tinyrel.oci.reference import parse
+        from tinyrel.sources.oci import resolve_oci
+
+        return resolve_oci(parse(ref.uri), name, report)
     return resolve_local(ref, name, report, base)

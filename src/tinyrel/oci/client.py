@@ -1,0 +1,377 @@
+"""The bounded, streaming OCI client: oras' ``Registry``, extended where it would not be safe.
+
+oras (the OCI Registry As Storage Python SDK) gives tinyrel the distribution API's flows (blob
+existence, the upload session and its ``Location``, blob and manifest URLs) and its registry
+authentication (Basic, and the Bearer token exchange with the Docker config's credentials).  Read
+in its source (``oras/provider.py``), three things in it are not fit for gigabyte weights from an
+untrusted registry, and are replaced here:
+
+- ``put_upload`` reads the whole blob into memory (``data=fd.read()``): here the file streams from
+  disk in 1 MiB reads, with its declared ``Content-Length``, its progress counted, Ctrl-C honoured;
+- ``download_blob`` writes whatever arrives, 8 KiB at a time, unchecked: here each blob streams
+  into its file, hashed as it arrives, and stops at the first byte beyond its descriptor's size;
+  a short or different body is an error and the file is removed;
+- ``do_request`` has no timeout, reads every body whole, and retries any failure five times with
+  sleeps of up to 83 s (re-sending a half-read body): here every request has a connect and a read
+  timeout (``TINYREL_OCI_TIMEOUT`` seconds of silence, default 60), a body not streamed on purpose
+  is capped (manifests: 4 MiB, as registries cap them), failures are one-line errors with stable
+  codes, and a request is repeated only once, to answer an authentication challenge.
+
+Every response is outside input: digests are recomputed from the bytes, never taken from headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import oras.provider
+import oras.utils
+import requests
+
+from tinyrel.findings import Interrupted, TinyrelError, first_line
+from tinyrel.oci.reference import OciRef
+
+TIMEOUT_VARIABLE = "TINYREL_OCI_TIMEOUT"
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the distribution spec's recommended manifest limit
+MAX_SMALL_BODY = MAX_MANIFEST_BYTES + 64 * 1024  # any response read whole: errors, tokens, indexes
+CHUNK = 1 << 20
+MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+
+
+def timeout_seconds() -> float:
+    """``TINYREL_OCI_TIMEOUT`` (default 60): a finite, positive number of seconds, or a usage error."""
+    raw = os.environ.get(TIMEOUT_VARIABLE, "60")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise TinyrelError("usage/oci-timeout", f"{TIMEOUT_VARIABLE} must be a positive, finite number of seconds, "
+                           f"got {raw[:40]!r}", usage=True)  # fmt: skip
+    return value
+
+
+class BoundedSession(requests.Session):
+    """A requests session whose every request (oras' token exchange included) has a timeout, and
+    whose bodies are read whole only up to ``MAX_SMALL_BODY`` unless streamed on purpose."""
+
+    def __init__(self, seconds: float, cancelled: threading.Event) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.cancelled = cancelled
+        self.max_redirects = 5
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        if self.cancelled.is_set():
+            raise Interrupted("interrupted")
+        kwargs.setdefault("timeout", (min(10.0, self.seconds), self.seconds))
+        streamed = kwargs.pop("stream", False)
+        try:
+            response = super().request(method, url, *args, stream=True, **kwargs)
+        except requests.Timeout:
+            raise TinyrelError("oci/timeout", f"{_where(url)} did not answer within {self.seconds:g} s "
+                               f"({TIMEOUT_VARIABLE})") from None  # fmt: skip
+        except requests.TooManyRedirects:
+            raise TinyrelError("oci/untrusted-response", f"{_where(url)} redirected more than 5 times") from None
+        except requests.RequestException as exc:
+            raise TinyrelError("oci/unreachable", f"cannot reach {_where(url)}: {_reason(exc)}") from None
+        if not streamed:
+            try:
+                body = response.raw.read(MAX_SMALL_BODY + 1, decode_content=True)
+            except Exception as exc:  # noqa: BLE001 - urllib3's read errors: a dropped or broken response
+                response.close()
+                raise TinyrelError("oci/unreachable", f"{_where(url)}: the response broke off "
+                                   f"({_reason(exc)})") from None  # fmt: skip
+            response.close()
+            if len(body) > MAX_SMALL_BODY:
+                raise TinyrelError("oci/untrusted-response", f"{_where(url)} sent more than {MAX_SMALL_BODY:,} bytes "
+                                   "where a small response was expected")  # fmt: skip
+            response._content = body  # what requests would have read, capped
+            response._content_consumed = True
+        return response
+
+
+def _where(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _reason(exc: BaseException) -> str:
+    """A transport failure in a few words, without its URL (which oras may have built with a query)."""
+    text = first_line(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "Connection reset",
+                   "certificate verify failed", "Remote end closed", "wrong version number"):  # fmt: skip
+        if marker.lower() in text.lower():
+            return marker.lower()
+    return type(exc).__name__
+
+
+class FileBody:
+    """A file as a request body: read in 1 MiB pieces (whatever size urllib3 asks for), its
+    length declared, every piece counted and Ctrl-C checked between pieces."""
+
+    def __init__(self, handle, size: int, advance: Callable[[int], None], cancelled: threading.Event) -> None:
+        self.handle, self.size, self.advance, self.cancelled = handle, size, advance, cancelled
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self, _size: int = -1) -> bytes:
+        if self.cancelled.is_set():
+            raise Interrupted("interrupted")
+        piece = self.handle.read(CHUNK)
+        if piece:
+            self.advance(len(piece))
+        return piece
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.handle.seek(offset, whence)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A manifest (or index) as the registry served it, with the digest of exactly these bytes."""
+
+    body: bytes
+    digest: str
+    media_type: str | None
+
+
+class OciClient(oras.provider.Registry):
+    """One repository on one registry, as oras speaks to it, bounded (see the module docstring)."""
+
+    def __init__(self, ref: OciRef, *, plain_http: bool = False, anonymous: bool = False) -> None:
+        from tinyrel.oci.credentials import basic_credential
+
+        self.ref = ref
+        self.plain_http = plain_http or ref.is_loopback
+        super().__init__(hostname=ref.registry, insecure=self.plain_http, auth_backend="token")
+        self.cancelled = threading.Event()
+        self.session = BoundedSession(timeout_seconds(), self.cancelled)
+        self.auth.session = self.session
+        self.repository = self.get_container(ref.repo)
+        self._basic = None if anonymous else basic_credential(ref.registry, self.auth)
+        if self._basic:
+            self.auth._basic_auth = self._basic  # what oras' token exchange sends to the realm
+        self._authorization: dict[str, str] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, path): what this client asked, for plans and tests
+
+    def url(self, path: str) -> str:
+        return f"{self.prefix}://{self.ref.registry}/v2/{self.ref.repository}/{path}"
+
+    # -- oras' request path, bounded ----------------------------------------------------------
+    def do_request(self, url, method="GET", data=None, headers=None, json=None, stream=False):  # type: ignore[override]
+        """One request, its authentication header attached; a 401 is answered once (Basic, or
+        oras' Bearer token exchange), then the request is sent again (a file body rewound)."""
+        from urllib.parse import urlsplit
+
+        sent = {**(headers or {}), **self._authorization}
+        self.requests.append((method, urlsplit(url).path))
+        response = self.session.request(method, url, data=data, json=json, headers=sent, stream=stream,
+                                        verify=self._tls_verify)  # fmt: skip
+        if response.status_code != 401:
+            return response
+        challenge = response.headers.get("WWW-Authenticate", "")
+        response.close()
+        if not self._authenticate(challenge):
+            return response
+        if hasattr(data, "seek"):
+            data.seek(0)
+        sent = {**(headers or {}), **self._authorization}
+        return self.session.request(method, url, data=data, json=json, headers=sent, stream=stream,
+                                    verify=self._tls_verify)  # fmt: skip
+
+    def _authenticate(self, challenge: str) -> bool:
+        import oras.auth.utils as auth_utils
+
+        scheme = challenge.split(" ", 1)[0].strip().lower()
+        if scheme == "basic":
+            if not self._basic or self._authorization.get("Authorization", "").startswith("Basic "):
+                return False  # no credentials, or these were refused
+            self._authorization = {"Authorization": f"Basic {self._basic}"}
+            return True
+        if scheme != "bearer":
+            return False
+        header = auth_utils.parse_auth_header(challenge)
+        if not header.realm or not header.realm.startswith(("https://", "http://" if self.plain_http else "https://")):
+            raise TinyrelError("oci/untrusted-response", f"{self.ref.registry} named a token service that is not "
+                               "https; refusing to send credentials to it")  # fmt: skip
+        try:
+            token = self.auth.request_token(header) if self._basic else self.auth.request_anonymous_token(header)
+        except ValueError:  # the token service's body is not JSON
+            token = None
+        if not token or not isinstance(token, str):
+            return False
+        self._authorization = {"Authorization": f"Bearer {token}"}
+        return True
+
+    # -- checks -----------------------------------------------------------------------------
+    def check(self, response: requests.Response, what: str, ok: tuple[int, ...] = (200, 201, 202)) -> None:
+        """A status outside ``ok`` as a one-line error naming the registry's own error code."""
+        if response.status_code in ok:
+            return
+        status = response.status_code
+        detail = _registry_error(response)
+        where = self.ref.repo
+        if status == 401:
+            given = "the credentials were refused" if self._basic else "it needs credentials (set "
+            if not self._basic:
+                given += "TINYREL_OCI_USERNAME and TINYREL_OCI_PASSWORD, or log in with docker/oras)"
+            raise TinyrelError("oci/auth", f"{where}: {what}: {given}")
+        if status == 403:
+            raise TinyrelError("oci/denied", f"{where}: {what}: access denied{detail}")
+        if status == 404:
+            raise TinyrelError("oci/not-found", f"{where}: {what}: not found{detail}")
+        code = "oci/server-error" if status >= 500 else "oci/registry-error"
+        raise TinyrelError(code, f"{where}: {what}: HTTP {status}{detail}")
+
+    # -- blobs --------------------------------------------------------------------------------
+    def has_blob(self, digest: str, size: int) -> bool:
+        """HEAD first: does the repository hold this blob (of this size)?"""
+        response = self.do_request(self.url(f"blobs/{digest}"), "HEAD")
+        if response.status_code == 404:
+            return False
+        self.check(response, f"HEAD blob {digest[:19]}")
+        length = response.headers.get("Content-Length")
+        return length is None or length == str(size)
+
+    def push_file(self, path: Path, digest: str, size: int, advance: Callable[[int], None]) -> bool:
+        """Send a blob unless the registry has it (oras' ``upload_blob``: HEAD, then an upload
+        session); ``True`` if it was sent."""
+        layer = {"digest": digest, "size": size, "mediaType": "application/octet-stream"}
+        if self.has_blob(digest, size):
+            return False
+        self.check(self._upload(path, layer, advance), f"upload of blob {digest[:19]}")
+        return True
+
+    def push_bytes(self, data: bytes, scratch: Path) -> tuple[str, int]:
+        """A small generated blob (config, signature): written to ``scratch``, then pushed like a file."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        path = scratch / digest.replace(":", "-")
+        path.write_bytes(data)
+        self.push_file(path, digest, len(data), lambda _n: None)
+        return digest, len(data)
+
+    def put_upload(self, blob, container, layer):  # type: ignore[override]
+        """oras' monolithic upload, streaming (oras' own ``upload_blob`` calls it)."""
+        return self._upload(Path(blob), layer, lambda _n: None)
+
+    def _upload(self, blob: Path, layer: dict, advance: Callable[[int], None]) -> requests.Response:
+        """POST an upload session, then PUT the file's bytes to its ``Location`` with ``?digest=``."""
+        container = self.repository
+        start = self.do_request(self.url("blobs/uploads/"), "POST", headers={"Content-Length": "0"})
+        self.check(start, f"upload session for blob {layer['digest'][:19]}")
+        session_url = self._get_location(start, container)
+        if not session_url or not session_url.startswith(f"{self.prefix}://{self.ref.registry}/"):
+            raise TinyrelError("oci/untrusted-response", f"{self.ref.repo}: the upload session's Location is not on "
+                               "this registry")  # fmt: skip
+        target = oras.utils.append_url_params(session_url, {"digest": layer["digest"]})
+        headers = {"Content-Length": str(layer["size"]), "Content-Type": "application/octet-stream"}
+        with open(blob, "rb") as handle:
+            body = FileBody(handle, layer["size"], advance, self.cancelled)
+            return self.do_request(target, "PUT", data=body, headers=headers)
+
+    def fetch_blob(self, digest: str, size: int, dest: Path, advance: Callable[[int], None]) -> None:
+        """Stream one blob into ``dest`` (a new file), hashed as it arrives, never more than
+        ``size`` bytes; a short, long or different body removes the file and is an error."""
+        response = self.do_request(self.url(f"blobs/{digest}"), "GET", stream=True)
+        try:
+            self.check(response, f"blob {digest[:19]}", ok=(200,))
+            hasher, got = hashlib.sha256(), 0
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as out:
+                try:
+                    for piece in response.iter_content(CHUNK):
+                        if self.cancelled.is_set():
+                            raise Interrupted("interrupted")
+                        got += len(piece)
+                        if got > size:
+                            raise TinyrelError("oci/size-mismatch", f"blob {digest[:19]} is larger than the "
+                                               f"{size:,} bytes its descriptor declares")  # fmt: skip
+                        hasher.update(piece)
+                        out.write(piece)
+                        advance(len(piece))
+                except requests.RequestException as exc:
+                    raise TinyrelError("oci/unreachable", f"{self.ref.repo}: blob {digest[:19]} broke off "
+                                       f"({_reason(exc)})") from None  # fmt: skip
+            if got != size:
+                raise TinyrelError("oci/size-mismatch", f"blob {digest[:19]}: {got:,} bytes arrived, its "
+                                   f"descriptor declares {size:,}")  # fmt: skip
+            if "sha256:" + hasher.hexdigest() != digest:
+                raise TinyrelError("oci/digest-mismatch", f"blob {digest[:19]}: the bytes that arrived do not "
+                                   "have the digest the manifest names (a corrupted or substituted blob)")  # fmt: skip
+        except BaseException:
+            Path(dest).unlink(missing_ok=True)
+            raise
+        finally:
+            response.close()
+
+    def fetch_small_blob(self, digest: str, size: int, cap: int) -> bytes:
+        """A small blob (config, signature bundle) into memory, capped before it is asked for."""
+        if size > cap:
+            raise TinyrelError("oci/untrusted-response", f"blob {digest[:19]} declares {size:,} bytes; at most "
+                               f"{cap:,} are expected here")  # fmt: skip
+        response = self.do_request(self.url(f"blobs/{digest}"), "GET")
+        self.check(response, f"blob {digest[:19]}", ok=(200,))
+        body = response.content
+        if len(body) != size or "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+            raise TinyrelError("oci/digest-mismatch", f"blob {digest[:19]}: the bytes that arrived are not the ones "
+                               "its descriptor names")  # fmt: skip
+        return body
+
+    # -- manifests ----------------------------------------------------------------------------
+    def fetch_manifest(self, reference: str, accept: tuple[str, ...] = (MANIFEST_TYPE,)) -> Fetched | None:
+        """The manifest at a tag or digest (``None`` if there is none), its digest computed here."""
+        response = self.do_request(self.url(f"manifests/{reference}"), "GET", headers={"Accept": ", ".join(accept)})
+        if response.status_code == 404:
+            return None
+        self.check(response, f"manifest {reference[:19]}", ok=(200,))
+        body = response.content
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        if reference.startswith("sha256:") and digest != reference:
+            raise TinyrelError("oci/digest-mismatch", f"{self.ref.repo}: the registry served other bytes for "
+                               f"manifest {reference[:19]}")  # fmt: skip
+        return Fetched(body, digest, response.headers.get("Content-Type"))
+
+    def put_manifest(self, reference: str, body: bytes, media_type: str) -> requests.Response:
+        """PUT exactly these bytes (their digest is what the subject and the tag name)."""
+        response = self.do_request(self.url(f"manifests/{reference}"), "PUT", data=body,
+                                   headers={"Content-Type": media_type})  # fmt: skip
+        self.check(response, f"manifest {reference[:19]}", ok=(200, 201))
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        echoed = response.headers.get("Docker-Content-Digest")
+        if echoed and echoed != digest:
+            raise TinyrelError("oci/digest-mismatch", f"{self.ref.repo}: the registry stored manifest {digest[:19]} "
+                               f"as {echoed[:19]}")  # fmt: skip
+        return response
+
+    def interrupt(self) -> None:
+        """Ctrl-C: every transfer of this client stops at its next 1 MiB piece."""
+        self.cancelled.set()
+
+
+def _registry_error(response: requests.Response) -> str:
+    """The registry's own error code and message (``{"errors": [...]}``), on one short line."""
+    import json
+
+    try:
+        if getattr(response, "_content_consumed", False):
+            body = response.content or b"{}"
+        else:  # a streamed response (a blob): read no more than an error body
+            body = response.raw.read(64 * 1024, decode_content=True) or b"{}"
+        errors = json.loads(body).get("errors")
+    except Exception:  # noqa: BLE001 - an unreadable error body adds no detail
+        return ""
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return ""
+    code, message = str(errors[0].get("code", ""))[:40], " ".join(str(errors[0].get("message", "")).split())[:160]
+    return f" ({code}: {message})" if code or message else ""

@@ -1,0 +1,121 @@
+"""A real OCI registry for the tests: CNCF Distribution (Debian's ``docker-registry``) on 127.0.0.1.
+
+Each registry runs in its own temporary directory — filesystem storage, an access log, and with
+``auth`` an htpasswd file (bcrypt, written by ``htpasswd``) — on a port the kernel picks.  The access
+log is how tests count what a client sent (``writes``); the storage directory is where tamper tests
+corrupt a blob (``blob_file``).  ``.ci/registry-deps`` installs both programs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.request import urlopen
+
+import pytest
+
+BINARY = shutil.which("docker-registry") or shutil.which("registry")
+USER, PASSWORD = "tinyrel-ci", "s3cret-Registry-Pa55word"
+_LISTENING = re.compile(r'listening on (?:\[::\]|127\.0\.0\.1):(\d+)')
+_ACCESS = re.compile(r'"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP/[\d.]+" (\d{3})')
+
+
+class Registry:
+    """One ``docker-registry serve`` process (start/stop), its storage and its access log."""
+
+    def __init__(self, root: Path, *, auth: bool = False) -> None:
+        self.root, self.auth = root, auth
+        self.data = root / "data"
+        self.log = root / "registry.log"
+        self.process: subprocess.Popen | None = None
+        self.port: int | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def repo(self, path: str = "lab/qwen3-4b-fileops") -> str:
+        return f"{self.host}/{path}"
+
+    def _config(self) -> Path:
+        lines = [
+            "version: 0.1",
+            "log:",
+            "  level: info",
+            "  accesslog:",
+            "    disabled: false",
+            "storage:",
+            "  filesystem:",
+            f"    rootdirectory: {self.data}",
+            "  delete:",
+            "    enabled: true",
+            "http:",
+            "  addr: 127.0.0.1:0",
+        ]
+        if self.auth:
+            htpasswd = shutil.which("htpasswd")
+            if htpasswd is None:
+                pytest.skip("htpasswd (apache2-utils) is not installed: run .ci/registry-deps")
+            entry = subprocess.run([htpasswd, "-Bbn", USER, PASSWORD], capture_output=True, text=True, check=True)
+            (self.root / "htpasswd").write_text(entry.stdout)
+            lines += ["auth:", "  htpasswd:", "    realm: tinyrel-test", f"    path: {self.root / 'htpasswd'}"]
+        path = self.root / "config.yml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self) -> Registry:
+        if BINARY is None:
+            pytest.skip("the CNCF Distribution registry (docker-registry) is not installed: run .ci/registry-deps")
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self._config()
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen([BINARY, "serve", str(config)], stdout=handle, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            match = _LISTENING.search(self.log.read_text(errors="replace"))
+            if match:
+                self.port = int(match.group(1))
+                if self._answers():
+                    return self
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the registry exited: {self.log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the registry did not start within 20 s")
+
+    def _answers(self) -> bool:
+        try:
+            with urlopen(f"http://{self.host}/v2/", timeout=2):
+                return True
+        except HTTPError as exc:
+            return exc.code == 401
+        except (URLError, OSError):
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def requests(self) -> list[tuple[str, str, int]]:
+        """Every request the registry answered, in order: (method, path, status)."""
+        return [(m, p, int(s)) for m, p, s in _ACCESS.findall(self.log.read_text(errors="replace"))]
+
+    def writes(self, since: int = 0) -> list[tuple[str, str, int]]:
+        """The requests after the first ``since`` that could change something (not GET or HEAD)."""
+        return [r for r in self.requests()[since:] if r[0] not in ("GET", "HEAD")]
+
+    def blob_file(self, digest: str) -> Path:
+        hex_digest = digest.removeprefix("sha256:")
+        return self.data / "docker/registry/v2/blobs/sha256" / hex_digest[:2] / hex_digest / "data"
+
+    def tag_link(self, path: str, tag: str) -> Path:
+        return self.data / "docker/registry/v2/repositories" / path / "_manifests/tags" / tag / "current/link"
