@@ -119,3 +119,98 @@ class Registry:
 
     def tag_link(self, path: str, tag: str) -> Path:
         return self.data / "docker/registry/v2/repositories" / path / "_manifests/tags" / tag / "current/link"
+
+
+class CuttingProxy:
+    """An HTTP/1.1 forwarder in front of a registry that drops the connection when the ``cut_after``
+    + 1st blob upload body starts — a push killed mid-transfer, at a deterministic point.  With
+    ``cut_after=None`` it forwards everything.  Requests and responses are framed by
+    ``Content-Length`` (what the registry and tinyrel's client send)."""
+
+    def __init__(self, upstream_port: int, cut_after: int | None = None) -> None:
+        import socket
+        import threading
+
+        self.upstream_port, self.cut_after, self.uploads = upstream_port, cut_after, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.listener.close()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self._stopped:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client) -> None:
+        import socket
+
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        reader, upreader = client.makefile("rb"), upstream.makefile("rb")
+        try:
+            while True:
+                head = _read_head(reader)
+                if head is None:
+                    return
+                method, path = head[0].split(b" ")[:2]
+                if method == b"PUT" and b"/blobs/uploads/" in path:
+                    with self._lock:
+                        cut = self.cut_after is not None and self.uploads >= self.cut_after
+                        self.uploads += 0 if cut else 1
+                    if cut:
+                        return  # the push is killed here: the body is never delivered
+                upstream.sendall(b"".join(head))
+                _copy(reader, upstream, _length(head))
+                response = _read_head(upreader)
+                if response is None:
+                    return
+                client.sendall(b"".join(response))
+                if method != b"HEAD":
+                    _copy(upreader, client, _length(response))
+        except OSError:
+            return
+        finally:
+            for sock in (client, upstream):
+                sock.close()
+
+
+def _read_head(reader) -> list[bytes] | None:
+    lines = []
+    while True:
+        line = reader.readline(65536)
+        if not line:
+            return None
+        lines.append(line)
+        if line in (b"\r\n", b"\n"):
+            return lines
+
+
+def _length(head: list[bytes]) -> int:
+    for line in head[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
+
+
+def _copy(reader, sock, length: int) -> None:
+    while length > 0:
+        piece = reader.read(min(length, 1 << 20))
+        if not piece:
+            raise OSError("closed")
+        sock.sendall(piece)
+        length -= len(piece)

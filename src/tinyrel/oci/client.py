@@ -359,6 +359,16 @@ class OciClient(oras.provider.Registry):
         self.cancelled.set()
 
 
+def anonymously_readable(ref: OciRef, plain_http: bool = False) -> bool:
+    """Does the registry serve this manifest to a client without credentials?"""
+    try:
+        return OciClient(ref, plain_http=plain_http, anonymous=True).fetch_manifest(ref.reference or "") is not None
+    except TinyrelError as exc:
+        if exc.code in ("oci/auth", "oci/denied"):
+            return False
+        raise
+
+
 def _registry_error(response: requests.Response) -> str:
     """The registry's own error code and message (``{"errors": [...]}``), on one short line."""
     import json

@@ -231,7 +231,10 @@ def push(client: OciClient, artifact: Artifact, state: RegistryState, files: lis
             else:
                 client.push_file(f.source, layer.digest, layer.size, advance)
 
-        transfer.each(client, list(sending.values()), send, "upload", LEFT, meanwhile=sign)
+        try:
+            transfer.each(client, list(sending.values()), send, "upload", LEFT, meanwhile=sign)
+        except TinyrelError as exc:
+            raise TinyrelError(exc.code, f"{exc.message}; {LEFT}", path=exc.path) from None
         client.push_bytes(artifact.config, Path(scratch))
         client.put_manifest(artifact.digest, artifact.manifest, MANIFEST_TYPE)
         report.info("publish/uploaded", f"{len(sending)} blob(s) sent, {len(artifact.layers) - len(sending)} already "
@@ -274,7 +277,7 @@ def _readback(client: OciClient, artifact: Artifact, tag: str, report: Report) -
 def _pin_lock(ws: Workspace, spec: ReleaseSpec, client: OciClient, digest: str, report: Report) -> None:
     """Point the workspace lock at the published manifest, resolved from the registry itself."""
     from tinyrel.sources.lock import update_lock
-    from tinyrel.sources.oci import resolve_oci
+    from tinyrel.sources.resolve import resolve_oci
 
     found = Report()
     entry = resolve_oci(client.ref.at(digest=digest), spec.name, found, plain_http=client.plain_http)

@@ -5,7 +5,7 @@ Accepted forms:
   ``.../models--org--name/snapshots/REV``            local-cache (recognised from the path)
   ``hf-cache://org/name[@rev]``                      local-cache under ``HF_HUB_CACHE``/``HF_HOME``
   ``hf://org/name[@rev]``                            hub
-  ``oci://host[:port]/path(:tag|@sha256:…)``         oci (tinyrel.sources.oci)
+  ``oci://host[:port]/path(:tag|@sha256:…)``         oci
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from tinyrel.findings import TinyrelError
 
 LOCAL_PATH, LOCAL_CACHE, HUB = "local-path", "local-cache", "hub"
-OCI = "oci"  # an artifact in an OCI registry (tinyrel.sources.oci)
+OCI = "oci"  # an artifact in an OCI registry, pinned by manifest digest (resolve.resolve_oci)
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
