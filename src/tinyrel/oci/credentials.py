@@ -48,14 +48,27 @@ def basic_credential(registry: str, auth_backend) -> str | None:
         "credsStore": config.get("credsStore") if isinstance(config.get("credsStore"), str) else None,
         "credHelpers": config.get("credHelpers") if isinstance(config.get("credHelpers"), dict) else {},
     }
+    import logging
+
     import oras.utils
 
-    for name in oras.utils.iter_localhosts(registry):  # localhost and 127.0.0.1 name the same registry
-        entry = auth_backend._auth_config["auths"].get(name)
-        if isinstance(entry, dict) and not isinstance(entry.get("auth", ""), str):
-            raise TinyrelError("oci/docker-config", f"{path}: the entry for {name} is malformed", path=str(path))
-        if auth_backend._load_auth(name):
-            return auth_backend._basic_auth
+    oras_log = logging.getLogger("oras")  # a missing credential helper is "no credentials", not a stray line
+    level = oras_log.level
+    oras_log.setLevel(logging.CRITICAL)
+    try:
+        for name in oras.utils.iter_localhosts(registry):  # localhost and 127.0.0.1 name the same registry
+            entry = auth_backend._auth_config["auths"].get(name)
+            if isinstance(entry, dict) and not isinstance(entry.get("auth", ""), str):
+                raise TinyrelError("oci/docker-config", f"{path}: the entry for {name} is malformed", path=str(path))
+            try:
+                found = auth_backend._load_auth(name)
+            except (ValueError, KeyError, TypeError, OSError):  # a credential helper's answer that is not a credential
+                raise TinyrelError("oci/docker-config", f"the Docker config's credential helper for {name} did not "
+                                   "answer with a credential", path=str(path)) from None  # fmt: skip
+            if found:
+                return auth_backend._basic_auth
+    finally:
+        oras_log.setLevel(level)
     return None
 
 
