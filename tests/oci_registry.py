@@ -131,15 +131,16 @@ class Registry:
 
 class CuttingProxy:
     """An HTTP/1.1 forwarder in front of a registry that drops the connection when the ``cut_after``
-    + 1st blob upload body starts — a push killed mid-transfer, at a deterministic point.  With
-    ``cut_after=None`` it forwards everything.  Requests and responses are framed by
-    ``Content-Length`` (what the registry and tinyrel's client send)."""
+    + 1st blob upload body starts, or when the tag ``cut_tag`` is put — a push killed mid-transfer
+    or just before its tag, at a deterministic point.  With neither it forwards everything.  Requests
+    and responses are framed by ``Content-Length`` (what the registry and tinyrel's client send)."""
 
-    def __init__(self, upstream_port: int, cut_after: int | None = None) -> None:
+    def __init__(self, upstream_port: int, cut_after: int | None = None, cut_tag: str | None = None) -> None:
         import socket
         import threading
 
         self.upstream_port, self.cut_after, self.uploads = upstream_port, cut_after, 0
+        self.cut_tag = cut_tag  # also drop the PUT of this tag: a push killed just before its tag
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self._lock = threading.Lock()
@@ -181,6 +182,8 @@ class CuttingProxy:
                         self.uploads += 0 if cut else 1
                     if cut:
                         return  # the push is killed here: the body is never delivered
+                if method == b"PUT" and self.cut_tag and path.endswith(f"/manifests/{self.cut_tag}".encode()):
+                    return
                 upstream.sendall(b"".join(head))
                 _copy(reader, upstream, _length(head))
                 response = _read_head(upreader)

@@ -99,6 +99,12 @@ def test_publish_twice_verify_pull_and_a_second_client_reads_it(workspace, regis
 
     assert "a public manifest the registry confirmed" in tinyrel.render_card(workspace, offline=False)
 
+    # tinyrel lock pins a tag to its manifest digest (durable), listing the weight layers.
+    code, doc = run_json("lock", f"oci://{repo}:v0.1.0", "--name", "pinned", "-o", tmp_path / "other.lock")
+    assert code == 0, doc
+    [pinned] = tomllib.loads((tmp_path / "other.lock").read_text())["sources"]
+    assert pinned["uri"] == lock["uri"] and pinned["durable"] and pinned["files"] == lock["files"]
+
     # The second publish sends nothing: no upload, no manifest, no tag (the registry's own access log).
     before = len(registry.requests())
     code, doc = publish(workspace, repo, "--private-key", keys.private_key)
@@ -230,6 +236,25 @@ def test_a_killed_push_tags_nothing_and_the_rerun_sends_only_what_is_missing(wor
         assert code == 0, doc
         second = _uploaded(registry.writes(before))
         assert not set(first) & set(second)  # nothing is sent twice
+        assert run_json("verify", f"oci://{repo}:v0.1.0", "--public-key", keys.public_key)[0] == 0
+    finally:
+        proxy.stop()
+
+
+def test_a_push_killed_before_its_tag_is_finished_by_the_rerun_with_its_signature(workspace, registry, keys):
+    proxy = CuttingProxy(registry.port, cut_tag="v0.1.0")
+    try:
+        repo = f"{proxy.host}/{PATH}"
+        code, doc = publish(workspace, repo, "--private-key", keys.private_key)
+        assert code == 1 and codes(doc) == {"oci/unreachable"}, doc
+        assert not registry.tag_link(PATH, "v0.1.0").exists()
+        proxy.cut_tag = None
+        before = len(registry.requests())
+        code, doc = publish(workspace, repo, "--private-key", keys.private_key)
+        assert code == 0 and "publish/recovered" in codes(doc, "info"), doc
+        assert [(m, p) for m, p, _ in registry.writes(before)] == [("PUT", f"/v2/{PATH}/manifests/v0.1.0")]
+        _, index = manifest_at(registry, "sha256-" + doc["digest"].removeprefix("sha256:"))
+        assert len(index["manifests"]) == 1  # one signature: the interrupted run's, verified and kept
         assert run_json("verify", f"oci://{repo}:v0.1.0", "--public-key", keys.public_key)[0] == 0
     finally:
         proxy.stop()

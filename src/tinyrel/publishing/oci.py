@@ -55,6 +55,7 @@ class RegistryState:
 
     tag_digest: str | None = None
     present: set[str] = field(default_factory=set)
+    manifest: bool = False  # the manifest is there already (by digest), from an interrupted run
     signature: str | None = None  # the digest of a referrer of this manifest that verifies with the signer
 
 
@@ -159,7 +160,8 @@ def registry_state(client: OciClient, artifact: Artifact, tag: str, files: list[
                                f"({existing.digest[:19]}) in oci://{client.ref.repo}; bump the version")  # fmt: skip
     blobs = {layer.digest: layer.size for layer, _ in artifact.layers} | {artifact.config_digest: len(artifact.config)}
     state.present = {digest for digest, size in blobs.items() if client.has_blob(digest, size)}
-    if signer is not None and (existing is not None or client.fetch_manifest(artifact.digest) is not None):
+    state.manifest = existing is not None or client.fetch_manifest(artifact.digest) is not None
+    if signer is not None and state.manifest:
         state.signature = _signed_by(client, artifact.digest, files, signer)
         if existing is not None and state.signature is None:
             raise TinyrelError("publish/tag-signed-elsewhere", f"tag {tag} holds this release, but no signature "
@@ -236,7 +238,8 @@ def push(client: OciClient, artifact: Artifact, state: RegistryState, files: lis
         except TinyrelError as exc:
             raise TinyrelError(exc.code, f"{exc.message}; {LEFT}", path=exc.path) from None
         client.push_bytes(artifact.config, Path(scratch))
-        client.put_manifest(artifact.digest, artifact.manifest, MANIFEST_TYPE)
+        if not state.manifest:
+            client.put_manifest(artifact.digest, artifact.manifest, MANIFEST_TYPE)
         report.info("publish/uploaded", f"{len(sending)} blob(s) sent, {len(artifact.layers) - len(sending)} already "
                     "in the registry")  # fmt: skip
         if signer is None:
