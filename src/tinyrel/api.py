@@ -262,8 +262,10 @@ def verify(
     ignore: Sequence[str] = (),
     no_download: bool = False,
     require: Sequence[str] = (),
+    plain_http: bool = False,
 ) -> Report:
-    """Check a file, a directory or ``hf://org/name@rev`` against its OMS signature.
+    """Check a file, a directory, ``hf://org/name@rev`` or ``oci://HOST[:PORT]/PATH:TAG`` against its
+    OMS signature (an OCI release's ``model.sig`` is the referrer attached to its manifest).
 
     The signature defaults to ``TARGET/model.sig`` (or the repo's ``model.sig`` on the Hub).
     ``require`` (``provenance``, ``evals``, ``gate``, ``sbom`` or ``all``) also checks the release's
@@ -283,8 +285,16 @@ def verify(
         from tinyrel.verifying.hub import verify_hub
 
         return verify_hub(target, Path(signature) if signature else None, trust, ignore, no_download, require=kinds)
+    if target.startswith("oci://"):  # OCI registries: tinyrel.verifying.oci
+        from tinyrel.verifying.oci import verify_oci
+
+        if kinds:
+            raise TinyrelError("usage/require", "--require is not checked for oci:// releases yet", usage=True)
+        return verify_oci(target, trust, Path(signature) if signature else None, ignore, no_download, plain_http)
+    if plain_http:
+        raise TinyrelError("usage/plain-http", "--plain-http applies to oci:// targets only", usage=True)
     if no_download:
-        raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
+        raise TinyrelError("usage/no-download", "--no-download applies to hf:// and oci:// targets only", usage=True)
     from tinyrel.release_files import SIGNATURE
     from tinyrel.verifying.local import verify_local
 
@@ -307,11 +317,11 @@ def verify(
 
 @_one_call
 def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None,
-         require: Sequence[str] = ()) -> Path:  # fmt: skip
-    """A verified local copy of a signed Hub release, or ``Refused`` (its ``report`` says why, and
-    nothing was written): signature first, then the Hub's listing, then every byte, and only then
-    are the files made visible at ``local_dir``.  ``require`` names the signed statements the
-    release must carry (as for ``verify``).
+         require: Sequence[str] = (), plain_http: bool = False) -> Path:  # fmt: skip
+    """A verified local copy of a signed Hub release (or ``oci://HOST[:PORT]/PATH:TAG``), or ``Refused``
+    (its ``report`` says why, and nothing was written): signature first, then the Hub's listing (the
+    manifest's layers), then every byte, and only then are the files made visible at ``local_dir``.
+    ``require`` names the signed statements the release must carry (as for ``verify``).
 
     >>> path = tinyrel.pull("hf://my-org/my-specialist@v0.1.0", trust, "models/my-specialist")
     >>> model, tokenizer = mlx_lm.load(str(path))
@@ -321,7 +331,19 @@ def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, 
 
     trust.method  # noqa: B018 - the trust options are checked before anything else
     kinds = required_kinds(require)
-    report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision, require=kinds)
+    if uri.startswith("oci://"):  # OCI registries: tinyrel.verifying.oci
+        from tinyrel.verifying.oci import pull_oci
+
+        if revision is not None:
+            raise TinyrelError("usage/revision", "an oci:// reference names its tag or digest itself; drop --revision",
+                               usage=True)  # fmt: skip
+        if kinds:
+            raise TinyrelError("usage/require", "--require is not checked for oci:// releases yet", usage=True)
+        report = pull_oci(uri, trust, Path(local_dir) if local_dir else None, plain_http)
+    elif plain_http:
+        raise TinyrelError("usage/plain-http", "--plain-http applies to oci:// references only", usage=True)
+    else:
+        report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision, require=kinds)
     if not report.ok:
         first = report.errors[0]
         raise Refused("pull/not-verified", f"{first.code}: {first.message}; nothing was written", report,
@@ -351,9 +373,12 @@ def publish(
     dry_run: bool = False,
     allow: dict[str, str] | None = None,
     allow_other_repo: bool = False,
+    oci_repo: str | None = None,
+    plain_http: bool = False,
 ) -> PublishResult:
-    """Gate, then emit the release: metadata-only into ``out``, or (without ``out``) to the Hub as
-    one signed commit tagged ``v<version>``.  ``mode`` and ``repo_id`` default to the spec's
+    """Gate, then emit the release: metadata-only into ``out``, to an OCI registry (``oci_repo``:
+    ``HOST[:PORT]/PATH``) as a ModelPack artifact tagged ``v<version>``, or (without either) to the Hub
+    as one signed commit tagged ``v<version>``.  ``mode`` and ``repo_id`` default to the spec's
     ``[distribution]``; one that contradicts it is refused unless ``allow_other_repo`` says another
     repo is meant.  ``allow`` maps blocker ids to the reason printed on the card.
 
@@ -367,8 +392,18 @@ def publish(
         raise TinyrelError("usage/destination", "a local release (--out DIR) is metadata-only: --repo-id, --mode "
                            "weights, --dry-run, --private and --allow-other-repo apply to Hub releases",
                            usage=True)  # fmt: skip
+    if oci_repo is not None and (out is not None or repo_id is not None or private or allow_other_repo):
+        raise TinyrelError("usage/destination", "--oci-repo publishes to an OCI registry: --out, --repo-id, --private "
+                           "and --allow-other-repo apply to other destinations", usage=True)  # fmt: skip
+    if plain_http and oci_repo is None:
+        raise TinyrelError("usage/plain-http", "--plain-http applies to --oci-repo", usage=True)
     ws = _workspace(workspace)
     spec = ws.spec(release)
+    if oci_repo is not None:  # OCI registries: tinyrel.publishing.oci
+        from tinyrel.publishing.oci import publish_to_oci
+
+        return publish_to_oci(ws, spec, oci_repo=oci_repo, plain_http=plain_http, mode=mode, signer=signer,
+                              dry_run=dry_run, overrides=allow)  # fmt: skip
     if out is None:
         from tinyrel.publishing.hosted import publish_to_hub
 

@@ -76,7 +76,7 @@ def _finalize(value: Any) -> Any:
 class ReleaseFacts:
     """What is true of this release as it will be (or is) published; the card states only these."""
 
-    destination: str = "preview"  # preview | local | hub
+    destination: str = "preview"  # preview | local | hub | oci
     mode: str = "check"  # check | metadata | weights
     repo_id: str | None = None
     tag: str | None = None
@@ -85,6 +85,7 @@ class ReleaseFacts:
     sigstore_identity: str | None = None
     sigstore_issuer: str | None = None
     weights_location: str = ""  # a sentence: where the weights can be obtained, or that they cannot
+    oci_repo: str | None = None  # HOST[:PORT]/PATH of an OCI release (destination "oci")
 
     @property
     def hosted(self) -> bool:

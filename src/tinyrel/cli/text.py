@@ -122,3 +122,36 @@ def diff_summary(data: dict[str, Any]) -> str:
     )
     what = "identical" if data["identical"] else data["summary"]["text"]
     return f"{data['a']} → {data['b']}: {what}\n  tensors: {counts}; {data['bytes_changed']:,} bytes changed"
+
+
+# -- OCI registries (tinyrel.publishing.oci) ------------------------------------------------------
+_OCI_WILL = {"upload": "will upload", "blob already in the registry": "blob already in the registry",
+             "unchanged in the registry": "unchanged in the registry", "signed at publish": "will sign and attach",
+             "attached in the registry": "signature already attached"}  # fmt: skip
+_OCI_DID = {"upload": "uploaded", "blob already in the registry": "blob already in the registry",
+            "unchanged in the registry": "unchanged in the registry", "signed at publish": "signed and attached",
+            "attached in the registry": "signature already attached"}  # fmt: skip
+
+
+def oci_plan_text(plan: dict[str, Any]) -> str:
+    """What the real OCI publish will do (the dry run's headline)."""
+    where = f"oci://{plan['oci_repo']}:{plan['tag']}"
+    action = (f"nothing: {plan['tag']} already names this release ({plan['manifest_digest'][:19]})"
+              if plan["action"] == "done" else
+              f"one manifest of {plan['file_count'] - plan['signed']} layers ({plan['manifest_digest'][:19]})"
+              + (", model.sig attached as a referrer" if plan["signed"] else "") + ", then the tag")  # fmt: skip
+    lines = [f"plan for {where}: {action}", *_rows(plan, _OCI_WILL)]
+    lines.append(f"  total {plan['bytes']:,} bytes; to upload {plan['upload_bytes']:,} bytes")
+    return "\n".join(lines)
+
+
+def oci_published_text(data: dict[str, Any]) -> str:
+    """What the real OCI publish did."""
+    plan = data["plan"]
+    signed = "signed" if plan.get("signed") else "unsigned"
+    where = f"oci://{data['oci_repo']}:{data['tag']} ({data['digest'][:19]})"
+    if plan["action"] == "done":
+        return f"nothing to publish: {where} already holds this release ({data['files']} files, {signed})"
+    lines = [f"published {where}: {data['files']} files ({signed}), the tag last", *_rows(plan, _OCI_DID)]
+    lines.append(f"  total {plan['bytes']:,} bytes; uploaded {plan['upload_bytes']:,} bytes")
+    return "\n".join(lines)

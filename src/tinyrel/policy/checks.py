@@ -84,13 +84,18 @@ def _warn(check: str, message: str, path: str | None = None) -> Finding:
 def lock_is_public_pin(lock: LockedSource | None) -> bool:
     """A Hub entry that *claims* a public commit: its ``public`` flag is outside input, so the gate
     asks the Hub (``GateContext.pin``) before anything states it."""
+    from tinyrel.policy.oci_pin import is_oci_pin
     from tinyrel.sources.uri import COMMIT_RE
 
-    return bool(lock and lock.kind == "hub" and lock.public and lock.revision and COMMIT_RE.match(lock.revision))
+    hub = bool(lock and lock.kind == "hub" and lock.public and lock.revision and COMMIT_RE.match(lock.revision))
+    return hub or is_oci_pin(lock)
 
 
 def pinned_uri(lock: LockedSource) -> str:
-    """``hf://ORG/NAME@COMMIT`` of a Hub pin: the commit the lock pins, whatever its uri's tail says."""
+    """``hf://ORG/NAME@COMMIT`` of a Hub pin: the commit the lock pins, whatever its uri's tail says
+    (an OCI pin's uri names its digest: it is durable only then)."""
+    if lock.kind == "oci":
+        return lock.uri
     return f"hf://{lock.uri.removeprefix('hf://').split('@')[0]}@{lock.revision}"
 
 
@@ -117,8 +122,9 @@ def weight_distribution(ctx: GateContext) -> list[Finding]:
                    "--allow weight-distribution --reason TEXT to publish privately anyway")  # fmt: skip
     else:
         unblock = 'publish the weights (publish --mode weights) or set distribution.mode = "metadata"'
-    if lock.kind == "hub":
-        reason = "is not public" if not lock.public else "is not pinned to a commit id"
+    if lock.kind in ("hub", "oci"):
+        pinned = "a manifest digest" if lock.kind == "oci" else "a commit id"
+        reason = "is not public" if not lock.public else f"is not pinned to {pinned}"
         more = f"; {unblock}" if ctx.mode == "weights" else ""
         return [_err("weight-distribution", f"the lock points to {lock.uri}, which {reason}{more}", "tinyrel.lock")]
     return [
@@ -415,6 +421,8 @@ def passed_statement(check: str, ctx: GateContext) -> str:
         if ctx.hosted_at:
             return f"the weights are hosted in {ctx.hosted_at} at tag v{spec.version}"
         if ctx.pin == "confirmed" and ctx.lock is not None:
+            if ctx.lock.kind == "oci":
+                return f"the weights are pinned at {pinned_uri(ctx.lock)}, a public manifest the registry confirmed"
             return f"the weights are pinned at {pinned_uri(ctx.lock)}, a public commit the Hub confirmed"
         return "this is a metadata-only release: the weights are not distributed with it"
     return {

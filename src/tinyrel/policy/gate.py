@@ -118,6 +118,8 @@ def run_gate(
     ctx = GateContext(ws, spec, mode, require_weights, card_template=ws.template(), offline=offline)
     if facts.hosted and mode == "weights" and not facts.private:  # a private repo distributes nothing publicly
         ctx.hosted_at = f"hf://{facts.repo_id}"
+    elif facts.destination == "oci" and mode == "weights":  # the weights are layers of the artifact published
+        ctx.hosted_at = f"oci://{facts.oci_repo}"
     _spec_findings(ctx, report)
     from tinyrel.evidence.collect import collect
 
@@ -199,6 +201,13 @@ def confirm_pin(ctx: GateContext) -> None:
     from tinyrel.sources.resolve import resolve_hub
     from tinyrel.sources.uri import hub_ref
 
+    if lock.kind == "oci":  # an OCI artifact pinned by digest: asked of its registry
+        from tinyrel.policy.oci_pin import pin_problems
+
+        problems = pin_problems(lock)
+        ctx.pin = "refuted" if problems else "confirmed"
+        ctx.pin_problem = f"the lock pins {lock.uri} as public, but " + "; ".join(problems) if problems else ""
+        return
     where = pinned_uri(lock)
     found = Report()
     problems: list[str] = []
@@ -244,6 +253,10 @@ def weights_location(ctx: GateContext, facts: ReleaseFacts) -> str:
     confirmed it, or as the lock records it when this run did not ask."""
     if facts.hosted and facts.mode == "weights":
         return f"in this repository, at tag v{ctx.spec.version}."
+    if ctx.lock is not None and ctx.pin in ("confirmed", "unconfirmed") and ctx.lock.kind == "oci":
+        from tinyrel.policy.oci_pin import location
+
+        return location(ctx.lock, ctx.pin == "confirmed")
     if ctx.lock is not None and ctx.pin in ("confirmed", "unconfirmed"):
         repo = ctx.lock.uri.removeprefix("hf://").split("@")[0]
         if ctx.pin == "confirmed":

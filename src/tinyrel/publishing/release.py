@@ -143,7 +143,7 @@ def public_source(ctx_lock: LockedSource | None, spec_source: str, hosted_uri: s
         return hosted_uri
     if pin == "confirmed" and ctx_lock is not None:
         return f"{ctx_lock.uri.split('@')[0]}@{ctx_lock.revision}"
-    if spec_source.startswith(("hf://", "hf-cache://")):
+    if spec_source.startswith(("hf://", "hf-cache://", "oci://")):
         return spec_source
     return REDACTED_LOCAL
 
@@ -168,7 +168,7 @@ def public_lock_entry(entry: LockedSource, pin: str = "") -> LockedSource:
     only for a pin the Hub confirmed in this run (``pin``: ``GateContext.pin``)."""
     from tinyrel.policy.checks import lock_is_public_pin
 
-    if entry.kind != "hub" and not entry.uri.startswith("hf-cache://"):
+    if entry.kind not in ("hub", "oci") and not entry.uri.startswith("hf-cache://"):
         # a local directory, or a cache snapshot outside the cache in use: its uri is a path of this machine
         return dataclasses.replace(entry, uri=REDACTED_LOCAL)
     if lock_is_public_pin(entry) and pin != "confirmed":

@@ -4,7 +4,7 @@ schema = "tinyrel.lock/1"
 [[sources]]
 name = "weights"
 uri = "hf://org/name@main"
-kind = "hub"                 # local-path | local-cache | hub
+kind = "hub"                 # local-path | local-cache | hub | oci
 revision = "<commit sha>"
 durable = true               # a pinned commit on a host
 public = true                # omitted when unknown
@@ -27,6 +27,7 @@ import tomli_w
 
 from tinyrel.atomic import check_output_target, write_text_atomic
 from tinyrel.findings import Report, TinyrelError, first_line
+from tinyrel.oci.reference import DIGEST_RE
 from tinyrel.release_files import is_release_metadata
 from tinyrel.safe_io import checked_relpath, read_small
 from tinyrel.sources.resolve import SHA256_RE, LockedSource, resolve
@@ -168,6 +169,8 @@ def _source_from_toml(raw: Any) -> LockedSource:
         raise TypeError("public must be true or false")
     # ``durable`` is derived, never trusted: a pinned commit id on a host.
     durable = raw["kind"] == "hub" and bool(revision and COMMIT_RE.match(revision))
+    if raw["kind"] == "oci":  # an OCI artifact pinned by its manifest digest, the one its uri names
+        durable = bool(revision and DIGEST_RE.match(revision) and raw["uri"].endswith(f"@{revision}"))
     return LockedSource(raw["name"], raw["uri"], raw["kind"], files, revision, durable, public, evidence)
 
 

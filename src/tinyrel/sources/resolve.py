@@ -3,7 +3,8 @@
 Local directories are hashed; cache snapshots are hashed *and* their blobs are checked against
 the names the cache gave them (SHA-256 for LFS blobs, git SHA-1 for small files), which catches a
 corrupted cache; Hub references are resolved to a commit through huggingface_hub without
-downloading weights (sizes and LFS SHA-256 come from the API).
+downloading weights (sizes and LFS SHA-256 come from the API); OCI references to a manifest
+digest through tinyrel.oci, from the manifest alone.
 """
 
 from __future__ import annotations
@@ -162,4 +163,31 @@ def resolve(
 ) -> LockedSource:
     if ref.kind == HUB:
         return resolve_hub(ref, name, report, token)
+    if ref.kind == "oci":  # an OCI artifact, pinned by manifest digest
+        from tinyrel.oci.reference import parse
+
+        return resolve_oci(parse(ref.uri), name, report)
     return resolve_local(ref, name, report, base)
+
+
+def resolve_oci(ref, name: str, report: Report, *, plain_http: bool = False) -> LockedSource:
+    """Pin ``oci://HOST/PATH:TAG`` (or ``@sha256:…``) to its manifest digest — durable: a digest names
+    every layer — listing its weight and weight-config layers by path, size and SHA-256 (a raw
+    layer's digest is its file's), from the manifest alone; ``public``: served without credentials."""
+    from tinyrel.oci.client import OciClient, anonymously_readable
+    from tinyrel.oci.modelpack import WEIGHT, WEIGHT_CONFIG, read_model_manifest
+
+    if ref.reference is None:
+        raise TinyrelError("usage/oci-ref", f"{ref.uri}: name a tag (:TAG) or a manifest digest (@sha256:…)",
+                           usage=True)  # fmt: skip
+    fetched = OciClient(ref, plain_http=plain_http).fetch_manifest(ref.reference)
+    if fetched is None:
+        raise TinyrelError("source/not-found", f"{ref.uri}: no such manifest in the registry")
+    manifest = read_model_manifest(fetched.body, fetched.digest, ref.uri)
+    files = [{"path": layer.path, "size": layer.size, "sha256": layer.sha256}
+             for layer in manifest.layers if layer.media_type in (WEIGHT, WEIGHT_CONFIG)]  # fmt: skip
+    if not files:
+        report.warning("lock/no-weights", f"{ref.uri} holds no weight layers (a metadata-only release?)")
+    pinned = ref.at(digest=fetched.digest)
+    return LockedSource(name, pinned.uri, "oci", files, fetched.digest, durable=True,
+                        public=anonymously_readable(pinned, plain_http))  # fmt: skip

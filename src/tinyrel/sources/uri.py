@@ -5,6 +5,7 @@ Accepted forms:
   ``.../models--org--name/snapshots/REV``            local-cache (recognised from the path)
   ``hf-cache://org/name[@rev]``                      local-cache under ``HF_HUB_CACHE``/``HF_HOME``
   ``hf://org/name[@rev]``                            hub
+  ``oci://host[:port]/path(:tag|@sha256:…)``         oci
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from tinyrel.findings import TinyrelError
 
 LOCAL_PATH, LOCAL_CACHE, HUB = "local-path", "local-cache", "hub"
+OCI = "oci"  # an artifact in an OCI registry, pinned by manifest digest (resolve.resolve_oci)
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -103,8 +105,14 @@ def parse_source(text: str, base: Path | None = None) -> SourceRef:
     if text.startswith("hf-cache://"):
         repo, rev = _split_repo(text[len("hf-cache://") :], text)
         return SourceRef(text, LOCAL_CACHE, repo, rev or "main")
+    if text.startswith("oci://"):
+        from tinyrel.oci.reference import parse
+
+        oci = parse(text)
+        return SourceRef(text, OCI, oci.repo, oci.digest or oci.tag)
     if "://" in text:
-        raise TinyrelError("source/bad-uri", f"{text}: unknown scheme (use a path, hf:// or hf-cache://)", usage=True)
+        raise TinyrelError("source/bad-uri", f"{text}: unknown scheme (use a path, hf://, hf-cache:// or oci://)",
+                           usage=True)  # fmt: skip
     path = Path(text).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path

@@ -29,6 +29,9 @@ from tinyrel.findings import TinyrelError
 @click.option("--out", type=click.Path(path_type=Path), help="Write a metadata release here.")
 @click.option("--repo-id", help="The Hub repo (ORG/NAME; default: the spec's [distribution] repo_id).")
 @click.option("--allow-other-repo", is_flag=True, help="Publish to a --repo-id other than the spec's, on purpose.")
+@click.option("--oci-repo", metavar="HOST[:PORT]/PATH", help="Publish to this OCI registry repository instead (a "
+              "ModelPack artifact tagged v<version>, model.sig attached as a referrer).")
+@click.option("--plain-http", is_flag=True, help="Plain HTTP to a non-loopback --oci-repo (loopback always is).")
 @click.option("--private", is_flag=True, help="Keep the Hub repo private (this does not resolve weight-distribution).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (files, bytes, what the Hub has); change nothing.")
 @click.option(
@@ -44,6 +47,8 @@ def publish_command(
     out: Path | None,
     repo_id: str | None,
     allow_other_repo: bool,
+    oci_repo: str | None,
+    plain_http: bool,
     private: bool,
     dry_run: bool,
     allow: tuple[str, ...],
@@ -59,7 +64,10 @@ def publish_command(
     wants_signature = any(signer[k] for k in ("private_key", "keyless", "signing_certificate", "chain"))
     config = signer_config(**signer) if wants_signature else None
     result = api.publish(".", release, mode=mode, out=out, repo_id=repo_id, signer=config, private=private,
-                         dry_run=dry_run, allow=overrides, allow_other_repo=allow_other_repo)  # fmt: skip
+                         dry_run=dry_run, allow=overrides, allow_other_repo=allow_other_repo, oci_repo=oci_repo,
+                         plain_http=plain_http)  # fmt: skip
+    if oci_repo is not None:
+        return Outcome(result.report, _oci_text(result))
     if out is None:
         return Outcome(result.report, _hosted_text(result))
     text = gate_summary(result.gate)
@@ -76,4 +84,16 @@ def _hosted_text(result) -> str:
         text += "\n" + plan_text(data["plan"])
     elif "commit" in data:
         text += "\n" + published_text(data)
+    return text
+
+
+def _oci_text(result) -> str:
+    """The dry run's plan, or what was published to the OCI registry."""
+    from tinyrel.cli.text import oci_plan_text, oci_published_text
+
+    text, data = gate_summary(result.gate), result.report.data
+    if data.get("dry_run") and "plan" in data:
+        text += "\n" + oci_plan_text(data["plan"])
+    elif "digest" in data:
+        text += "\n" + oci_published_text(data)
     return text

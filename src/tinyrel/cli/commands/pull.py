@@ -20,23 +20,28 @@ from tinyrel.findings import Refused
     type=click.Path(path_type=Path),
     help="Where the verified files go (default: ./NAME). Must be absent or empty.",
 )
+@click.option("--plain-http", is_flag=True, help="oci:// only: plain HTTP to a non-loopback registry.")
 @trust_options
 @require_option
 @output_options
 @report_command
 def pull_command(
-    target: str, revision: str | None, local_dir: Path | None, chain: tuple[Path, ...], require: tuple[str, ...],
-    **trust
+    target: str, revision: str | None, local_dir: Path | None, plain_http: bool, chain: tuple[Path, ...],
+    require: tuple[str, ...], **trust
 ) -> Outcome:
-    """Download TARGET (hf://org/name[@rev]) and make it visible only once every byte verifies."""
+    """Download TARGET (hf://org/name[@rev], oci://host/path:tag); make it visible once every byte verifies."""
     from tinyrel.verifying.bundle import VerifierConfig
 
     trust_config = VerifierConfig(certificate_chain=chain, **trust)
     try:
-        path = api.pull(target, trust_config, local_dir, revision=revision, require=require)
+        path = api.pull(target, trust_config, local_dir, revision=revision, require=require, plain_http=plain_http)
     except Refused as exc:
         return Outcome(exc.report, f"{target}: NOT verified; nothing was written" + statements_text(exc.report))
     report = path.report
+    if "digest" in report.data:  # an OCI release: its manifest digest names what was pulled
+        return Outcome(report, f"pulled {target} (manifest {report.data['digest'][:19]}) into {path}: model.sig and "
+                       f"the {report.data['files']} files it signs, every byte verified ({report.data['method']})\n"
+                       f"{what_it_holds(path, report.data)}")  # fmt: skip
     return Outcome(
         report,
         f"pulled {target} (commit {report.data['commit'][:12]}) into {path}: model.sig and the {report.data['files']} "

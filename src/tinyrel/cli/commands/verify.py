@@ -53,7 +53,9 @@ trust_options = option_group(
 )
 @trust_options
 @click.option("--ignore-path", "ignore", multiple=True, help="Also ignore this path (relative to TARGET).")
-@click.option("--no-download", is_flag=True, help="hf:// only: check the Hub's size/sha256 metadata, fetch no weights.")
+@click.option("--no-download", is_flag=True, help="hf:// and oci://: check the host's size/sha256 metadata, fetch no "
+              "weights.")
+@click.option("--plain-http", is_flag=True, help="oci:// only: plain HTTP to a non-loopback registry.")
 @require_option
 @output_options
 @report_command
@@ -69,13 +71,16 @@ def verify_command(
     ignore: tuple[str, ...],
     no_download: bool,
     require: tuple[str, ...],
+    plain_http: bool,
 ) -> Outcome:
-    """Check TARGET (file, directory or hf://org/name@rev) against an OMS signature."""
+    """Check TARGET (file, directory, hf://org/name@rev or oci://host/path:tag) against an OMS signature."""
     from tinyrel.verifying.bundle import VerifierConfig
 
     config = VerifierConfig(public_key, chain, identity, issuer, offline, trust_config)
-    report = api.verify(target, config, signature=signature, ignore=ignore, no_download=no_download, require=require)
-    return _outcome(report if target.startswith("hf://") else group_download_state(report, target))
+    report = api.verify(target, config, signature=signature, ignore=ignore, no_download=no_download, require=require,
+                        plain_http=plain_http)  # fmt: skip
+    remote = target.startswith(("hf://", "oci://"))
+    return _outcome(report if remote else group_download_state(report, target))
 
 
 def group_download_state(report: Report, target: str) -> Report:

@@ -1,0 +1,213 @@
+"""Verify and pull a release from an OCI registry: ``oci://HOST[:PORT]/PATH:TAG`` (or ``@sha256:…``).
+
+The registry is untrusted, and so is anything between it and us.  In order, each step done once:
+
+1. the manifest at the tag or digest, its digest computed from its bytes, every field tinyrel uses
+   checked (media types, digests, sizes, safe and unique file paths) before anything is built on it;
+2. the signature first: the manifest's referrers (the Referrers API, else the referrers tag
+   schema), each naming this manifest as its subject; a bundle that verifies with the trust
+   options is kept as ``model.sig`` — a wrong key fails before a layer is fetched;
+3. the manifest's layers against the files the bundle signs (path and SHA-256: a raw layer's
+   digest is its file's SHA-256), so a manifest that is not the signed release fails before a
+   weight byte is fetched;
+4. every blob streamed into the staging directory, hashed as it arrives and cut off at its
+   declared size (``tinyrel.oci.client.OciClient.fetch_blob``);
+5. the tree compared with the bundle (the digests are those computed on arrival), then the signed
+   identity (``release.toml``: release, version, ``oci_repo``) with what was asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+from tinyrel.findings import Report, TinyrelError
+from tinyrel.oci.client import OciClient
+from tinyrel.oci.modelpack import WEIGHT, ModelManifest, read_model_manifest
+from tinyrel.oci.reference import OciRef, parse
+from tinyrel.release_files import SIGNATURE, SPEC_SNAPSHOT
+from tinyrel.signing.files import GIT_PATHS, is_ignored
+from tinyrel.verifying.bundle import SignedManifest, VerifierConfig, check_signature
+from tinyrel.verifying.identity import MAX_SNAPSHOT_BYTES, VERSION_REF
+from tinyrel.verifying.local import compare_resources, compare_tree, finish
+
+
+class _Refused(Exception):
+    """Raised inside the staging block so that nothing unverified becomes visible."""
+
+
+def oci_ref(uri: str) -> OciRef:
+    ref = parse(uri)
+    if ref.reference is None:
+        raise TinyrelError("usage/oci-ref", f"{uri}: name a tag (:TAG) or a manifest digest (@sha256:…)", usage=True)
+    return ref
+
+
+def verify_oci(uri: str, config: VerifierConfig, signature: Path | None = None, ignore: Sequence[str] = (),
+               no_download: bool = False, plain_http: bool = False) -> Report:  # fmt: skip
+    """Verify ``oci://…`` into a private scratch directory, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="tinyrel-verify-") as scratch:
+        return fetch_verified_oci(uri, config, Path(scratch) / "files", signature, ignore, plain_http,
+                                  weights=not no_download)  # fmt: skip
+
+
+def pull_oci(uri: str, trust: VerifierConfig, local_dir: Path | None = None, plain_http: bool = False) -> Report:
+    """A verified copy of ``oci://…`` at ``local_dir`` (default ``./<last path component>``), or
+    nothing: staged beside the target, made visible by one rename once every byte verified."""
+    from tinyrel.atomic import staged_new_directory
+
+    ref = oci_ref(uri)
+    target = Path(os.path.abspath(local_dir or Path(ref.repository.rsplit("/", 1)[-1])))
+    if os.path.lexists(target) and (target.is_symlink() or not target.is_dir() or any(target.iterdir())):
+        raise TinyrelError("pull/target-exists", "exists and is not an empty directory; tinyrel will not overwrite "
+                           "it (choose another --local-dir)", usage=True, path=str(target))  # fmt: skip
+    report = Report()
+    try:
+        with staged_new_directory(target) as stage:
+            report = fetch_verified_oci(uri, trust, stage, plain_http=plain_http)
+            if not report.ok:
+                raise _Refused
+    except _Refused:
+        report.info("pull/nothing-written", f"nothing was written to {target}")
+        return report
+    report.data.update({"path": str(target), "signature": str(target / SIGNATURE),
+                        "holds_weights": any(target.rglob("*.safetensors"))})  # fmt: skip
+    return report
+
+
+def fetch_verified_oci(uri: str, config: VerifierConfig, root: Path, signature: Path | None = None,
+                       ignore: Sequence[str] = (), plain_http: bool = False, *,
+                       weights: bool = True) -> Report:  # fmt: skip
+    """Fetch a signed release into ``root`` and verify it (see the module docstring for the order);
+    with ``weights=False`` the weight layers are checked by their descriptors only, not fetched."""
+    config.method  # noqa: B018 - the trust options are checked before any network traffic
+    ref = oci_ref(uri)
+    client = OciClient(ref, plain_http=plain_http)
+    fetched = client.fetch_manifest(ref.reference or "")
+    if fetched is None:
+        raise TinyrelError("verify/not-found", f"{uri}: no such manifest in the registry")
+    manifest = read_model_manifest(fetched.body, fetched.digest, uri)
+    report = Report()
+    report.data.update({"digest": manifest.digest, "target": uri})
+    root.mkdir(parents=True, exist_ok=True)
+    signed = _signature_first(client, manifest, config, root, signature, report)
+    if signed is None:
+        return finish(report, uri, config)
+    skipped = [*ignore, *signed.ignore_paths, *GIT_PATHS, SIGNATURE]
+    wanted = {layer.path: layer for layer in manifest.layers if not is_ignored(layer.path, skipped)}
+    if SIGNATURE in {layer.path for layer in manifest.layers}:
+        raise TinyrelError("oci/untrusted-response", f"{uri}: a layer claims the path {SIGNATURE}, which is the "
+                           "signature's")  # fmt: skip
+    if signed.plain_sha256_files:
+        precheck = Report()
+        listed = {path: layer.sha256 for path, layer in wanted.items()}
+        compare_resources({k: v for k, (_, v) in signed.resources.items()}, listed, precheck)
+        if not precheck.ok:
+            report.extend(precheck)
+            report.error("verify/listing", "the manifest's layers are not the signed files; no layer was fetched")
+            return finish(report, uri, config)
+    elif not weights:
+        raise TinyrelError("verify/needs-download", f"the bundle uses {signed.serialization.get('method')}/"
+                           f"{signed.serialization.get('hash_type')} digests, which a manifest does not carry; "
+                           "verify without --no-download")  # fmt: skip
+    fetch = [layer for layer in wanted.values() if weights or layer.media_type != WEIGHT]
+    known = _fetch_all(client, fetch, root)
+    if weights:
+        compare_tree(root, signed, [*ignore, SIGNATURE], report, known)
+        report.data["hashed_while_downloading"] = len(known)
+    else:
+        report.info("verify/no-download", "checked the manifest's layer digests against the signature; weight "
+                    "layers were not downloaded")  # fmt: skip
+    report.data["files"] = len(wanted)
+    _check_identity(root, signed, ref, report)
+    return finish(report, uri, config)
+
+
+def _signature_first(client: OciClient, manifest: ModelManifest, config: VerifierConfig, root: Path,
+                     signature: Path | None, report: Report) -> SignedManifest | None:  # fmt: skip
+    """The signed manifest of the first signature that verifies with ``config`` — the given file,
+    or the registry's referrers of this manifest (written to ``root/model.sig``)."""
+    from tinyrel.oci.referrers import signatures
+
+    if signature is not None:
+        return check_signature(signature, config, report)
+    found, how = signatures(client, manifest.digest)
+    report.data["signature_via"] = how
+    if not found:
+        raise TinyrelError("verify/no-signature", f"{client.ref.at(digest=manifest.digest).uri} has no signature "
+                           "referrer (a model.sig attached to the manifest); pass --signature FILE")  # fmt: skip
+    bundle = root / SIGNATURE
+    attempts = Report()
+    for referrer in found:
+        bundle.write_bytes(referrer.bundle)
+        trial = Report()
+        signed = check_signature(bundle, config, trial)
+        if signed is not None:
+            report.extend(trial)
+            report.data["signature_digest"] = referrer.digest
+            return signed
+        attempts.extend(trial)
+    bundle.unlink()
+    report.extend(attempts)
+    return None
+
+
+def _fetch_all(client: OciClient, layers: list, root: Path) -> dict[str, str]:
+    """Stream every layer into ``root`` (four at a time, one progress display); return the SHA-256s
+    computed from the bytes as they were written."""
+    from tinyrel.oci import transfer
+    from tinyrel.progress import byte_progress
+
+    if not layers:
+        return {}
+    with byte_progress("downloading", sum(layer.size for layer in layers)) as advance:
+
+        def fetch(layer) -> tuple[str, str]:
+            dest = root / layer.path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            client.fetch_blob(layer.digest, layer.size, dest, advance)
+            return layer.path, layer.sha256
+
+        done = transfer.each(client, layers, fetch, "download", "nothing was delivered")
+    return dict(done)  # type: ignore[arg-type]
+
+
+def _check_identity(root: Path, signed: SignedManifest, ref: OciRef, report: Report) -> None:
+    """The signed identity (``release.toml``) against the request: the repository, and a version tag."""
+    from tinyrel.safe_io import read_small
+
+    if not report.ok:
+        return
+    if SPEC_SNAPSHOT not in signed.resources:
+        report.warning("verify/identity-unchecked", f"the bundle signs no tinyrel {SPEC_SNAPSHOT}: nothing binds these "
+                       f"files to {ref.uri}; the repository and version were not checked")  # fmt: skip
+        return
+    try:
+        doc = tomllib.loads(read_small(root / SPEC_SNAPSHOT, MAX_SNAPSHOT_BYTES))
+    except (TinyrelError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        report.error("verify/identity", f"the signed {SPEC_SNAPSHOT} cannot be read: {getattr(exc, 'message', exc)}",
+                     SPEC_SNAPSHOT)  # fmt: skip
+        return
+    release = doc.get("release") if isinstance(doc.get("release"), dict) else {}
+    distribution = doc.get("distribution") if isinstance(doc.get("distribution"), dict) else {}
+    name, version, repo = release.get("name"), release.get("version"), distribution.get("oci_repo")
+    if not isinstance(name, str) or not isinstance(version, str):
+        report.error("verify/identity", f"the signed {SPEC_SNAPSHOT} names no release name and version", SPEC_SNAPSHOT)
+        return
+    report.data["release"] = {"name": name, "version": version, "oci_repo": repo if isinstance(repo, str) else None}
+    if not isinstance(repo, str) or not repo:
+        report.warning("verify/identity-unchecked", f"the signed {SPEC_SNAPSHOT} names no OCI repository; the "
+                       "repository was not checked")  # fmt: skip
+    elif repo.casefold() != ref.repo.casefold():
+        report.error("verify/wrong-repo", f"{ref.uri} serves the release signed for oci://{repo} (a copy of another "
+                     "repository's release)", SPEC_SNAPSHOT)  # fmt: skip
+        return
+    names_version = bool(ref.tag and not ref.digest and VERSION_REF.match(ref.tag))
+    if names_version and ref.tag and ref.tag.removeprefix("v") != version.removeprefix("v"):
+        report.error("verify/wrong-version", f"{ref.uri} serves {name} {version}, not {ref.tag} (an old release under "
+                     "a new tag?)", SPEC_SNAPSHOT)  # fmt: skip
+        return
+    report.info("verify/identity", f"signed release {name} {version}" + (f" of oci://{repo}" if repo else ""))
