@@ -14,7 +14,6 @@ import os
 import shutil
 from pathlib import Path
 
-from tinyrel.atomic import staged_new_directory
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.release_files import SIGNATURE
 from tinyrel.signing.files import HF_LOCAL_DIR_STATE
@@ -26,11 +25,15 @@ class _Refused(Exception):
     """Raised inside the staging block so that nothing unverified becomes visible."""
 
 
-def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revision: str | None = None) -> Report:
-    """Download ``hf://org/name[@rev]`` into ``local_dir`` (default ``./name``) only if it verifies.
+def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revision: str | None = None,
+         base_dir: Path | None = None) -> Report:  # fmt: skip
+    """Download ``hf://org/name[@rev]`` into ``local_dir`` (default ``./name``) only if it verifies;
+    an adapter release's base (or, with ``base_dir``, any release's pinned base) comes with it,
+    checked against the signed pins (``tinyrel.verifying.base_pull``).
 
     Returns the verification report; ``report.data["path"]`` is the verified directory on success.
     """
+    from tinyrel.verifying.base_pull import fetch_closure, staged_closure
     from tinyrel.verifying.hub import fetch_verified
 
     ref = hub_ref(uri)
@@ -44,9 +47,10 @@ def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revi
                            "it (choose another --local-dir)", usage=True, path=str(target))  # fmt: skip
     report = Report()
     try:
-        with staged_new_directory(target) as stage:
+        with staged_closure(target, base_dir) as staging:
+            stage = staging.release
             report = fetch_verified(uri, trust, stage)
-            if not report.ok:
+            if not report.ok or not fetch_closure(staging, report):
                 raise _Refused
             shutil.rmtree(stage / HF_LOCAL_DIR_STATE, ignore_errors=True)  # huggingface_hub's download state
             _remove_empty_dirs(stage / ".cache")

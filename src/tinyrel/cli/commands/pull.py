@@ -20,18 +20,25 @@ from tinyrel.findings import Refused
     type=click.Path(path_type=Path),
     help="Where the verified files go (default: ./NAME). Must be absent or empty.",
 )
+@click.option(
+    "--base-dir",
+    type=click.Path(path_type=Path),
+    help="Where an adapter's base goes (default: LOCAL_DIR/base); a directory that already holds the pinned base "
+    "(shared by adapters) is checked and used, never written.",
+)
 @trust_options
 @output_options
 @report_command
 def pull_command(
-    target: str, revision: str | None, local_dir: Path | None, chain: tuple[Path, ...], **trust
+    target: str, revision: str | None, local_dir: Path | None, base_dir: Path | None, chain: tuple[Path, ...], **trust
 ) -> Outcome:
-    """Download TARGET (hf://org/name[@rev]) and make it visible only once every byte verifies."""
+    """Download TARGET (hf://org/name[@rev]) and make it visible only once every byte verifies; an
+    adapter release's base comes with it, every file checked against the pins the release signs."""
     from tinyrel.verifying.bundle import VerifierConfig
 
     trust_config = VerifierConfig(certificate_chain=chain, **trust)
     try:
-        path = api.pull(target, trust_config, local_dir, revision=revision)
+        path = api.pull(target, trust_config, local_dir, revision=revision, base_dir=base_dir)
     except Refused as exc:
         return Outcome(exc.report, f"{target}: NOT verified; nothing was written")
     report = path.report
@@ -50,6 +57,13 @@ def what_it_holds(path: Path, data: dict) -> str:
     from tinyrel.findings import TinyrelError
     from tinyrel.sources.uri import hub_ref
 
+    base = data.get("base")
+    if base:
+        how = "already there, every file checked" if base.get("reused") else "every file checked"
+        told = f"base {base['uri']} in {base['path']}: the {base['files']} files the release pins ({how})"
+        if base.get("adapter"):
+            return f"{told}\nuse it: mlx_lm.load({str(base['path'])!r}, adapter_path={str(path)!r})"
+        return told
     if data.get("holds_weights"):
         return f'use it: mlx_lm.generate --model {path} --prompt "..."'
     held = "it holds no weights (a metadata-only release)"

@@ -45,6 +45,12 @@ trust_options = option_group(
 @trust_options
 @click.option("--ignore-path", "ignore", multiple=True, help="Also ignore this path (relative to TARGET).")
 @click.option("--no-download", is_flag=True, help="hf:// only: check the Hub's size/sha256 metadata, fetch no weights.")
+@click.option(
+    "--base-dir",
+    type=click.Path(path_type=Path),
+    help="Also check this directory against the base pins the release signs (default for a pulled adapter: "
+    "TARGET/base).",
+)
 @output_options
 @report_command
 def verify_command(
@@ -58,12 +64,14 @@ def verify_command(
     trust_config: Path | None,
     ignore: tuple[str, ...],
     no_download: bool,
+    base_dir: Path | None,
 ) -> Outcome:
     """Check TARGET (file, directory or hf://org/name@rev) against an OMS signature."""
     from tinyrel.verifying.bundle import VerifierConfig
 
     config = VerifierConfig(public_key, chain, identity, issuer, offline, trust_config)
-    report = api.verify(target, config, signature=signature, ignore=ignore, no_download=no_download)
+    report = api.verify(target, config, signature=signature, ignore=ignore, no_download=no_download,
+                        base_dir=base_dir)  # fmt: skip
     return _outcome(report if target.startswith("hf://") else group_download_state(report, target))
 
 
