@@ -152,6 +152,23 @@ def _default_entry_name(lock_file: Path) -> str:
 
 
 @_one_call
+def lock_base(workspace: PathLike = ".", release: str | None = None) -> tuple[LockedSource, Report]:
+    """Pin the release's base (its spec's ``[base] source``) in the workspace lock, as the entry
+    ``<release>.base``: an ``hf://`` source resolved to a commit, every file by size and SHA-256 from
+    the Hub's metadata (no weight is downloaded).  Other entries are left byte for byte.
+
+    >>> entry, report = tinyrel.lock_base("my-release")
+    >>> entry.revision, len(entry.files)
+    """
+    from tinyrel.atomic import check_output_target
+    from tinyrel.policy.base_pin import pin_base
+
+    ws = _workspace(workspace)
+    check_output_target(ws.lock_path, "lock")
+    return pin_base(ws.spec(release), ws.lock_path)
+
+
+@_one_call
 def check_lock(lock_file: PathLike = "tinyrel.lock") -> Report:
     """Whether every entry of a lock still matches what it points to (``lock/stale`` findings).
 
@@ -166,8 +183,11 @@ def check_lock(lock_file: PathLike = "tinyrel.lock") -> Report:
 @_one_call
 def init(weights: str, *, name: str, base_model: str, directory: PathLike = ".") -> Report:
     """Scaffold a release workspace for real weights (a directory, a cache snapshot or
-    ``hf-cache://ORG/NAME[@REV]``): spec, lock, manifest, CHANGELOG entry, card template.  Refuses to
-    overwrite anything; a failed or interrupted init removes what it created.
+    ``hf-cache://ORG/NAME[@REV]``; a model or an mlx-lm adapter directory): spec, lock, manifest,
+    CHANGELOG entry, card template.  ``base_model`` is the base's Hub id ``ORG/NAME`` (the spec names
+    ``hf://ORG/NAME@main``; ``lock_base`` pins it), or ``hf://ORG/NAME@REV``, ``hf-cache://…`` or a
+    directory, pinned in the lock now (always so for an adapter).  Refuses to overwrite anything; a
+    failed or interrupted init removes what it created.
 
     >>> tinyrel.init("~/models/my-specialist", name="my-specialist", base_model="Qwen/Qwen3-4B", directory="rel")
     """
@@ -261,10 +281,13 @@ def verify(
     signature: PathLike | None = None,
     ignore: Sequence[str] = (),
     no_download: bool = False,
+    base_dir: PathLike | None = None,
 ) -> Report:
     """Check a file, a directory or ``hf://org/name@rev`` against its OMS signature.
 
-    The signature defaults to ``TARGET/model.sig`` (or the repo's ``model.sig`` on the Hub).
+    The signature defaults to ``TARGET/model.sig`` (or the repo's ``model.sig`` on the Hub).  With
+    ``base_dir`` (by default ``TARGET/base`` of a pulled adapter release) the base's files are
+    checked against the pins the release signs.
 
     >>> trust = tinyrel.VerifierConfig(public_key=Path("publisher.pub"))
     >>> report = tinyrel.verify("hf://my-org/my-specialist@v0.1.0", trust)
@@ -275,6 +298,11 @@ def verify(
     if target.startswith("hf://"):
         from tinyrel.verifying.hub import verify_hub
 
+        if base_dir is not None:
+            from tinyrel.verifying.base_pull import verify_hub_closure
+
+            return verify_hub_closure(target, Path(signature) if signature else None, trust, ignore, no_download,
+                                      _directory(base_dir, "--base-dir"))  # fmt: skip
         return verify_hub(target, Path(signature) if signature else None, trust, ignore, no_download)
     if no_download:
         raise TinyrelError("usage/no-download", "--no-download applies to hf:// targets only", usage=True)
@@ -290,22 +318,42 @@ def verify(
     bundle = Path(signature) if signature else root / SIGNATURE
     if not bundle.is_file():
         raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(bundle))
-    return verify_local(root, bundle, trust, ignore)
+    from tinyrel.verifying.base_pull import auto_base_dir, check_closure
+
+    base = _directory(base_dir, "--base-dir") if base_dir is not None else auto_base_dir(root)
+    base_path = Path(os.path.abspath(base)) if base is not None else None
+    inside = base_path is not None and root.is_dir() and base_path.is_relative_to(os.path.abspath(root))
+    report = verify_local(root, bundle, trust, [*ignore, *([base_path] if inside and base_path else [])])
+    if base is not None and report.ok:
+        check_closure(root, base, report)
+    return report
 
 
 @_one_call
-def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None) -> Path:
+def pull(
+    uri: str,
+    trust: VerifierConfig,
+    local_dir: PathLike | None = None,
+    *,
+    revision: str | None = None,
+    base_dir: PathLike | None = None,
+) -> Path:
     """A verified local copy of a signed Hub release, or ``Refused`` (its ``report`` says why, and
     nothing was written): signature first, then the Hub's listing, then every byte, and only then
-    are the files made visible at ``local_dir``.
+    are the files made visible at ``local_dir``.  An adapter release brings its base, fetched at the
+    commit the release signs and checked file by file against the signed pins, into
+    ``local_dir/base`` (or ``base_dir``; ``base_dir`` also fetches a fine-tune's pinned base).
 
     >>> path = tinyrel.pull("hf://my-org/my-specialist@v0.1.0", trust, "models/my-specialist")
     >>> model, tokenizer = mlx_lm.load(str(path))
+    >>> adapter = tinyrel.pull("hf://my-org/my-adapter@v0.1.0", trust, "models/my-adapter")
+    >>> model, tokenizer = mlx_lm.load(str(adapter / "base"), adapter_path=str(adapter))
     """
     from tinyrel.verifying.pull import pull as pull_verified
 
     trust.method  # noqa: B018 - the trust options are checked before anything else
-    report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision)
+    report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision,
+                           base_dir=Path(base_dir).expanduser() if base_dir else None)  # fmt: skip
     if not report.ok:
         first = report.errors[0]
         raise Refused("pull/not-verified", f"{first.code}: {first.message}; nothing was written", report,
@@ -384,4 +432,5 @@ def diff(a: PathLike, b: PathLike, *, trust: VerifierConfig | None = None) -> Re
         raise
     report = diff_report(*sides, str(a), str(b))
     report.findings[:0] = notes
+    report.data["values_compared"] = not any(n.code == "diff/headers-only" for n in notes)
     return report
