@@ -295,3 +295,29 @@ def test_a_base_dir_shared_by_adapters_is_checked_and_never_written(adapter_rele
     assert code == 1 and "pull/base-changed" in codes(doc) and not third.exists(), doc
     code, doc = run_json("verify", first, "--public-key", keys.public_key, "--base-dir", shared)
     assert code == 1 and "verify/base-changed" in codes(doc), doc
+
+
+def test_a_base_dir_that_changes_during_the_pull_leaves_neither_visible(adapter_release, hub, keys, tmp_path,
+                                                                        monkeypatch):  # fmt: skip
+    """--base-dir elsewhere: the adapter becomes visible first, then the base; a file written into the
+    (empty) base directory meanwhile makes the base's rename fail — the adapter is withdrawn again,
+    the file written there is kept, and nothing else is left."""
+    from hostile_hub import TamperingProxy
+
+    base_dir, target = tmp_path / "base-dir", tmp_path / "D"
+    base_dir.mkdir()
+
+    def meanwhile(line: str) -> None:
+        if "/lab/base/resolve/" in line and not (base_dir / "notes.txt").exists():
+            (base_dir / "notes.txt").write_text("mine")
+
+    proxy = TamperingProxy(hub.base_url, set(), on_request=meanwhile)
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", proxy.base_url)
+        code, doc = run_json("pull", adapter_release, "--public-key", keys.public_key, "--local-dir", target,
+                             "--base-dir", base_dir)  # fmt: skip
+    finally:
+        proxy.close()
+    assert code == 1 and "output/target-changed" in codes(doc), doc
+    assert not target.exists() and [p.name for p in base_dir.iterdir()] == ["notes.txt"]
+    assert [p.name for p in tmp_path.iterdir() if "tinyrel" in p.name or p.name == "D"] == []  # no staging left

@@ -318,15 +318,12 @@ def verify(
     bundle = Path(signature) if signature else root / SIGNATURE
     if not bundle.is_file():
         raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(bundle))
-    from tinyrel.verifying.base_pull import auto_base_dir, check_closure
+    if base_dir is not None or (root / "base").is_dir():  # a pulled adapter's base beside it: checked by its pins
+        from tinyrel.verifying.base_pull import verify_local_closure
 
-    base = _directory(base_dir, "--base-dir") if base_dir is not None else auto_base_dir(root)
-    base_path = Path(os.path.abspath(base)) if base is not None else None
-    inside = base_path is not None and root.is_dir() and base_path.is_relative_to(os.path.abspath(root))
-    report = verify_local(root, bundle, trust, [*ignore, *([base_path] if inside and base_path else [])])
-    if base is not None and report.ok:
-        check_closure(root, base, report)
-    return report
+        base = _directory(base_dir, "--base-dir") if base_dir is not None else None
+        return verify_local_closure(root, bundle, trust, ignore, base)
+    return verify_local(root, bundle, trust, ignore)
 
 
 @_one_call

@@ -260,6 +260,20 @@ def check_closure(root: Path, base_dir: Path, report: Report) -> None:
     report.data["base"] = {"uri": base.uri or base.entry.uri, "path": str(base_dir), "verified": report.ok}
 
 
+def verify_local_closure(root: Path, bundle: Path, config, ignore, base_dir: Path | None) -> Report:
+    """``verify DIR``, its base (``base_dir``, or ``DIR/base`` of a pulled adapter) left out of the
+    release's files and checked against the pins the release signs."""
+    from tinyrel.verifying.local import verify_local
+
+    base = base_dir if base_dir is not None else auto_base_dir(root)
+    path = Path(os.path.abspath(base)) if base is not None else None
+    inside = path is not None and root.is_dir() and path.is_relative_to(os.path.abspath(root))
+    report = verify_local(root, bundle, config, [*ignore, *([path] if inside and path is not None else [])])
+    if base is not None and report.ok:
+        check_closure(root, base, report)
+    return report
+
+
 def verify_hub_closure(uri: str, signature: Path | None, config, ignore, no_download: bool, base_dir: Path) -> Report:
     """``verify hf://… --base-dir DIR``: the release (as ``verify_hub``), then DIR against its pins."""
     from tinyrel.verifying.hub import fetch_verified
