@@ -57,8 +57,9 @@ def mlx_lm_model(mlx_lm_store: dict[str, Path], tmp_path: Path):
 @pytest.fixture(scope="session")
 def adapter_store(mlx_lm_store: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Adapters written by mlx-lm's own LoRA code (``mlx_lm.lora.train_model``): ``lora`` and ``dora``
-    on ``base`` (mlx-lm's ``saved`` model: config, weights, tokenizer), and ``lora-other`` on
-    ``other-base``, a Qwen3 of another intermediate size (an adapter made for a different base)."""
+    on ``base`` (mlx-lm's ``saved`` model: config, weights, tokenizer), ``qlora`` on its 4-bit
+    conversion, and ``lora-other`` on ``other-base``, a Qwen3 of another intermediate size (an
+    adapter made for a different base)."""
     root = tmp_path_factory.mktemp("adapters")
     import huggingface_hub.constants as hf_constants
 
@@ -71,6 +72,7 @@ def adapter_store(mlx_lm_store: dict[str, Path], tmp_path_factory: pytest.TempPa
             "dora": train_adapter(mlx_lm_store["saved"], root / "dora", fine_tune_type="dora", num_layers=1),
             "other-base": other,
             "lora-other": train_adapter(other, root / "lora-other"),
+            "qlora": train_adapter(mlx_lm_store["q4"], root / "qlora", base_id="lab/base-4bit"),  # on mlx-lm's 4-bit
         }
 
 

@@ -321,3 +321,12 @@ def test_a_base_dir_that_changes_during_the_pull_leaves_neither_visible(adapter_
     assert code == 1 and "output/target-changed" in codes(doc), doc
     assert not target.exists() and [p.name for p in base_dir.iterdir()] == ["notes.txt"]
     assert [p.name for p in tmp_path.iterdir() if "tinyrel" in p.name or p.name == "D"] == []  # no staging left
+
+
+def test_a_qlora_adapter_fits_its_quantized_base(hub, adapter_store, mlx_lm_store, tmp_path):
+    """LoRA on mlx-lm's 4-bit conversion (QLoRA): the packed base layers are read at their
+    dequantized widths (bits from the base's config.json), as mlx-lm's LoRALinear.from_base does."""
+    upload(hub, mlx_lm_store["q4"], "lab/base-4bit")
+    ws = adapter_workspace(tmp_path, adapter_store["qlora"], "hf://lab/base-4bit@main")
+    code, doc = run_json("check", cwd=ws)
+    assert doc["checks"]["base-model"] == "pass", [f for f in doc["findings"] if f["code"].startswith("base/")]

@@ -416,3 +416,30 @@ def test_a_quantized_release_dequantizes_to_its_bases_shapes(model_store, hub, t
     code, doc = run_json("check", cwd=ws)
     shapes = [f["message"] for f in doc["findings"] if f["code"] == "base/quantized-shape"]
     assert code == 1 and any(m.startswith("model.layers.0.mlp.up_proj.weight: packed [128, 8]") for m in shapes), doc
+
+
+def test_a_base_in_the_local_cache_is_pinned_at_its_snapshots_commit(xet_cache, mlx_lm_model, tmp_path):
+    """``--base-model hf-cache://ORG/NAME``: the snapshot's files hashed (checked against the cache's
+    blob names) and pinned at its commit — a commit a consumer can fetch from the Hub."""
+    ws = tmp_path / "ws"
+    code, doc = run_json("init", mlx_lm_model("saved"), "--name", "tuned", "--base-model",
+                         "hf-cache://lab/my-specialist", "--dir", ws)  # fmt: skip
+    assert code == 0, doc
+    entry = lock_entries(ws)["tuned.base"]
+    commit = (xet_cache / "models--lab--my-specialist" / "refs" / "main").read_text().strip()
+    assert entry["kind"] == "local-cache" and entry["revision"] == commit and "model.safetensors" in {
+        f["path"] for f in entry["files"]}
+    section = base_section(tinyrel.render_card(ws))
+    assert f"pinned at commit `{commit}` as `tinyrel.lock` records it (not confirmed with the Hub" in section
+
+
+def test_a_fine_tunes_base_comes_only_when_asked(example, pinned, keys, tmp_path):
+    result = run("publish", "--mode", "weights", "--repo-id", "org/name", "--allow-other-repo", "--private-key",
+                 keys.private_key, cwd=example)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    code, doc = run_json("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", tmp_path / "a")
+    assert code == 0 and "base" not in doc and not (tmp_path / "a" / "base").exists(), doc  # its weights stand alone
+    code, doc = run_json("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", tmp_path / "b",
+                         "--base-dir", tmp_path / "base")  # fmt: skip
+    assert code == 0 and doc["base"]["uri"] == f"hf://lab/qwen3-base@{pinned}" and not doc["base"]["adapter"], doc
+    assert _sha256(tmp_path / "base" / "model.safetensors") == _sha256(standin(example) / "model.safetensors")

@@ -174,7 +174,9 @@ def _local_root(ctx: Any, entry: LockedSource) -> Path:
     from tinyrel.sources.resolve import local_dir
     from tinyrel.sources.uri import parse_source
 
-    root = local_dir(parse_source(entry.uri, base=ctx.ws.root))[0]
+    repo, commit = pinned_commit(entry)
+    uri = f"hf-cache://{repo}@{commit}" if repo and commit else entry.uri  # the pinned snapshot, not today's main
+    root = local_dir(parse_source(uri, base=ctx.ws.root))[0]
     if not root.is_dir():
         raise TinyrelError("base/not-here", f"the pinned base directory {entry.uri} is not on this machine")
     return root
