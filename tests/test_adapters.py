@@ -157,6 +157,11 @@ def test_a_damaged_adapter_is_named_by_its_own_code(adapter_store, tmp_path, dam
     assert run("manifest", adapter, "-o", tmp_path / "m.json").exit_code == 1 and not (tmp_path / "m.json").exists()
 
 
+def test_the_mlx_lm_check_of_an_adapter_is_a_usage_error_not_a_silent_pass(adapter_store):
+    result = run("validate", adapter_store["lora"], "--mlx-lm")
+    assert result.exit_code == 2 and "usage/mlx-lm-adapter" in result.output, result.output
+
+
 def test_an_absolute_path_in_the_adapter_config_is_said_to_be_published(adapter_store, tmp_path):
     adapter = shutil.copytree(adapter_store["lora"], tmp_path / "adapter")
     _config_edit(adapter, lambda d: d.update(model="/Users/me/models/Qwen3-4B"))

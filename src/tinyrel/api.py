@@ -75,6 +75,10 @@ def validate(
     from tinyrel.weights.validate import inspect_weights
 
     root = _directory(model_dir)
+    if against_mlx_lm and (root / "adapter_config.json").is_file() and not (root / "config.json").exists():
+        raise TinyrelError("usage/mlx-lm-adapter", "--mlx-lm builds mlx-lm's model class from config.json, which an "
+                           "adapter has not: tinyrel check compares its modules with its base (base-model)",
+                           usage=True)  # fmt: skip
     expected = mf.load(Path(manifest).expanduser()) if manifest else None
     inspection = inspect_weights(root, expected=expected, quick=quick, full_sha256=full_sha256)
     if against_mlx_lm:
