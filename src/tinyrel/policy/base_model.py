@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyrel.findings import Finding, Report, TinyrelError, first_line
-from tinyrel.policy.base_pin import BaseFacts, pinned_commit, read_pin
+from tinyrel.policy.base_pin import BaseFacts, entry_name, pinned_commit, read_pin
 from tinyrel.sources.resolve import LockedSource
 from tinyrel.weights.base_compat import Tensors, compare_with_base, manifest_tensors
 
@@ -53,8 +53,9 @@ def base_model(ctx: Any) -> list[Finding]:
     found: list[Finding] = []
     if facts.entry is None:
         ctx.skipped.add(CHECK)
-        return [Finding("base/unpinned", strict, f"tinyrel.lock pins no base for {spec.name} ([base] source = "
-                        f"{spec.base.source}){need}: run tinyrel lock --base", "tinyrel.lock")]  # fmt: skip
+        return [Finding("base/unpinned", strict, f"no pin of the base {spec.base.source} (entry "
+                        f"{entry_name(spec.name)}){need}: run tinyrel lock --base, which resolves it to a commit",
+                        "tinyrel.lock")]  # fmt: skip
     if commit is None:
         found.append(Finding("base/unpinned", strict, f"the base is pinned from a directory ({facts.entry.uri}), not "
                              f"at a commit on the Hub: a consumer cannot fetch it{need}; point [base] source at "
