@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fixtures import convert_4bit, copy_model, hf_cache_from_hub, write_mlx_lm_saved, write_mlx_model
+from fixtures import convert_4bit, copy_model, hf_cache_from_hub, train_adapter, write_mlx_lm_saved, write_mlx_model
 
 # Tests that run a Hub emulator, a private Sigstore or child processes take seconds each: they are
 # ``slow`` (``pytest -m "not slow"`` is the quick loop; the README command and CI run everything).
@@ -62,6 +62,28 @@ def mlx_lm_model(mlx_lm_store: dict[str, Path], tmp_path: Path):
         return copy_model(mlx_lm_store[kind], dest or tmp_path / f"mlx-{kind}")
 
     return make
+
+
+@pytest.fixture(scope="session")
+def adapter_store(mlx_lm_store: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Adapters written by mlx-lm's own LoRA code (``mlx_lm.lora.train_model``): ``lora`` and ``dora``
+    on ``base`` (mlx-lm's ``saved`` model: config, weights, tokenizer), ``qlora`` on its 4-bit
+    conversion, and ``lora-other`` on ``other-base``, a Qwen3 of another intermediate size (an
+    adapter made for a different base)."""
+    root = tmp_path_factory.mktemp("adapters")
+    import huggingface_hub.constants as hf_constants
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+        other = write_mlx_lm_saved(root / "other-base", seed=1, config={"intermediate_size": 96})
+        return {
+            "base": mlx_lm_store["saved"],
+            "lora": train_adapter(mlx_lm_store["saved"], root / "lora"),
+            "dora": train_adapter(mlx_lm_store["saved"], root / "dora", fine_tune_type="dora", num_layers=1),
+            "other-base": other,
+            "lora-other": train_adapter(other, root / "lora-other"),
+            "qlora": train_adapter(mlx_lm_store["q4"], root / "qlora", base_id="lab/base-4bit"),  # on mlx-lm's 4-bit
+        }
 
 
 XET_CACHE_REPOS = {"saved": "lab/my-specialist", "q4": "lab/my-specialist-4bit"}

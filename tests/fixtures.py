@@ -90,15 +90,16 @@ def train_tokenizer(vocab_size: int = 320):
     )
 
 
-def write_mlx_lm_saved(out: Path, *, seed: int = 0) -> Path:
-    """A tiny Qwen3 fine-tune as ``mlx_lm.utils.save`` writes it, from a local source folder."""
+def write_mlx_lm_saved(out: Path, *, seed: int = 0, config: dict | None = None) -> Path:
+    """A tiny Qwen3 fine-tune as ``mlx_lm.utils.save`` writes it, from a local source folder
+    (``config``: other architecture values than ``TINY_QWEN3``'s)."""
     import mlx.core as mx
     import mlx_lm.utils as mlu
     from mlx_lm.models import qwen3
     from mlx_lm.tokenizer_utils import TokenizerWrapper
 
     tokenizer = train_tokenizer()
-    conf = {**TINY_QWEN3, "vocab_size": len(tokenizer)}
+    conf = {**TINY_QWEN3, **(config or {}), "vocab_size": len(tokenizer)}
     mx.random.seed(seed)
     model = qwen3.Model(qwen3.ModelArgs.from_dict(conf))
     model.set_dtype(mx.bfloat16)
@@ -134,3 +135,36 @@ def hf_cache_from_hub(model: Path, repo_id: str, endpoint: str, token: str, cach
     api.create_repo(repo_id, exist_ok=True)
     api.upload_folder(folder_path=str(model), repo_id=repo_id)
     return Path(snapshot_download(repo_id, cache_dir=cache, endpoint=endpoint, token=token))
+
+
+def train_adapter(base: Path, out: Path, *, fine_tune_type: str = "lora", num_layers: int = 2, rank: int = 4,
+                  base_id: str = "lab/base") -> Path:  # fmt: skip
+    """An adapter as ``mlx_lm.lora`` writes one: its own ``train_model`` (``linear_to_lora_layers``, one
+    training step, ``adapters.safetensors`` of the trainable parameters and ``adapter_config.json``
+    of its arguments), on ``base`` loaded with ``mlx_lm.load``.  ``adapter_path`` is relative, as
+    on the command line (run from ``out``'s parent)."""
+    import contextlib
+    import io
+    import os
+    import types
+
+    import mlx_lm
+    from mlx_lm import lora
+    from mlx_lm.tuner.datasets import TextDataset
+
+    model, tokenizer = mlx_lm.load(str(base))
+    args = {**lora.CONFIG_DEFAULTS, "model": base_id, "train": True, "fine_tune_type": fine_tune_type,
+            "num_layers": num_layers, "iters": 1, "batch_size": 1, "val_batches": 1, "steps_per_report": 1,
+            "steps_per_eval": 1000, "save_every": 1000, "adapter_path": out.name, "max_seq_length": 64,
+            "lora_parameters": {"rank": rank, "dropout": 0.0, "scale": 20.0}}  # fmt: skip
+    data = [{"text": line} for line in _CORPUS]
+    here = os.getcwd()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.chdir(out.parent)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            lora.train_model(types.SimpleNamespace(**args), model, TextDataset(data, tokenizer),
+                             TextDataset(data, tokenizer))  # fmt: skip
+    finally:
+        os.chdir(here)
+    return out

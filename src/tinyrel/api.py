@@ -75,6 +75,10 @@ def validate(
     from tinyrel.weights.validate import inspect_weights
 
     root = _directory(model_dir)
+    if against_mlx_lm and (root / "adapter_config.json").is_file() and not (root / "config.json").exists():
+        raise TinyrelError("usage/mlx-lm-adapter", "--mlx-lm builds mlx-lm's model class from config.json, which an "
+                           "adapter has not: tinyrel check compares its modules with its base (base-model)",
+                           usage=True)  # fmt: skip
     expected = mf.load(Path(manifest).expanduser()) if manifest else None
     inspection = inspect_weights(root, expected=expected, quick=quick, full_sha256=full_sha256)
     if against_mlx_lm:
@@ -152,6 +156,23 @@ def _default_entry_name(lock_file: Path) -> str:
 
 
 @_one_call
+def lock_base(workspace: PathLike = ".", release: str | None = None) -> tuple[LockedSource, Report]:
+    """Pin the release's base (its spec's ``[base] source``) in the workspace lock, as the entry
+    ``<release>.base``: an ``hf://`` source resolved to a commit, every file by size and SHA-256 from
+    the Hub's metadata (no weight is downloaded).  Other entries are left byte for byte.
+
+    >>> entry, report = tinyrel.lock_base("my-release")
+    >>> entry.revision, len(entry.files)
+    """
+    from tinyrel.atomic import check_output_target
+    from tinyrel.policy.base_pin import pin_base
+
+    ws = _workspace(workspace)
+    check_output_target(ws.lock_path, "lock")
+    return pin_base(ws.spec(release), ws.lock_path)
+
+
+@_one_call
 def check_lock(lock_file: PathLike = "tinyrel.lock") -> Report:
     """Whether every entry of a lock still matches what it points to (``lock/stale`` findings).
 
@@ -166,8 +187,11 @@ def check_lock(lock_file: PathLike = "tinyrel.lock") -> Report:
 @_one_call
 def init(weights: str, *, name: str, base_model: str, directory: PathLike = ".") -> Report:
     """Scaffold a release workspace for real weights (a directory, a cache snapshot or
-    ``hf-cache://ORG/NAME[@REV]``): spec, lock, manifest, CHANGELOG entry, card template.  Refuses to
-    overwrite anything; a failed or interrupted init removes what it created.
+    ``hf-cache://ORG/NAME[@REV]``; a model or an mlx-lm adapter directory): spec, lock, manifest,
+    CHANGELOG entry, card template.  ``base_model`` is the base's Hub id ``ORG/NAME`` (the spec names
+    ``hf://ORG/NAME@main``; ``lock_base`` pins it), or ``hf://ORG/NAME@REV``, ``hf-cache://…`` or a
+    directory, pinned in the lock now (always so for an adapter).  Refuses to overwrite anything; a
+    failed or interrupted init removes what it created.
 
     >>> tinyrel.init("~/models/my-specialist", name="my-specialist", base_model="Qwen/Qwen3-4B", directory="rel")
     """
@@ -263,6 +287,7 @@ def verify(
     no_download: bool = False,
     require: Sequence[str] = (),
     plain_http: bool = False,
+    base_dir: PathLike | None = None,
 ) -> Report:
     """Check a file, a directory, ``hf://org/name@rev`` or ``oci://HOST[:PORT]/PATH:TAG`` against its
     OMS signature (an OCI release's ``model.sig`` is the referrer attached to its manifest).
@@ -271,6 +296,8 @@ def verify(
     ``require`` (``provenance``, ``evals``, ``gate``, ``sbom`` or ``all``) also checks the release's
     signed statements: each required one present, signed by the same signer, about the verified
     files; ``report.data["attestations"]`` lists every statement found.
+    With ``base_dir`` (by default ``TARGET/base`` of a pulled adapter release) the base's files are
+    checked against the pins the release signs.
 
     >>> trust = tinyrel.VerifierConfig(public_key=Path("publisher.pub"))
     >>> report = tinyrel.verify("hf://my-org/my-specialist@v0.1.0", trust, require=["all"])
@@ -284,12 +311,21 @@ def verify(
     if target.startswith("hf://"):
         from tinyrel.verifying.hub import verify_hub
 
+        if base_dir is not None:
+            from tinyrel.verifying.base_pull import verify_hub_closure
+
+            if kinds:
+                raise TinyrelError("usage/require", "--require and --base-dir are not checked together yet: verify "
+                                   "the attestations without --base-dir", usage=True)  # fmt: skip
+            return verify_hub_closure(target, Path(signature) if signature else None, trust, ignore, no_download,
+                                      _directory(base_dir, "--base-dir"))  # fmt: skip
         return verify_hub(target, Path(signature) if signature else None, trust, ignore, no_download, require=kinds)
     if target.startswith("oci://"):  # OCI registries: tinyrel.verifying.oci
         from tinyrel.verifying.oci import verify_oci
 
-        if kinds:
-            raise TinyrelError("usage/require", "--require is not checked for oci:// releases yet", usage=True)
+        if kinds or base_dir is not None:
+            raise TinyrelError("usage/oci-options", "--require and --base-dir are not checked for oci:// releases yet",
+                               usage=True)  # fmt: skip
         return verify_oci(target, trust, Path(signature) if signature else None, ignore, no_download, plain_http)
     if plain_http:
         raise TinyrelError("usage/plain-http", "--plain-http applies to oci:// targets only", usage=True)
@@ -307,7 +343,13 @@ def verify(
     bundle = Path(signature) if signature else root / SIGNATURE
     if not bundle.is_file():
         raise TinyrelError("usage/signature", "the signature does not exist", usage=True, path=str(bundle))
-    report = verify_local(root, bundle, trust, ignore)
+    if base_dir is not None or (root / "base").is_dir():  # a pulled adapter's base beside it: checked by its pins
+        from tinyrel.verifying.base_pull import verify_local_closure
+
+        base = _directory(base_dir, "--base-dir") if base_dir is not None else None
+        report = verify_local_closure(root, bundle, trust, ignore, base)
+    else:
+        report = verify_local(root, bundle, trust, ignore)
     if kinds:
         from tinyrel.verifying.attestations import check_attestations
 
@@ -316,15 +358,28 @@ def verify(
 
 
 @_one_call
-def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, revision: str | None = None,
-         require: Sequence[str] = (), plain_http: bool = False) -> Path:  # fmt: skip
+def pull(
+    uri: str,
+    trust: VerifierConfig,
+    local_dir: PathLike | None = None,
+    *,
+    revision: str | None = None,
+    require: Sequence[str] = (),
+    plain_http: bool = False,
+    base_dir: PathLike | None = None,
+) -> Path:
     """A verified local copy of a signed Hub release (or ``oci://HOST[:PORT]/PATH:TAG``), or ``Refused``
     (its ``report`` says why, and nothing was written): signature first, then the Hub's listing (the
     manifest's layers), then every byte, and only then are the files made visible at ``local_dir``.
-    ``require`` names the signed statements the release must carry (as for ``verify``).
+    ``require`` names the signed statements the release must carry (as for ``verify``).  An adapter
+    release brings its base, fetched at the commit the release signs and checked file by file
+    against the signed pins, into ``local_dir/base`` (or ``base_dir``; ``base_dir`` also fetches a
+    fine-tune's pinned base).
 
     >>> path = tinyrel.pull("hf://my-org/my-specialist@v0.1.0", trust, "models/my-specialist")
     >>> model, tokenizer = mlx_lm.load(str(path))
+    >>> adapter = tinyrel.pull("hf://my-org/my-adapter@v0.1.0", trust, "models/my-adapter")
+    >>> model, tokenizer = mlx_lm.load(str(adapter / "base"), adapter_path=str(adapter))
     """
     from tinyrel.attesting.kinds import required_kinds
     from tinyrel.verifying.pull import pull as pull_verified
@@ -337,13 +392,15 @@ def pull(uri: str, trust: VerifierConfig, local_dir: PathLike | None = None, *, 
         if revision is not None:
             raise TinyrelError("usage/revision", "an oci:// reference names its tag or digest itself; drop --revision",
                                usage=True)  # fmt: skip
-        if kinds:
-            raise TinyrelError("usage/require", "--require is not checked for oci:// releases yet", usage=True)
+        if kinds or base_dir is not None:
+            raise TinyrelError("usage/oci-options", "--require and --base-dir are not checked for oci:// releases yet",
+                               usage=True)  # fmt: skip
         report = pull_oci(uri, trust, Path(local_dir) if local_dir else None, plain_http)
     elif plain_http:
         raise TinyrelError("usage/plain-http", "--plain-http applies to oci:// references only", usage=True)
     else:
-        report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision, require=kinds)
+        report = pull_verified(uri, trust, Path(local_dir) if local_dir else None, revision=revision, require=kinds,
+                               base_dir=Path(base_dir).expanduser() if base_dir else None)  # fmt: skip
     if not report.ok:
         first = report.errors[0]
         raise Refused("pull/not-verified", f"{first.code}: {first.message}; nothing was written", report,
@@ -456,4 +513,5 @@ def diff(a: PathLike, b: PathLike, *, trust: VerifierConfig | None = None) -> Re
         raise
     report = diff_report(*sides, str(a), str(b))
     report.findings[:0] = notes
+    report.data["values_compared"] = not any(n.code == "diff/headers-only" for n in notes)
     return report

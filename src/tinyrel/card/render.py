@@ -102,6 +102,7 @@ class CardInputs:
     facts: ReleaseFacts = field(default_factory=ReleaseFacts)
     evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> tinyrel.evidence EvalEvidence
     weights_format: str = ""  # a sentence: quantization or float dtype, from the manifest (weights_format())
+    base: Any = None  # tinyrel.policy.base_pin.BaseFacts: the [base] and its pin (None: the spec declares none)
 
 
 _FLOAT_NAMES = {"BF16": "bf16", "F16": "fp16", "F32": "fp32", "F64": "fp64", "F8_E4M3": "fp8 (e4m3)",
@@ -189,7 +190,7 @@ def card_data(spec: ReleaseSpec, evidence: dict[str, Any] | None = None, facts: 
     return ModelCardData(
         model_name=spec.name,
         base_model=spec.base_model,
-        base_model_relation="finetune",
+        base_model_relation=spec.base.relation if spec.base is not None else "finetune",
         library_name="mlx",
         license=spec.license,
         pipeline_tag=spec.pipeline_tag,
@@ -248,6 +249,7 @@ def render_card(spec: ReleaseSpec, inputs: CardInputs, template: Path | None = N
                 repo_id=facts.repo_id or spec.repo_id or "",
                 ev=_evidence_cells(spec, inputs.evidence),
                 weights_format=inputs.weights_format,
+                base=inputs.base,
             )
         )
     except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:

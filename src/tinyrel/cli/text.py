@@ -120,7 +120,8 @@ def diff_summary(data: dict[str, Any]) -> str:
         f"{len(t['changed'])} changed, {len(t['added'])} added, {len(t['removed'])} removed, "
         f"{len(t['dtype_changed'])} dtype and {len(t['shape_changed'])} shape changes, {t['unchanged']} unchanged"
     )
-    what = "identical" if data["identical"] else data["summary"]["text"]
+    same = "identical" if data.get("values_compared", True) else "same tensor names, shapes and dtypes (header-only)"
+    what = same if data["identical"] else data["summary"]["text"]
     return f"{data['a']} → {data['b']}: {what}\n  tensors: {counts}; {data['bytes_changed']:,} bytes changed"
 
 

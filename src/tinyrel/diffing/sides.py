@@ -59,8 +59,10 @@ def _from_hub(uri: str, trust: VerifierConfig | None, notes: list[Finding]) -> d
         info = hub_api().model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
         listing = checked_listing(info, uri)
         remote = listing.get(MANIFEST)
-        if remote is None:
-            raise TinyrelError("diff/no-manifest", f"{uri} has no {MANIFEST}; diff reads a release through it")
+        if remote is None:  # not a tinyrel release (a base model): its safetensors headers stand for it
+            from tinyrel.diffing.header_side import header_manifest
+
+            return header_manifest(uri, ref.repo_id, info.sha, listing, notes)
         if remote.size is not None and remote.size > mf.MAX_MANIFEST_BYTES:
             raise TinyrelError("diff/invalid-manifest", f"{uri}: {MANIFEST} is {remote.size:,} bytes, more than a "
                                "manifest can be")  # fmt: skip

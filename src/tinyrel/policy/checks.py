@@ -18,6 +18,8 @@ from typing import Any
 
 from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
+from tinyrel.policy.base_model import base_model
+from tinyrel.policy.base_model import passed as base_model_passed
 from tinyrel.policy.prose_claims import prose_claims
 from tinyrel.policy.spec_text import copy_carrier
 from tinyrel.release_files import is_release_metadata
@@ -49,6 +51,7 @@ class GateContext:
     pin_problem: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> EvalEvidence (tinyrel.evidence)
     evidence_findings: list[Finding] = field(default_factory=list)  # problems reading the records
+    base: Any = None  # tinyrel.policy.base_pin.BaseFacts, set by the base-model check ([base] in the spec)
     _view: CardView | None = None
     _view_of: str = ""
 
@@ -404,6 +407,7 @@ CHECKS: dict[str, Check] = {
     "changelog-entry": changelog_entry,
     "weights": weights,
     "manifest-lock": manifest_lock,
+    "base-model": base_model,
     "eval-evidence": eval_evidence,
     "prose-claims": prose_claims,
     "routed-only-copy": routed_only_copy,
@@ -429,6 +433,7 @@ def passed_statement(check: str, ctx: GateContext) -> str:
         "changelog-entry": f"CHANGELOG.md has an entry for {spec.version}",
         "weights": "the weights were validated against the manifest",
         "manifest-lock": "the manifest and the lock list the same files and digests",
+        "base-model": base_model_passed(ctx),
         "eval-evidence": "every number with per-item records was recomputed from them",
         "prose-claims": "every score, count, delta and p-value the card's prose states about an eval matches its "
         "per-item records, or its spec numbers where it has none",

@@ -152,6 +152,7 @@ def run_gate(
         files=[f for f in files if f.get("sha256")],
         facts=facts,
         weights_format=weights_format(ctx.manifest),
+        base=ctx.base,
     )
     template_label = ctx.template_path
     for _ in range(2):  # render, check the card, render again with the final blocker status

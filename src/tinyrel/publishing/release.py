@@ -148,19 +148,32 @@ def public_source(ctx_lock: LockedSource | None, spec_source: str, hosted_uri: s
     return REDACTED_LOCAL
 
 
-def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None) -> bytes:
+def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None, base_source: str | None = None) -> bytes:
     """The spec re-serialised (tomli_w) with ``weights.source`` replaced by its public form, and
     ``distribution.repo_id`` by the repo the release is published to: the signed statement of where
-    this release belongs, which ``verify`` and ``pull`` compare with the repo asked for."""
+    this release belongs, which ``verify`` and ``pull`` compare with the repo asked for.  ``[base]
+    source`` is replaced by ``base_source`` (its pinned commit, or ``redacted:local-path``)."""
     import tomllib
 
     import tomli_w
 
     doc = tomllib.loads(read_small(spec_path, MAX_SPEC_BYTES))
     doc["weights"]["source"] = source
+    if base_source is not None and isinstance(doc.get("base"), dict):
+        doc["base"]["source"] = base_source
     if repo_id is not None:
         doc.setdefault("distribution", {})["repo_id"] = repo_id
     return (SNAPSHOT_NOTE + tomli_w.dumps(doc)).encode("utf-8")
+
+
+def public_base_source(base) -> str | None:
+    """``[base] source`` as a published spec may state it (``base``: ``tinyrel.policy.base_pin.BaseFacts``):
+    its pinned commit when the Hub confirmed it, a Hub source as written, never a directory of this machine."""
+    if base is None:
+        return None
+    if base.pin == "confirmed" and base.pinned_uri:
+        return base.pinned_uri
+    return base.spec.source if base.spec.source.startswith(("hf://", "hf-cache://")) else REDACTED_LOCAL
 
 
 def public_lock_entry(entry: LockedSource, pin: str = "") -> LockedSource:
@@ -183,16 +196,19 @@ def metadata_files(result: GateResult, lock_entry: LockedSource | None = None, h
     """
     ctx = result.context
     source = public_source(ctx.lock, ctx.spec.weights_source, hosted_uri, ctx.pin)
+    base_source = public_base_source(ctx.base)
     files = [
         ReleaseFile.generated(CARD, result.card.encode("utf-8")),
-        ReleaseFile.generated(SPEC_SNAPSHOT, spec_snapshot(ctx.spec.path, source, result.facts.repo_id)),
+        ReleaseFile.generated(SPEC_SNAPSHOT, spec_snapshot(ctx.spec.path, source, result.facts.repo_id, base_source)),
     ]
     manifest_path = ctx.ws.manifest_path(ctx.spec.name)
     if manifest_path.is_file():
         files.append(ReleaseFile.generated(MANIFEST, read_bytes_capped(manifest_path, mf.MAX_MANIFEST_BYTES)))
     entry = lock_entry or (public_lock_entry(ctx.lock, ctx.pin) if ctx.lock is not None else None)
     if entry is not None:
-        files.append(ReleaseFile.generated(LOCK, Lock([entry]).to_toml().encode("utf-8")))
+        # The base's pin rides in the signed lock: model.sig covers what a consumer must fetch to load the release.
+        base = [public_lock_entry(ctx.base.entry, ctx.base.pin)] if ctx.base is not None and ctx.base.entry else []
+        files.append(ReleaseFile.generated(LOCK, Lock([entry, *base]).to_toml().encode("utf-8")))
     files += evidence_files(result)
     return files
 

@@ -200,9 +200,10 @@ domain = "the domain this model was tuned for"
 summary = {summary_v}
 
 [weights]
-source = {source_v}
+source = {source_v}{kind_line}
 # artifact_size = "7.5 GB MLX safetensors directory"
 
+{base_table}
 [distribution]
 mode = "undecided"              # undecided | metadata | weights
 repo_id = {repo_v}
@@ -253,8 +254,14 @@ checks = ["routed-only-copy", "negative-transfer-table", "claims-comparability"]
 def init_real(weights: str, name: str, base_model: str, dest: Path) -> Report:
     """A starting spec for a real model: fill in summary, routing, evals and blockers, then check.
 
-    ``weights`` is a directory, a cache snapshot path or ``hf-cache://ORG/NAME[@REV]``.
+    ``weights`` is a directory, a cache snapshot path or ``hf-cache://ORG/NAME[@REV]`` — a model, or
+    an mlx-lm adapter directory (``kind = "adapter"``).  ``base_model`` is the base's Hub id, or a
+    source that is pinned now (``tinyrel.policy.base_pin.base_argument``).
     """
+    from tinyrel.policy.base_pin import base_argument, entry_name, resolve_pin
+    from tinyrel.weights.adapter import is_adapter_dir
+    from tinyrel.workspace.spec_base import BaseSpec, scaffold_base_table
+
     check_name(name)
     ref = parse_source(weights, Path.cwd())
     if ref.kind == HUB:
@@ -264,6 +271,19 @@ def init_real(weights: str, name: str, base_model: str, dest: Path) -> Report:
     if not weights_dir.is_dir():
         raise TinyrelError("path/not-found", "no weights directory here", usage=True, path=weights)
     _refuse_existing(dest, name)
+    if (dest / "tinyrel.lock").exists() and read_lock(dest / "tinyrel.lock").get(entry_name(name)) is not None:
+        raise TinyrelError("init/exists", f"already has an entry named {entry_name(name)!r}; not overwriting",
+                           usage=True, path=str(dest / "tinyrel.lock"))  # fmt: skip
+    adapter = is_adapter_dir(weights_dir)
+    base = base_argument(base_model, dest)
+    relation = "adapter" if adapter else "finetune"
+    base_pin = None
+    if base.pin_now or adapter:  # an adapter is unusable without its base: pinned now, never later
+        base_pin, pinned = resolve_pin(BaseSpec(base.source, relation), name, dest)
+        if not pinned.ok:
+            raise TinyrelError("init/base-unresolved", f"the base did not resolve ({first_errors(pinned)}); nothing "
+                               "was written", path=base_model)  # fmt: skip
+    base_model = base.repo_id or "ORG/base-model"
     source = weights if ref.path is None else cache_uri(ref.path) or portable_path(ref.path, dest)
     found = base_license(weights_dir, base_model)
     text = SCAFFOLD.format(
@@ -272,8 +292,10 @@ def init_real(weights: str, name: str, base_model: str, dest: Path) -> Report:
         base_v=_toml(base_model),
         license_v=_toml(found.license or LICENSE_PLACEHOLDER),
         license_comment=f"  # read from {found.where}" if found.license else "  # not found: replace it",
-        summary_v=_toml(f"{name}: a fine-tune of {base_model}."),
+        summary_v=_toml(f"{name}: {'a LoRA adapter for' if adapter else 'a fine-tune of'} {base_model}."),
         source_v=_toml(source),
+        kind_line='\nkind = "adapter"  # an mlx-lm adapter (LoRA/DoRA), loaded onto its [base]' if adapter else "",
+        base_table=scaffold_base_table(base.source, relation),
         repo_v=_toml(f"ORG/{name}"),
     )
     report = Report()
@@ -281,6 +303,14 @@ def init_real(weights: str, name: str, base_model: str, dest: Path) -> Report:
         undo.directory(dest)
         dest.mkdir(parents=True, exist_ok=True)
         write_workspace(dest, name, "0.1.0", source, text, report, undo)
+        if base_pin is not None:
+            update_lock(dest / "tinyrel.lock", base_pin, replace=False)
+    if base_pin is not None:
+        report.info("init/base", f"base {base.source} pinned as {base_pin.name}: {len(base_pin.files)} files"
+                    + (f" at commit {base_pin.revision}" if base_pin.revision else ""), "tinyrel.lock")  # fmt: skip
+    else:
+        report.info("init/base-unpinned", f"the spec names the base {base.source}; pin it by commit with tinyrel "
+                    "lock --base (it asks the Hub)", f"release/{name}.toml")  # fmt: skip
     spec_rel = f"release/{name}.toml"
     line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("license = "))
     if found.license:

@@ -15,7 +15,6 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from tinyrel.atomic import staged_new_directory
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.release_files import SIGNATURE
 from tinyrel.signing.files import HF_LOCAL_DIR_STATE
@@ -28,12 +27,15 @@ class _Refused(Exception):
 
 
 def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revision: str | None = None,
-         require: Sequence[str] = ()) -> Report:  # fmt: skip
+         require: Sequence[str] = (), base_dir: Path | None = None) -> Report:  # fmt: skip
     """Download ``hf://org/name[@rev]`` into ``local_dir`` (default ``./name``) only if it verifies
-    (and, with ``require``, only if it carries those attestations and they verify).
+    (and, with ``require``, only if it carries those attestations and they verify); an adapter
+    release's base (or, with ``base_dir``, any release's pinned base) comes with it, checked against
+    the signed pins (``tinyrel.verifying.base_pull``).
 
     Returns the verification report; ``report.data["path"]`` is the verified directory on success.
     """
+    from tinyrel.verifying.base_pull import fetch_closure, staged_closure
     from tinyrel.verifying.hub import fetch_verified
 
     ref = hub_ref(uri)
@@ -47,13 +49,14 @@ def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revi
                            "it (choose another --local-dir)", usage=True, path=str(target))  # fmt: skip
     report = Report()
     try:
-        with staged_new_directory(target) as stage:
+        with staged_closure(target, base_dir) as staging:
+            stage = staging.release
             report = fetch_verified(uri, trust, stage)
             if require and report.ok:
                 from tinyrel.verifying.attestations import check_attestations
 
                 check_attestations(stage, stage / SIGNATURE, trust, require, report)
-            if not report.ok:
+            if not report.ok or not fetch_closure(staging, report):
                 raise _Refused
             shutil.rmtree(stage / HF_LOCAL_DIR_STATE, ignore_errors=True)  # huggingface_hub's download state
             _remove_empty_dirs(stage / ".cache")

@@ -19,6 +19,7 @@ from tinyrel.findings import Report
 from tinyrel.safe_io import open_regular
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+MAX_RANK = 64  # numpy's limit; a shape of millions of dimensions would make its element count a quadratic product
 
 DTYPE_SIZES: dict[str, int] = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
@@ -131,6 +132,8 @@ def parse_header_bytes(header_bytes: bytes, rel: str, file_size: int, report: Re
 
 
 def _check_metadata(meta: object, rel: str, report: Report) -> dict[str, str]:
+    if meta is None:  # ``"__metadata__": null``: no metadata, as the reference reader takes it (mlx writes it)
+        return {}
     if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
         report.error("safetensors/bad-metadata", "__metadata__ must map strings to strings", rel)
         return {}
@@ -150,6 +153,9 @@ def _check_entry(name: str, spec: object, rel: str, report: Report) -> TensorEnt
         return None
     if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
         report.error("safetensors/bad-shape", f"tensor {name!r}: shape must be non-negative ints", rel)
+        return None
+    if len(shape) > MAX_RANK:
+        report.error("safetensors/bad-shape", f"tensor {name!r}: {len(shape):,} dimensions (at most {MAX_RANK})", rel)
         return None
     if (
         not isinstance(offsets, list)

@@ -44,6 +44,11 @@ def inspect_weights(
     with tensor digests only, which is all ``tinyrel diff`` needs): validation against a manifest verifies
     header digests and per-tensor digests instead, which cover the same bytes in parallel.
     """
+    from tinyrel.weights.adapter import inspect_adapter, is_adapter_dir
+
+    if is_adapter_dir(root):  # an mlx-lm LoRA/DoRA adapter (tinyrel.weights.adapter), not a model directory
+        return Inspection(*inspect_adapter(root, expected=expected, quick=quick, build_manifest=build_manifest,
+                                           full_sha256=full_sha256, progress=progress, file_sha256=file_sha256))
     report = Report()
     model = open_model_dir(root, report)
     layout.check_index(model, report)

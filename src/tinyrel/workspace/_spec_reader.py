@@ -17,12 +17,14 @@ from tinyrel.findings import TinyrelError
 
 # The keys each table of a spec may hold; anything else is reported with a "did you mean".
 KEYS: dict[str, set[str]] = {
-    "": {"schema", "release", "weights", "distribution", "routing", "evals", "context", "blockers", "provenance"},
+    "": {"schema", "release", "weights", "distribution", "routing", "evals", "context", "blockers", "provenance",
+         "base"},
     "release": {
         "name", "version", "base_model", "license", "summary", "domain", "pipeline_tag", "stand_in", "require_records",
         "not_eval_claims",
     },
-    "weights": {"source", "artifact_size"},
+    "weights": {"source", "artifact_size", "kind"},
+    "base": {"source", "relation", "allow_restricted"},  # tinyrel.workspace.spec_base
     "distribution": {"mode", "repo_id"},
     "routing": {"routed_only", "domain", "router_guidance", "not_for", "forbidden_copy", "not_eval_claims"},
     "evals": {

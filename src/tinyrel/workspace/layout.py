@@ -3,7 +3,8 @@
 release/<name>.toml     release spec
 manifests/<name>.json   weight manifest
 templates/card.md.j2    optional card template override
-tinyrel.lock            package lock, one [[sources]] entry per release (named after it)
+tinyrel.lock            package lock, one [[sources]] entry per release (named after it), and
+                        <name>.base pinning the release's base model ([base] in its spec)
 CHANGELOG.md
 """
 

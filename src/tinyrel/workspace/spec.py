@@ -19,6 +19,7 @@ from typing import Any
 from tinyrel.findings import TinyrelError
 from tinyrel.workspace._spec_reader import SpecNote, _Reader
 from tinyrel.workspace.provenance import ProvenanceSpec, parse_provenance
+from tinyrel.workspace.spec_base import BaseSpec, base_notes, read_base
 
 SCHEMA = "tinyrel.release/1"
 DISTRIBUTION_MODES = ("undecided", "metadata", "weights")
@@ -141,6 +142,8 @@ class ReleaseSpec:
     provenance: ProvenanceSpec = field(default_factory=ProvenanceSpec)  # [provenance]: recipe and datasets
     lines: dict[str, int] = field(default_factory=dict)  # "section.key" -> line, for findings
     text_lines: list[str] = field(default_factory=list, repr=False)  # the spec's source, to place findings
+    base: BaseSpec | None = None  # [base]: where the base model is and how this release derives from it
+    weights_kind: str = "model"  # [weights] kind: "model", or "adapter" (a LoRA/DoRA adapter for the base)
 
     def evals_of(self, kind: str) -> list[Eval]:
         return [e for e in self.evals if e.kind == kind]
@@ -326,7 +329,8 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
     for section, keys in PROSE_LINES.items():
         spec.lines.update({f"{section}.{key}": r.line_of(key, section) or 0 for key in keys})
     spec.text_lines = r.lines
-    spec.notes = _notes(r, doc)
+    spec.base, spec.weights_kind = read_base(r, doc, spec.base_model)
+    spec.notes = _notes(r, doc) + base_notes(r, doc)
     spec.provenance, provenance_notes = parse_provenance(r, doc)
     spec.notes += provenance_notes
     return spec

@@ -13,7 +13,11 @@ from tinyrel.cli.common import Outcome, output_options, report_command
 @click.command("init")
 @click.argument("weights", required=False)
 @click.option("--name", help="Release name (a file-name-safe slug).")
-@click.option("--base-model", help="Hub id of the base model, e.g. Qwen/Qwen3-4B.")
+@click.option(
+    "--base-model",
+    help="The base model: its Hub id (e.g. Qwen/Qwen3-4B; pin it later with tinyrel lock --base), or "
+    "hf://ORG/NAME@REV, hf-cache://ORG/NAME or a directory, pinned by commit and digests now.",
+)
 @click.option("--dir", "dest", type=click.Path(path_type=Path), default=Path("."), show_default=True)
 @click.option(
     "--example",
@@ -28,7 +32,8 @@ def init_command(
 ) -> Outcome:
     """Scaffold a release workspace (spec, lock, manifest, CHANGELOG entry, card template).
 
-    WEIGHTS is a model directory, a Hugging Face cache snapshot or hf-cache://ORG/NAME[@REV].
+    WEIGHTS is a model directory, a Hugging Face cache snapshot or hf-cache://ORG/NAME[@REV], or an mlx-lm
+    adapter directory (adapter_config.json + adapters.safetensors).
     """
     if example is not None:
         return Outcome(api.init_example(example), f"example workspace for the seed release in {example}")

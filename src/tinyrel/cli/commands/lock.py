@@ -27,10 +27,27 @@ from tinyrel.findings import TinyrelError
     "else weights].",
 )
 @click.option("--check", is_flag=True, help="Exit 1 when the lock no longer matches what it points to.")
+@click.option(
+    "--base",
+    "base",
+    is_flag=True,
+    help="Pin the workspace release's base (its spec's [base] source) as the entry RELEASE.base; --name names the "
+    "release.",
+)
 @output_options
 @report_command
-def lock_command(source: str | None, output: Path, name: str | None, check: bool) -> Outcome:
+def lock_command(source: str | None, output: Path, name: str | None, check: bool, base: bool) -> Outcome:
     """Resolve SOURCE (a directory, HF cache snapshot, hf-cache:// or hf:// reference) into the lock."""
+    if base:
+        if source or check:
+            raise TinyrelError("usage/base", "--base pins the spec's [base] source: give no SOURCE and no --check",
+                               usage=True)  # fmt: skip
+        entry, report = api.lock_base(".", name)
+        report.data["source"] = entry.to_toml()
+        if not report.ok:
+            return Outcome(report, f"not locked: {entry.name} did not resolve cleanly")
+        at = f" at commit {entry.revision}" if entry.revision else ""
+        return Outcome(report, f"locked {entry.name} -> tinyrel.lock: {entry.uri}{at}, {len(entry.files)} files")
     if check:
         target = Path(source) if source else output
         return Outcome(api.check_lock(target), f"checked {target}")

@@ -21,20 +21,28 @@ from tinyrel.findings import Refused
     help="Where the verified files go (default: ./NAME). Must be absent or empty.",
 )
 @click.option("--plain-http", is_flag=True, help="oci:// only: plain HTTP to a non-loopback registry.")
+@click.option(
+    "--base-dir",
+    type=click.Path(path_type=Path),
+    help="Where an adapter's base goes (default: LOCAL_DIR/base); a directory that already holds the pinned base "
+    "(shared by adapters) is checked and used, never written.",
+)
 @trust_options
 @require_option
 @output_options
 @report_command
 def pull_command(
-    target: str, revision: str | None, local_dir: Path | None, plain_http: bool, chain: tuple[Path, ...],
-    require: tuple[str, ...], **trust
+    target: str, revision: str | None, local_dir: Path | None, plain_http: bool, base_dir: Path | None,
+    chain: tuple[Path, ...], require: tuple[str, ...], **trust
 ) -> Outcome:
-    """Download TARGET (hf://org/name[@rev], oci://host/path:tag); make it visible once every byte verifies."""
+    """Download TARGET (hf://org/name[@rev], oci://host/path:tag); make it visible once every byte
+    verifies.  An adapter release's base comes with it, every file checked against the signed pins."""
     from tinyrel.verifying.bundle import VerifierConfig
 
     trust_config = VerifierConfig(certificate_chain=chain, **trust)
     try:
-        path = api.pull(target, trust_config, local_dir, revision=revision, require=require, plain_http=plain_http)
+        path = api.pull(target, trust_config, local_dir, revision=revision, require=require, plain_http=plain_http,
+                        base_dir=base_dir)  # fmt: skip
     except Refused as exc:
         return Outcome(exc.report, f"{target}: NOT verified; nothing was written" + statements_text(exc.report))
     report = path.report
@@ -58,6 +66,13 @@ def what_it_holds(path: Path, data: dict) -> str:
     from tinyrel.findings import TinyrelError
     from tinyrel.sources.uri import hub_ref
 
+    base = data.get("base")
+    if base:
+        how = "already there, every file checked" if base.get("reused") else "every file checked"
+        told = f"base {base['uri']} in {base['path']}: the {base['files']} files the release pins ({how})"
+        if base.get("adapter"):
+            return f"{told}\nuse it: mlx_lm.load({str(base['path'])!r}, adapter_path={str(path)!r})"
+        return told
     if data.get("holds_weights"):
         return f'use it: mlx_lm.generate --model {path} --prompt "..."'
     held = "it holds no weights (a metadata-only release)"

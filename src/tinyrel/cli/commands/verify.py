@@ -57,6 +57,12 @@ trust_options = option_group(
               "weights.")
 @click.option("--plain-http", is_flag=True, help="oci:// only: plain HTTP to a non-loopback registry.")
 @require_option
+@click.option(
+    "--base-dir",
+    type=click.Path(path_type=Path),
+    help="Also check this directory against the base pins the release signs (default for a pulled adapter: "
+    "TARGET/base).",
+)
 @output_options
 @report_command
 def verify_command(
@@ -72,13 +78,14 @@ def verify_command(
     no_download: bool,
     require: tuple[str, ...],
     plain_http: bool,
+    base_dir: Path | None,
 ) -> Outcome:
     """Check TARGET (file, directory, hf://org/name@rev or oci://host/path:tag) against an OMS signature."""
     from tinyrel.verifying.bundle import VerifierConfig
 
     config = VerifierConfig(public_key, chain, identity, issuer, offline, trust_config)
     report = api.verify(target, config, signature=signature, ignore=ignore, no_download=no_download, require=require,
-                        plain_http=plain_http)  # fmt: skip
+                        plain_http=plain_http, base_dir=base_dir)  # fmt: skip
     remote = target.startswith(("hf://", "oci://"))
     return _outcome(report if remote else group_download_state(report, target))
 
