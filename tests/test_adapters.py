@@ -198,8 +198,11 @@ def test_an_adapter_release_runs_end_to_end_and_loads_with_mlx_lm(base_on_hub, h
 
     api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
     published = set(api.list_repo_files("lab/my-adapter", revision="v0.1.0"))
+    statements = {f"attestations/{kind}" for kind in ("provenance.sigstore.json", "gate.sigstore.json",
+                                                      "sbom.sigstore.json", "sbom.cdx.json")}  # fmt: skip
     assert published - {".gitattributes"} == {"adapter_config.json", "adapters.safetensors", "README.md",
-                                              "manifest.json", "tinyrel.lock", "release.toml", "model.sig"}  # fmt: skip
+                                              "manifest.json", "tinyrel.lock", "release.toml", "model.sig",
+                                              *statements}  # fmt: skip
     released_lock = tomllib.loads(Path(api.hf_hub_download("lab/my-adapter", "tinyrel.lock", revision="v0.1.0",
                                                            cache_dir=tmp_path / "c")).read_text())  # fmt: skip
     base_entry = next(e for e in released_lock["sources"] if e["name"] == f"{NAME}.base")
