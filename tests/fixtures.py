@@ -134,3 +134,16 @@ def hf_cache_from_hub(model: Path, repo_id: str, endpoint: str, token: str, cach
     api.create_repo(repo_id, exist_ok=True)
     api.upload_folder(folder_path=str(model), repo_id=repo_id)
     return Path(snapshot_download(repo_id, cache_dir=cache, endpoint=endpoint, token=token))
+
+
+def convert_variant(src: Path, out: Path, **options) -> Path:
+    """``mlx_lm.convert`` of SRC into OUT with ``quantize=True`` and ``options`` (``q_bits``,
+    ``q_group_size``, ``quant_predicate`` — a mixed recipe such as ``"mixed_3_6"``)."""
+    import contextlib
+    import io
+
+    from mlx_lm.convert import convert
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        convert(str(src), str(out), quantize=True, **options)
+    return out

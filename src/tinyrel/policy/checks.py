@@ -19,6 +19,8 @@ from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.prose_claims import prose_claims
 from tinyrel.policy.spec_text import copy_carrier
+from tinyrel.policy.variant_card import variant_table
+from tinyrel.policy.variant_gate import variants_check
 from tinyrel.release_files import is_release_metadata
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.resolve import LockedSource
@@ -48,6 +50,7 @@ class GateContext:
     pin_problem: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> EvalEvidence (tinyrel.evidence)
     evidence_findings: list[Finding] = field(default_factory=list)  # problems reading the records
+    variants: dict[str, Any] = field(default_factory=dict)  # [[variants]] as the variants check found them
     _view: CardView | None = None
     _view_of: str = ""
 
@@ -392,9 +395,12 @@ CHECKS: dict[str, Check] = {
     "routed-only-copy": routed_only_copy,
     "negative-transfer-table": negative_transfer_table,
     "claims-comparability": claims_comparability,
+    "variants": variants_check,  # tinyrel.policy.variant_gate
+    "variant-table": variant_table,  # tinyrel.policy.variant_card
 }
 # Checks that read the rendered card: they run after the card is rendered (twice, see the gate).
-CARD_CHECKS = ("routed-only-copy", "negative-transfer-table", "claims-comparability")  # in report order
+CARD_CHECKS = ("routed-only-copy", "negative-transfer-table", "claims-comparability",
+               "variant-table")  # in report order
 
 
 def passed_statement(check: str, ctx: GateContext) -> str:
@@ -418,4 +424,6 @@ def passed_statement(check: str, ctx: GateContext) -> str:
         "negative-transfer-table": "the negative-transfer table above matches the eval data",
         "claims-comparability": "every context row is labelled Direct or Directional, and directional rows stay out "
         "of the headline numbers and the model-index",
+        "variants": "every variant was compared with these weights tensor by tensor (see the Variants section)",
+        "variant-table": "the Variants section and the variants' negative-transfer rows match the eval data",
     }[check]

@@ -154,8 +154,11 @@ def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None) -> b
 
     import tomli_w
 
+    from tinyrel.workspace.spec_variants import public_variant_sources
+
     doc = tomllib.loads(spec_path.read_text(encoding="utf-8"))
     doc["weights"]["source"] = source
+    public_variant_sources(doc)
     if repo_id is not None:
         doc.setdefault("distribution", {})["repo_id"] = repo_id
     return (SNAPSHOT_NOTE + tomli_w.dumps(doc)).encode("utf-8")
@@ -208,7 +211,7 @@ def evidence_files(result: GateResult) -> list[ReleaseFile]:
         for workspace_path, release_path in evidence.release_files():
             files.append(ReleaseFile.generated(release_path, (ctx.ws.root / workspace_path).read_bytes()))
         e = evidence.eval
-        if e.dataset_id and e.task_id and evidence.tuned is not None:
+        if e.dataset_id and e.task_id and evidence.tuned is not None and ctx.spec.variant is None:  # not a variant's
             url = records_url(result.facts, evidence.release_files()[0][1])
             entry = EvalResultEntry(
                 dataset_id=e.dataset_id, task_id=e.task_id, value=round(evidence.tuned.score, 4),
@@ -217,7 +220,9 @@ def evidence_files(result: GateResult) -> list[ReleaseFile]:
             )  # fmt: skip
             text = yaml.safe_dump(eval_result_entries_to_yaml([entry]), sort_keys=False)
             files.append(ReleaseFile.generated(f".eval_results/{e.id}.yaml", text.encode("utf-8")))
-    return files
+    from tinyrel.publishing.variant_files import variant_release_files
+
+    return files + [ReleaseFile.generated(path, data) for path, data in variant_release_files(result)]
 
 
 def private_paths(result: GateResult) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from tinyrel.findings import TinyrelError
 from tinyrel.workspace._spec_reader import SpecNote, _Reader
+from tinyrel.workspace.spec_variants import Variant, VariantOf, parse_variants, variant_notes
 
 SCHEMA = "tinyrel.release/1"
 DISTRIBUTION_MODES = ("undecided", "metadata", "weights")
@@ -139,6 +140,8 @@ class ReleaseSpec:
     notes: list[SpecNote] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # "section.key" -> line, for findings
     text_lines: list[str] = field(default_factory=list, repr=False)  # the spec's source, to place findings
+    variants: list[Variant] = field(default_factory=list)  # [[variants]]: quantized conversions (spec_variants)
+    variant: VariantOf | None = None  # set on a spec derived to release one variant (spec_variants.variant_spec)
 
     def evals_of(self, kind: str) -> list[Eval]:
         return [e for e in self.evals if e.kind == kind]
@@ -317,7 +320,8 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
     for section, keys in PROSE_LINES.items():
         spec.lines.update({f"{section}.{key}": r.line_of(key, section) or 0 for key in keys})
     spec.text_lines = r.lines
-    spec.notes = _notes(r, doc)
+    spec.variants = parse_variants(r, doc, spec)
+    spec.notes = _notes(r, doc) + variant_notes(r, doc)
     return spec
 
 
