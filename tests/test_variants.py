@@ -20,6 +20,7 @@ from helpers import codes, run, run_json
 
 NAME = "qwen3-4b-fileops"
 SPEC = f"release/{NAME}.toml"
+SCAFFOLD_RECORDS = Path(__import__("tinyrel").__file__).parent / "scaffold" / "evals"
 
 
 @pytest.fixture(scope="session")
@@ -55,23 +56,16 @@ def make_tree(ws: Path, conversions: dict[str, Path], variants: dict[str, str], 
     """The example workspace with mlx-lm's weights as the parent and ``variants`` (id -> conversion)."""
     shutil.copytree(conversions["parent"], ws / "weights")
     spec = ws / SPEC
-    text = spec.read_text().split("\n# A 4-bit conversion")[0]  # the example's own stand-in variant goes
+    text = spec.read_text()
     text = re.sub(r'(?m)^source = ".*"$', 'source = "weights"', text, count=1)
     for vid, kind in variants.items():
         shutil.copytree(conversions[kind], ws / f"weights-{vid}")
         text += _variant_block(vid, evals)
-        for eval_id in ("fileops-hard", "breadth"):  # the 4bit records are the example's; the others score as bf16
-            target = ws / "evals" / f"{eval_id}.{vid}.jsonl"
-            if not target.exists():
-                shutil.copy(ws / "evals" / f"{eval_id}.tuned.jsonl", target)
+        for eval_id in ("fileops-hard", "breadth"):  # 4bit: the example's 4bit records; the others score as bf16
+            kind = "4bit" if vid == "4bit" else "tuned"
+            source = SCAFFOLD_RECORDS if vid == "4bit" else ws / "evals"
+            shutil.copy(source / f"{eval_id}.{kind}.jsonl", ws / "evals" / f"{eval_id}.{vid}.jsonl")
     spec.write_text(text)
-    for path in (ws / "manifests").glob(f"{NAME}.*.json"):
-        path.unlink()
-    lock = tomllib.loads((ws / "tinyrel.lock").read_text())
-    lock["sources"] = [s for s in lock["sources"] if s["name"] == NAME]
-    import tomli_w
-
-    (ws / "tinyrel.lock").write_text(tomli_w.dumps(lock))
     assert run("manifest", "weights", "-o", f"manifests/{NAME}.json", cwd=ws).exit_code == 0
     for vid in variants:
         result = run("manifest", f"weights-{vid}", "-o", f"manifests/{NAME}.{vid}.json", cwd=ws)
@@ -105,7 +99,8 @@ def remanifest(ws: Path, vid: str) -> None:
 # --- the spec ----------------------------------------------------------------------------------------
 
 
-def test_the_spec_names_variants_strictly(example):
+def test_the_spec_names_variants_strictly(example_tree):
+    example = example_tree
     spec = example / SPEC
     base = spec.read_text()
     cases = {
@@ -312,10 +307,16 @@ def test_variant_scores_are_their_records_and_the_card_shows_them(tree):
 def test_a_template_without_the_variant_rows_fails(tree):
     template = tree / "templates" / "card.md.j2"
     text = template.read_text()
+    # A variant's breadth regression counts for the negative-transfer table like the parent's: same check.
     template.write_text(text.replace("{% for v in variants.transfer %}", "{% for v in [] %}"))
     code, doc = check(tree)
-    assert "blocker/variant-table" in codes(doc)
+    assert codes(doc) == {"blocker/weight-distribution", "blocker/negative-transfer-table"}
     assert any("needs exactly one row for 'Out-of-domain breadth (4bit)'" in f["message"] for f in doc["findings"])
+    assert {b["id"]: b["status"] for b in doc["blockers"]}["breadth-regression"] == "open"
+    template.write_text(text.replace("{% for v in variants.rows %}", "{% for v in [] %}"))
+    code, doc = check(tree)
+    assert codes(doc) == {"blocker/weight-distribution", "blocker/variant-table"}
+    assert any("'## Variants' table needs exactly one row for variant '8bit'" in f["message"] for f in doc["findings"])
 
 
 def test_records_changed_after_pinning_fail(tree):
@@ -463,7 +464,8 @@ def test_one_variant_alone_needs_its_parent_on_the_hub(tree, lfs_hub, keys):
     assert doc["plan"]["repo_id"] == "org/name-8bit"
 
 
-def test_the_example_shows_a_4bit_variant_of_its_stand_in(example):
+def test_the_example_shows_a_4bit_variant_of_its_stand_in(example_tree):
+    example = example_tree
     code, doc = check(example)
     assert codes(doc) == {"blocker/weight-distribution"} and doc["checks"]["variants"] == "pass"
     spec = tomllib.loads((example / SPEC).read_text())

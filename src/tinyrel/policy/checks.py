@@ -19,7 +19,7 @@ from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.prose_claims import prose_claims
 from tinyrel.policy.spec_text import copy_carrier
-from tinyrel.policy.variant_card import variant_table
+from tinyrel.policy.variant_card import variant_table, with_variant_rows
 from tinyrel.policy.variant_gate import variants_check
 from tinyrel.release_files import is_release_metadata
 from tinyrel.signing.files import GIT_PATHS
@@ -393,7 +393,7 @@ CHECKS: dict[str, Check] = {
     "eval-evidence": eval_evidence,
     "prose-claims": prose_claims,
     "routed-only-copy": routed_only_copy,
-    "negative-transfer-table": negative_transfer_table,
+    "negative-transfer-table": with_variant_rows(negative_transfer_table),  # and the variants' breadth rows
     "claims-comparability": claims_comparability,
     "variants": variants_check,  # tinyrel.policy.variant_gate
     "variant-table": variant_table,  # tinyrel.policy.variant_card

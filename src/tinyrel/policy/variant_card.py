@@ -7,12 +7,14 @@ item by item with the parent's records and with the stock records), rows of the 
 table for the variants' breadth evals, and — on a variant's own card — the banner that says whose
 conversion it is and that the numbers in the parent's sections are the parent's.
 
-``variant_table`` (card check ``variant-table``) reads the rendered card back: a row per variant in
-``## Variants`` and a row per variant breadth eval in ``## Negative transfer`` with the spec's numbers.
+``variant_table`` (card check ``variant-table``) reads the rendered card back for a row per variant in
+``## Variants``; ``with_variant_rows`` extends the ``negative-transfer-table`` check to a row per
+variant breadth eval, with the spec's numbers and the paired regression.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from markupsafe import Markup
@@ -55,24 +57,29 @@ def _checked(state: Any) -> str:
     return f"shapes and digests match the parent's ({kept} tensors by digest); values not read: {state.deep_skipped}"
 
 
-def _repo(repo_id: str | None, published: bool) -> Markup:
+def _repo(repo_id: str | None, published: bool, private: bool = False) -> Markup:
     if repo_id is None:
         return Markup("none (no repo_id)")
     if published:
-        return Markup(f"[{md_escape(repo_id)}](https://huggingface.co/{repo_id})")
+        return Markup(f"[{md_escape(repo_id)}](https://huggingface.co/{repo_id})" + (" (private)" if private else ""))
     return Markup(f"not published yet (planned: {code(repo_id)})")
 
 
 def _repo_of(ctx: Any, facts: Any, state: Any, parent: Any) -> tuple[str | None, bool]:
-    """The variant's repo as this run publishes the tree, and whether a reader finds it there: this
-    run publishes it (a public weights publish), or its lock entry pins it on the Hub."""
+    """The variant's repo, and whether it is where a reader finds the variant: a weights publish to the
+    Hub names every variant's repo (the tree is released together, and a re-run must render the same
+    card), otherwise the repo its lock entry pins, or the planned one, not published yet."""
     from tinyrel.workspace.spec_variants import variant_repo
 
-    parent_repo = ctx.spec.variant.parent_repo if ctx.spec.variant else (facts.repo_id if facts.hosted else None)
+    hosted = facts.hosted and facts.mode == "weights"
+    parent_repo = ctx.spec.variant.parent_repo if ctx.spec.variant else (facts.repo_id if hosted else None)
     repo = variant_repo(parent, state.variant, parent_repo)
+    if hosted:
+        return repo, True
     lock = state.lock
-    pinned = bool(lock and lock.kind == "hub" and lock.durable and repo and lock.uri.startswith(f"hf://{repo}@"))
-    return repo, bool(ctx.hosted_at) or pinned
+    if lock is not None and lock.kind == "hub" and lock.durable:  # published: where its lock entry pins it
+        return lock.uri.removeprefix("hf://").split("@")[0], True
+    return repo, False
 
 
 def _scores(state: Any) -> Markup:
@@ -113,9 +120,11 @@ def card_rows(ctx: Any, facts: Any) -> dict[str, Any]:
         bits, groups = _bits(state)
         size = (state.manifest or {}).get("totals", {}).get("bytes")
         repo, published = _repo_of(ctx, facts, state, parent)
+        private = bool(getattr(facts, "private", False)) and facts.hosted
         rows.append({"id": code(state.variant.id), "bits": bits, "group_size": groups,
                      "size": Markup(f"{size:,} bytes") if isinstance(size, int) else Markup("unknown"),
-                     "scores": _scores(state), "checked": _checked(state), "repo": _repo(repo, published)})  # fmt: skip
+                     "scores": _scores(state), "checked": _checked(state),
+                     "repo": _repo(repo, published, private)})  # fmt: skip
         for ev in state.evidence:
             cost.append({"variant": code(state.variant.id), "eval": ev.eval.name, "score": fmt_number(ev.tuned),
                          "vs_parent": Markup(fmt_paired(ev.parent, ev.summary, ev.vs_parent)),
@@ -153,8 +162,8 @@ def _model_index(ctx: Any, facts: Any) -> list[Any]:
     return results
 
 
-def _err(message: str, where: str) -> Finding:
-    return Finding(f"blocker/{CHECK}", "error", message, where)
+def _err(message: str, where: str, check: str = CHECK) -> Finding:
+    return Finding(f"blocker/{check}", "error", message, where)
 
 
 def _number(cell: str) -> float | None:
@@ -165,8 +174,7 @@ def _number(cell: str) -> float | None:
 
 
 def variant_table(ctx: Any) -> list[Finding]:
-    """Card check ``variant-table``: the card shows every variant, and every variant breadth eval in the
-    negative-transfer table with the spec's stock, score and delta and its paired regression."""
+    """Card check ``variant-table``: the card's ``## Variants`` table has one row per variant."""
     states = ctx.variants.get("states") or []
     if not states:
         return []
@@ -178,27 +186,44 @@ def variant_table(ctx: Any) -> list[Finding]:
         if shown.count(state.variant.id.casefold()) != 1:
             found.append(_err(f"the card's '## Variants' table needs exactly one row for variant {state.variant.id!r}",
                               where))  # fmt: skip
-    negative = ctx.view.find("Negative transfer")
-    rows = negative[0].tables[0][1:] if len(negative) == 1 and negative[0].tables else []
-    expected = card_rows(ctx, _NoFacts())["transfer"]
-    for want in expected:
-        matches = [r for r in rows if r and r[0].casefold() == normalize(want["name"]).casefold()]
-        if len(matches) != 1 or len(matches[0]) < 4:
-            found.append(_err(f"the negative-transfer table needs exactly one row for {want['name']!r}", where))
-            continue
-        for label, value, cell in zip(("stock", "score", "delta"), (want["stock"], want["tuned"], want["delta"]),
-                                      matches[0][1:4], strict=False):  # fmt: skip
-            got = _number(cell)
-            if value is None or got is None or abs(got - value) > 1e-9:
-                found.append(_err(f"{want['name']}: the card shows {label} {cell!r}, the spec says {value}", where))
-        paired = normalize(str(want["paired"]))
-        if "regressed" in paired and not any(paired in normalize(c) for c in matches[0][4:]):
-            found.append(_err(f"{want['name']}: the table must show the paired regression ({paired})", where))
     return found
+
+
+def with_variant_rows(check: Callable[[Any], list[Finding]]) -> Callable[[Any], list[Finding]]:
+    """The ``negative-transfer-table`` check, extended to the variants' breadth evals: a variant's breadth
+    regression counts like the parent's (the same blocker, the same ``--allow``)."""
+
+    def negative_transfer_table(ctx: Any) -> list[Finding]:
+        found = check(ctx)
+        sections = ctx.view.find("Negative transfer")
+        if not (ctx.variants.get("states") and len(sections) == 1 and sections[0].tables):
+            return found  # no variants, or no table: the parent's check has said so
+        rows = sections[0].tables[0][1:]
+        where, name = ctx.template_path, "negative-transfer-table"
+        for want in card_rows(ctx, _NoFacts())["transfer"]:
+            matches = [r for r in rows if r and r[0].casefold() == normalize(want["name"]).casefold()]
+            if len(matches) != 1 or len(matches[0]) < 4:
+                found.append(_err(f"the negative-transfer table needs exactly one row for {want['name']!r}", where,
+                                  name))  # fmt: skip
+                continue
+            for label, value, cell in zip(("stock", "score", "delta"), (want["stock"], want["tuned"], want["delta"]),
+                                          matches[0][1:4], strict=False):  # fmt: skip
+                got = _number(cell)
+                if value is None or got is None or abs(got - value) > 1e-9:
+                    found.append(_err(f"{want['name']}: the card shows {label} {cell!r}, the spec says {value}", where,
+                                      name))  # fmt: skip
+            paired = normalize(str(want["paired"]))
+            if "regressed" in paired and not any(paired in normalize(c) for c in matches[0][4:]):
+                found.append(_err(f"{want['name']}: the table must show the paired regression ({paired})", where, name))
+        return found
+
+    return negative_transfer_table
 
 
 class _NoFacts:
     """Facts for re-deriving the rows' numbers in the check (the repo cells are not compared)."""
 
     hosted = False
+    private = False
+    mode = "check"
     repo_id = None

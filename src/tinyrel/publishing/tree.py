@@ -83,8 +83,8 @@ def publish_tree(ws: Workspace, spec: ReleaseSpec, *, variant: str | None = None
     result = publish_to_hub(ws, spec, mode=mode, repo_id=repo_id, allow_other_repo=allow_other_repo,
                             dry_run=dry_run, **options)  # fmt: skip
     if not result.report.ok and not dry_run:
-        result.report.error("publish/variants-skipped", "the release was not published, so none of its variants "
-                            f"was ({', '.join(v.id for v in spec.variants)})")  # fmt: skip
+        result.report.warning("publish/variants-skipped", "the release was not published, so none of its variants "
+                              f"was ({', '.join(v.id for v in spec.variants)})")  # fmt: skip
         return result
     for item in spec.variants:
         try:

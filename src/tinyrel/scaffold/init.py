@@ -40,6 +40,11 @@ STAND_IN_NOTE = (
     "release's, except the 4bit variant's: that variant is the stand-in's own conversion (mlx's quantize) and "
     "its eval records are made up for the example. The files and digests below are the stand-in's."
 )
+STAND_IN_NOTE_ALONE = (  # the example without its variant (init_example(variants=False))
+    "This example workspace carries a tiny Qwen3-architecture stand-in (2 layers, hidden size 64, "
+    "written with mlx) in place of the real 7.5 GB specialist. Every number on this card is the real "
+    "release's; the files and digests below are the stand-in's."
+)
 # The example's quantized variant: the stand-in converted with mlx's own quantization (standin.py).
 EXAMPLE_VARIANT = """
 # A 4-bit conversion of the weights (as mlx_lm.convert -q writes one), released as its own repo
@@ -200,8 +205,9 @@ def _refuse_non_empty(dest: Path) -> None:
                            usage=True, path=str(dest))  # fmt: skip
 
 
-def init_example(dest: Path) -> Report:
-    """The seed's spec (comments kept) with small stand-in weights in a workspace-local cache."""
+def init_example(dest: Path, *, variants: bool = True) -> Report:
+    """The seed's spec (comments kept) with small stand-in weights in a workspace-local cache, and
+    (``variants``) a 4-bit variant of them, released beside them."""
     from tinyrel.scaffold.standin import place_in_cache, write_standin, write_standin_variant
 
     seed = SEED_SPEC.read_text(encoding="utf-8")
@@ -216,20 +222,24 @@ def init_example(dest: Path) -> Report:
         staging = Path(tempfile.mkdtemp(prefix=".standin-", dir=dest))
         try:
             snapshot = place_in_cache(write_standin(staging / "model"), dest / "hf-cache", repo_id)
-            quantized = write_standin_variant(snapshot, staging / "variant")
-            variant = place_in_cache(quantized, dest / "hf-cache", f"{repo_id}-4bit")
+            if variants:
+                quantized = write_standin_variant(snapshot, staging / "variant")
+                variant = place_in_cache(quantized, dest / "hf-cache", f"{repo_id}-4bit")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         for records in sorted(SEED_RECORDS.glob("*.jsonl")):  # stand-in records that reproduce the seed's numbers
+            if not variants and records.name.endswith(".4bit.jsonl"):
+                continue
             target = dest / "evals" / records.name
             undo.file(target)
             write_text_atomic(target, records.read_text(encoding="utf-8"))
         source = snapshot.relative_to(dest).as_posix()
         text = seed.replace(WEIGHTS_COMMENT, EXAMPLE_WEIGHTS_COMMENT)
-        text = _set_value(text, "stand_in", STAND_IN_NOTE, after="pipeline_tag")
+        text = _set_value(text, "stand_in", STAND_IN_NOTE if variants else STAND_IN_NOTE_ALONE, after="pipeline_tag")
         text = _set_value(text, "source", source)
         text = _set_value(text, "artifact_size", "7.5 GB (the real release; the stand-in is a few hundred KB)")
-        text += EXAMPLE_VARIANT.format(source=_toml(variant.relative_to(dest).as_posix()))
+        if variants:
+            text += EXAMPLE_VARIANT.format(source=_toml(variant.relative_to(dest).as_posix()))
         write_workspace(dest, name, spec["release"]["version"], source, text, report, undo)
         write_variants(dest, name, text, report, undo)
     report.data.update({"release": name, "workspace": str(dest)})
