@@ -413,6 +413,19 @@ def test_the_tree_publishes_three_tagged_signed_repos_and_a_variant_pulls_and_lo
         assert "Quantized variant" in card.text and "bit-identical" in card.text
     assert run("check", cwd=tree).exit_code == 0
 
+    # A variant known by its Hub release only: compared with the parent through its manifest and the
+    # config.json its repo serves (checked against the manifest); its values are not read here.
+    spec = tree / SPEC
+    original = spec.read_text()
+    spec.write_text(original.replace('source = "weights-8bit"', 'source = "hf://org/name-8bit@v0.1.0"'))
+    code, doc = check(tree)
+    assert code == 0 and doc["checks"]["variants"] == "warn", doc["findings"]
+    assert [f["message"] for f in doc["findings"] if f["code"] == "variant/not-checked"] == [
+        "variant 8bit: the variant's weights are not on this machine; its values were not compared with the parent's"]
+    assert "shapes and digests match the parent's (9 tensors by digest); values not read: the variant's weights " \
+        "are not on this machine" in run("card", cwd=tree).stdout  # fmt: skip
+    spec.write_text(original)
+
     commits = hub.hub.stats["commits"]
     code, doc = publish(tree, "--private-key", keys.private_key)  # converges: nothing to do
     assert code == 0 and hub.hub.stats["commits"] == commits

@@ -38,6 +38,7 @@ from tinyrel.safe_io import checked_relpath, open_regular
 from tinyrel.weights.variant_check import MAX_PER_CODE, Comparison, ConvertedModule
 
 CHUNK_BYTES = 16 * 1024 * 1024  # of the parent's tensor per block
+CACHE_BYTES = 8 * CHUNK_BYTES  # mlx's cache of freed buffers while the check runs
 _NUMPY = {"BF16": "uint16", "F16": "float16", "F32": "float32", "U32": "uint32", "U8": "uint8"}
 _ROUNDOFF = {"BF16": 2.0**-8, "F16": 2.0**-11, "F32": 2.0**-24}  # unit roundoff of a stored scale or bias
 TIE = 1e-3  # of a step: how near the midpoint of two codes a value must be for either code to be its rounding
@@ -119,27 +120,39 @@ def _off_the_rounding(w, wq, scales, biases, module: ConvertedModule) -> tuple[i
     The parent's rows are quantized again in float32, which gives the same codes as mlx's kernel (it
     computes in float32 whatever the input dtype) and the scales and biases before they are stored.
     A code may differ only for a value at a rounding tie between the two codes (``TIE`` of a step);
-    a stored scale or bias only by the rounding of its dtype."""
+    a stored scale or bias only by the rounding of its dtype.  Only rows with a differing packed word
+    are unpacked: a conversion made elsewhere differs in a few values, not in every row."""
     import mlx.core as mx
+    import numpy as np
 
     exact = w.astype(mx.float32)
     codes32, scales32, biases32 = mx.quantize(exact, module.group_size, module.bits, mode="affine")
-    rows, groups = scales.shape
-
-    def codes(packed):
-        ones, zeros = mx.ones((rows, groups), dtype=mx.float32), mx.zeros((rows, groups), dtype=mx.float32)
-        return mx.dequantize(packed, ones, zeros, module.group_size, module.bits, mode="affine", dtype=mx.float32)
-
-    ours, theirs = codes(codes32).reshape(rows, groups, -1), codes(wq).reshape(rows, groups, -1)
-    position = (exact.reshape(rows, groups, -1) - biases32[..., None]) / scales32[..., None]
-    at_tie = mx.abs(position - (ours + theirs) / 2) <= TIE
-    wrong = mx.sum((ours != theirs) & ((mx.abs(ours - theirs) != 1) | ~at_tie))
     u = _ROUNDOFF[module.scales["dtype"]]
-    bad = mx.zeros((rows, groups), dtype=mx.bool_)
+    bad = mx.zeros(scales.shape, dtype=mx.bool_)
     for stored, computed in ((scales, scales32), (biases, biases32)):
         bad = bad | (mx.abs(stored.astype(mx.float32) - computed) > 2 * u * mx.abs(computed))
-    mx.eval(wrong, bad)
-    return int(wrong.item()), int(mx.sum(bad).item())
+    differs = mx.any(codes32 != wq, axis=-1)
+    mx.eval(bad, differs)
+    groups = int(mx.sum(bad).item())
+    rows = np.flatnonzero(np.array(differs))
+    if rows.size == 0:
+        return 0, groups
+    take = mx.array(rows.astype(np.int32))
+    count, width = rows.size, scales.shape[-1]
+
+    def codes(packed):
+        ones, zeros = mx.ones((count, width), dtype=mx.float32), mx.zeros((count, width), dtype=mx.float32)
+        unpacked = mx.dequantize(mx.take(packed, take, axis=0), ones, zeros, module.group_size, module.bits,
+                                 mode="affine", dtype=mx.float32)  # fmt: skip
+        return unpacked.reshape(count, width, -1)
+
+    ours, theirs = codes(codes32), codes(wq)
+    grid = (mx.take(exact, take, axis=0).reshape(count, width, -1) - mx.take(biases32, take, axis=0)[..., None])
+    position = grid / mx.take(scales32, take, axis=0)[..., None]
+    at_tie = mx.abs(position - (ours + theirs) / 2) <= TIE
+    wrong = mx.sum((ours != theirs) & ((mx.abs(ours - theirs) != 1) | ~at_tie))
+    mx.eval(wrong)
+    return int(wrong.item()), groups
 
 
 def _check_module(files: tuple[_Files, _Files], module: ConvertedModule, result: DeepResult, label: str) -> None:
@@ -220,9 +233,12 @@ def _digests(label: str, tensors, result: DeepResult) -> None:
 def deep_check(parent_root: Path, variant_root: Path, comparison: Comparison, label: str,
                progress: Callable[[int], None] | None = None) -> DeepResult:  # fmt: skip
     """Read every quantized module and cast tensor of the variant, and its parent's tensor."""
+    import mlx.core as mx
+
     result = DeepResult()
     started = time.monotonic()
     files = (_Files(parent_root), _Files(variant_root))
+    previous = mx.set_cache_limit(CACHE_BYTES)  # mlx keeps freed buffers for reuse: bounded, like the reads
     try:
         for module in comparison.converted:
             if module.global_scale:
@@ -237,6 +253,8 @@ def deep_check(parent_root: Path, variant_root: Path, comparison: Comparison, la
     finally:
         for f in files:
             f.close()
+        mx.set_cache_limit(previous)
+        mx.clear_cache()
     result.seconds = time.monotonic() - started
     result.findings = _capped(result.findings, label)
     return result
