@@ -46,6 +46,7 @@ STAND_IN_NOTE_ALONE = (  # the example without its variant (init_example(variant
     "release's; the files and digests below are the stand-in's."
 )
 # The example's quantized variant: the stand-in converted with mlx's own quantization (standin.py).
+EXAMPLE_VARIANT_DIR = "weights-4bit"
 EXAMPLE_VARIANT = """
 # A 4-bit conversion of the weights (as mlx_lm.convert -q writes one), released as its own repo
 # (ORG/NAME-4bit) beside them; tinyrel compares it with these weights tensor by tensor.
@@ -222,9 +223,9 @@ def init_example(dest: Path, *, variants: bool = True) -> Report:
         staging = Path(tempfile.mkdtemp(prefix=".standin-", dir=dest))
         try:
             snapshot = place_in_cache(write_standin(staging / "model"), dest / "hf-cache", repo_id)
-            if variants:
-                quantized = write_standin_variant(snapshot, staging / "variant")
-                variant = place_in_cache(quantized, dest / "hf-cache", f"{repo_id}-4bit")
+            if variants:  # where mlx_lm.convert --mlx-path weights-4bit -q would write it
+                undo.tree(dest / EXAMPLE_VARIANT_DIR)
+                write_standin_variant(snapshot, dest / EXAMPLE_VARIANT_DIR)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         for records in sorted(SEED_RECORDS.glob("*.jsonl")):  # stand-in records that reproduce the seed's numbers
@@ -239,9 +240,12 @@ def init_example(dest: Path, *, variants: bool = True) -> Report:
         text = _set_value(text, "source", source)
         text = _set_value(text, "artifact_size", "7.5 GB (the real release; the stand-in is a few hundred KB)")
         if variants:
-            text += EXAMPLE_VARIANT.format(source=_toml(variant.relative_to(dest).as_posix()))
+            text += EXAMPLE_VARIANT.format(source=_toml(EXAMPLE_VARIANT_DIR))
         write_workspace(dest, name, spec["release"]["version"], source, text, report, undo)
         write_variants(dest, name, text, report, undo)
+        if variants:  # the example's new .gitignore: the variant's weights stay out of git like the release's
+            gitignore = dest / ".gitignore"
+            write_text_atomic(gitignore, gitignore.read_text(encoding="utf-8") + f"/{EXAMPLE_VARIANT_DIR}/\n")
     report.data.update({"release": name, "workspace": str(dest)})
     return report
 
@@ -294,6 +298,16 @@ not_for = ["requests outside the tuned domain"]
 # size = "4B"
 # comparability = "direct"      # direct | directional
 # readout = "Before/after on the same gate."
+
+# Quantized conversions (mlx_lm.convert -q), each released as its own repo (ORG/NAME-<id>) and checked
+# against these weights: tinyrel manifest DIR -o manifests/{name}.<id>.json, then tinyrel lock.
+# [[variants]]
+# id = "4bit"
+# source = "path/to/the/4bit/directory"
+# [[variants.evals]]            # optional: the same eval's items, run on the variant
+# id = "domain-gate"
+# tuned = 0.98
+# records = "evals/domain-gate.4bit.jsonl"
 
 [[blockers]]
 id = "weight-distribution"
