@@ -189,6 +189,26 @@ def test_a_config_that_lies_about_its_bits_fails_naming_a_tensor(tree):
     assert any(re.search(r"model\.\S+\.scales has shape", f["message"]) for f in doc["findings"])
 
 
+def test_a_hostile_variant_config_is_a_finding_not_a_crash(tree):
+    import hashlib
+
+    _lie(tree, "4bit", mode="weird")
+    remanifest(tree, "4bit")
+    code, doc = run_json("check", "--offline", cwd=tree)
+    assert code == 1 and any("in mode 'weird', which mlx does not quantize with" in f["message"]
+                             for f in doc["findings"] if f["code"] == "variant/encoding")  # fmt: skip
+    _lie(tree, "4bit", mode="affine", bits="x")  # the manifest pins it (as a hand-made one could): still a finding
+    config = tree / "weights-4bit" / "config.json"
+    manifest = tree / "manifests" / f"{NAME}.4bit.json"
+    doc = json.loads(manifest.read_text())
+    entry = next(f for f in doc["files"] if f["path"] == "config.json")
+    entry |= {"size": config.stat().st_size, "sha256": hashlib.sha256(config.read_bytes()).hexdigest()}
+    manifest.write_text(json.dumps(doc))
+    code, doc = run_json("check", "--offline", cwd=tree)
+    assert code == 1 and any(f["message"].startswith("variant 4bit: config.json: quantization: bits = x must be")
+                             for f in doc["findings"] if f["code"] == "variant/config")  # fmt: skip
+
+
 def _rewrite(path: Path, change) -> None:
     import mlx.core as mx
 

@@ -134,12 +134,18 @@ def _config(ctx: Any, state: VariantState, local: Path | None, found: list[Findi
     if pinned.get("sha256") and hashlib.sha256(data).hexdigest() != pinned["sha256"]:
         found.append(Finding("variant/config", "error", f"{label}: config.json is not the one its manifest pins"))
         return None
+    from tinyrel.weights.config import config_problems
+
     try:
         config = json.loads(data)
     except (ValueError, RecursionError):
         found.append(Finding("variant/config", "error", f"{label}: config.json is not readable JSON"))
         return None
-    return config if isinstance(config, dict) else None
+    problems = config_problems(config) if isinstance(config, dict) else ["it is not a JSON object"]
+    if problems:
+        found.append(Finding("variant/config", "error", f"{label}: config.json: {problems[0]}"))
+        return None
+    return config
 
 
 def _hub_config(state: VariantState, size: int) -> bytes:
@@ -252,7 +258,12 @@ def _values(ctx: Any, parent: Any, state: VariantState, local: Path | None, foun
         found.append(Finding("variant/not-checked", "error" if strict else "warning", f"variant {state.variant.id}: "
                              f"{state.deep_skipped}; its values were not compared with the parent's"))  # fmt: skip
         return
-    state.deep = deep_check(parent_dir, local, state.comparison, f"variant {state.variant.id}")
+    try:
+        state.deep = deep_check(parent_dir, local, state.comparison, f"variant {state.variant.id}")
+    except OSError as exc:  # a file shorter than its manifest, unreadable, replaced by a special file
+        state.deep_skipped = f"the weights could not be read ({exc.strerror or exc})"
+        found.append(Finding("variant/not-checked", "error", f"variant {state.variant.id}: {state.deep_skipped}"))
+        return
     found.extend(state.deep.findings)
 
 

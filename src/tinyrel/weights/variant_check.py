@@ -119,6 +119,10 @@ def _check_module(prefix: str, parent: dict[str, Any], tensors: dict[str, dict[s
         out.error("variant/encoding", f"{prefix}.scales exists, but config.json does not quantize {prefix}")
         return None
     bits, group, mode = claim
+    if mode not in SCALE_DTYPES:
+        out.error("variant/encoding", f"config.json says {prefix} is quantized in mode {mode[:40]!r}, which mlx does "
+                  f"not quantize with ({', '.join(SCALE_DTYPES)})")  # fmt: skip
+        return None
     if weight is None or weight["dtype"] != "U32":
         out.error("variant/encoding", f"{prefix}.weight must be packed U32 (it is "
                   f"{weight['dtype'] if weight else 'missing'})")  # fmt: skip
@@ -142,7 +146,7 @@ def _check_module(prefix: str, parent: dict[str, Any], tensors: dict[str, dict[s
         problems.append(f"{prefix}.weight is {weight['shape']}, needs {[*lead, want_words]}")
     if want_groups is not None and scales["shape"][-1] != want_groups:
         problems.append(f"{prefix}.scales is {scales['shape']}, needs {[*lead, want_groups]}")
-    if scales["dtype"] not in SCALE_DTYPES.get(mode, FLOATS | {"U8"}):
+    if scales["dtype"] not in SCALE_DTYPES[mode]:
         problems.append(f"{prefix}.scales is {scales['dtype']}, which {mode} mode does not store")
     matching = biases is not None and biases["shape"] == scales["shape"] and biases["dtype"] == scales["dtype"]
     if mode == "affine" and not matching:

@@ -69,8 +69,10 @@ class _Files:
         if rel not in self.fds:
             fd = open_regular(self.root / checked_relpath(rel))
             self.fds[rel] = fd
-            (header,) = struct.unpack("<Q", os.pread(fd, 8, 0))
-            self.starts[rel] = 8 + header
+            head = os.pread(fd, 8, 0)
+            if len(head) != 8:
+                raise OSError(f"{rel} is not a safetensors file")
+            self.starts[rel] = 8 + struct.unpack("<Q", head)[0]
         data = os.pread(self.fds[rel], length, self.starts[rel] + begin)
         if len(data) != length:
             raise OSError(f"{rel} is shorter than its manifest says")
