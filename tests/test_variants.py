@@ -378,7 +378,10 @@ def test_diff_reports_each_tensors_encoding(tree):
     assert row["a"] == {"dtype": "BF16", "bits": None, "group_size": None, "mode": None}
     assert row["b"] == {"dtype": "U32", "bits": 4, "group_size": 64, "mode": "affine"}
     text = run("diff", "weights", "weights-4bit", cwd=tree).output
-    assert "encoding of weights-4bit: 15 modules 4-bit affine (group size 64); 9 tensors left unquantized" in text
+    assert "encoding of weights-4bit: 15 modules 4-bit affine (group size 64); 9 tensors left unquantized " \
+        "(model.layers.0.input_layernorm.weight, model.layers.0.post_attention_layernorm.weight, " \
+        "model.layers.0.self_attn.k_norm.weight and 6 more)" in text  # fmt: skip
+    assert "tensor model.layers.0.mlp.down_proj.weight: BF16 → 4-bit affine (group size 64)" in text
 
 
 def test_diff_of_two_4bit_releases_names_the_tensors_encoded_differently(example, conversions):
@@ -454,14 +457,16 @@ def test_the_tree_publishes_three_tagged_signed_repos_and_a_variant_pulls_and_lo
     import huggingface_hub.constants as hf_constants
     import mlx_lm
 
-    target = tmp_path / "pulled-4bit"
-    code, doc = run_json("pull", "hf://org/name-4bit@v0.1.0", "--public-key", keys.public_key, "--local-dir", target)
-    assert code == 0 and doc["release"]["repo_id"] == "org/name-4bit", doc
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(hf_constants, "HF_HUB_OFFLINE", True)
-        model, tokenizer = mlx_lm.load(str(target))
-    assert model.layers[0].mlp.down_proj.bits == 4
-    assert mlx_lm.generate(model, tokenizer, prompt="List the files", max_tokens=2) is not None
+    for bits in (4, 8):
+        target = tmp_path / f"pulled-{bits}bit"
+        code, doc = run_json("pull", f"hf://org/name-{bits}bit@v0.1.0", "--public-key", keys.public_key,
+                             "--local-dir", target)  # fmt: skip
+        assert code == 0 and doc["release"]["repo_id"] == f"org/name-{bits}bit", doc
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+            model, tokenizer = mlx_lm.load(str(target))
+        assert model.layers[0].mlp.down_proj.bits == bits
+        assert mlx_lm.generate(model, tokenizer, prompt="List the files", max_tokens=2) is not None
 
 
 def test_a_failed_variant_leaves_the_others_and_a_rerun_converges(tree, lfs_hub, keys):

@@ -139,6 +139,8 @@ def diff_summary(data: dict[str, Any]) -> str:
         summary = data["encoding"][side]
         parts = [f"{q['modules']} modules {q['bits'] or '?'}-bit {q['mode']} (group size {q['group_size'] or '?'})"
                  for q in summary["quantized"]]  # fmt: skip
+        kept = summary["unquantized"]
+        named = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
         text += (f"\n  encoding of {data[side]}: {', '.join(parts) or 'nothing quantized'}; "
-                 f"{len(summary['unquantized'])} tensors left unquantized")  # fmt: skip
+                 f"{len(kept)} tensors left unquantized" + (f" ({named})" if kept and parts else ""))  # fmt: skip
     return text
