@@ -147,6 +147,19 @@ def test_mlx_lm_conversions_pass_and_the_card_shows_the_tree(example, conversion
     assert "| Out-of-domain breadth (4bit) | 0.596 | 0.418 | -0.178 |" in card  # the negative-transfer table
 
 
+def test_a_blocker_can_name_the_variant_checks(tree):
+    spec = tree / SPEC
+    blocker = ('\n[[blockers]]\nid = "faithful-variants"\ntitle = "Variants unchecked"\nwhy = "A label proves '
+               'nothing."\nunblock = "Compare them."\nchecks = ["variants", "variant-table"]\n')
+    spec.write_text(spec.read_text() + blocker)
+    code, doc = check(tree)
+    assert {b["id"]: b["status"] for b in doc["blockers"]}["faithful-variants"] == "resolved"
+    assert "every variant was compared with these weights tensor by tensor, values included; the Variants section " \
+        "shows every variant of this release" in run("card", cwd=tree).stdout  # fmt: skip
+    code, doc = run_json("check", "--offline", cwd=tree)
+    assert {b["id"]: b["status"] for b in doc["blockers"]}["faithful-variants"] == "not checked"
+
+
 def test_a_conversion_of_another_checkpoint_fails_naming_a_tensor(tree, conversions):
     shutil.rmtree(tree / "weights-4bit")
     shutil.copytree(conversions["other-4bit"], tree / "weights-4bit")

@@ -19,7 +19,7 @@ from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.prose_claims import prose_claims
 from tinyrel.policy.spec_text import copy_carrier
-from tinyrel.policy.variant_card import variant_table, with_variant_rows
+from tinyrel.policy.variant_card import variant_table, variants_statement, with_variant_rows
 from tinyrel.policy.variant_gate import variants_check
 from tinyrel.release_files import is_release_metadata
 from tinyrel.signing.files import GIT_PATHS
@@ -424,6 +424,6 @@ def passed_statement(check: str, ctx: GateContext) -> str:
         "negative-transfer-table": "the negative-transfer table above matches the eval data",
         "claims-comparability": "every context row is labelled Direct or Directional, and directional rows stay out "
         "of the headline numbers and the model-index",
-        "variants": "every variant was compared with these weights tensor by tensor (see the Variants section)",
-        "variant-table": "the Variants section and the variants' negative-transfer rows match the eval data",
+        "variants": variants_statement(ctx),
+        "variant-table": "the Variants section shows every variant of this release",
     }[check]

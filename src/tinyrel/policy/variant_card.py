@@ -162,6 +162,18 @@ def _model_index(ctx: Any, facts: Any) -> list[Any]:
     return results
 
 
+def variants_statement(ctx: Any) -> str:
+    """What is true when the ``variants`` check passes, for a resolved blocker that names it."""
+    states = ctx.variants.get("states") or []
+    if not states:
+        return "this release has no variants"
+    read = sum(1 for s in states if s.deep is not None)
+    if read == len(states):
+        return "every variant was compared with these weights tensor by tensor, values included"
+    return (f"every variant's manifest was compared with these weights' tensor by tensor; the values of {read} of "
+            f"{len(states)} were read (see the Variants section)")  # fmt: skip
+
+
 def _err(message: str, where: str, check: str = CHECK) -> Finding:
     return Finding(f"blocker/{check}", "error", message, where)
 
