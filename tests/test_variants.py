@@ -526,3 +526,16 @@ def test_the_example_shows_a_4bit_variant_of_its_stand_in(example_tree):
     assert run("validate", spec["variants"][0]["source"], "--mlx-lm", cwd=example).exit_code == 0
     card = run("card", cwd=example).stdout
     assert "15 of 15 quantized modules bit-identical to mlx's quantization of the parent's tensors" in card
+
+
+def test_the_dry_run_of_a_tree_with_a_foreign_variant_plans_every_repo_and_names_the_tensor(tree, conversions, lfs_hub):
+    shutil.rmtree(tree / "weights-4bit")
+    shutil.copytree(conversions["other-4bit"], tree / "weights-4bit")
+    remanifest(tree, "4bit")
+    code, doc = publish(tree, "--dry-run")
+    assert code == 1 and [v["id"] for v in doc["variants"]] == ["4bit", "8bit"]
+    assert [v["ok"] for v in doc["variants"]] == [False, True] and doc["variants"][1]["plan"]["action"] == "commit"
+    foreign = [f["message"] for f in doc["findings"] if f["code"] == "variant/not-from-parent"]
+    assert foreign[0].startswith("variant 4bit: model.") and all(  # from the parent's gate and the variant's own
+        m.startswith("variant 4bit: ") and not m.startswith("variant 4bit: variant") for m in foreign)  # fmt: skip
+    assert not _hub_api(lfs_hub).repo_exists("org/name")

@@ -53,7 +53,8 @@ def _merge(into: PublishResult, variant_id: str, outcome: PublishResult | None, 
     if outcome is not None:
         entry |= {k: outcome.report.data[k] for k in _KEPT if k in outcome.report.data}
         entry["checks"] = outcome.report.data.get("checks", {})
-        report.findings += [dataclasses.replace(f, message=f"variant {variant_id}: {f.message}")
+        mark = f"variant {variant_id}: "
+        report.findings += [f if f.message.startswith(mark) else dataclasses.replace(f, message=mark + f.message)
                             for f in outcome.report.findings]  # fmt: skip
     if error is not None:
         report.findings.append(Finding(error.code, "error", f"variant {variant_id}: {error.message}", error.path,
