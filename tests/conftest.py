@@ -131,11 +131,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def example_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ``tinyrel init --example`` workspace per session; tests get copies."""
-    from helpers import run
+    """One example workspace per session without its 4-bit variant (the example as it was before
+    issue 20, which the tests of a single release were written for); tests get copies."""
+    from tinyrel.hub.session import HubSession
+    from tinyrel.scaffold.init import init_example
 
     dest = tmp_path_factory.mktemp("example") / "ws"
-    assert run("init", "--example", dest).exit_code == 0
+    with HubSession():
+        assert init_example(dest, variants=False).ok
     return dest
 
 
@@ -145,6 +148,26 @@ def example(example_store: Path, tmp_path: Path) -> Path:
 
     dest = tmp_path / "ws"
     shutil.copytree(example_store, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def example_tree_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``tinyrel init --example`` workspace per session, as the command writes it: the release and
+    its 4-bit variant (``[[variants]]``); tests get copies through ``example_tree``."""
+    from helpers import run
+
+    dest = tmp_path_factory.mktemp("example-tree") / "ws"
+    assert run("init", "--example", dest).exit_code == 0
+    return dest
+
+
+@pytest.fixture
+def example_tree(example_tree_store: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    dest = tmp_path / "ws-tree"
+    shutil.copytree(example_tree_store, dest, symlinks=True)
     return dest
 
 

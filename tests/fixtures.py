@@ -168,3 +168,16 @@ def train_adapter(base: Path, out: Path, *, fine_tune_type: str = "lora", num_la
     finally:
         os.chdir(here)
     return out
+
+
+def convert_variant(src: Path, out: Path, **options) -> Path:
+    """``mlx_lm.convert`` of SRC into OUT with ``quantize=True`` and ``options`` (``q_bits``,
+    ``q_group_size``, ``quant_predicate`` — a mixed recipe such as ``"mixed_3_6"``)."""
+    import contextlib
+    import io
+
+    from mlx_lm.convert import convert
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        convert(str(src), str(out), quantize=True, **options)
+    return out

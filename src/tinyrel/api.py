@@ -143,6 +143,26 @@ def lock_source(
     return entry, report
 
 
+@_one_call
+def lock_release(workspace: PathLike = ".", release: str | None = None) -> Report:
+    """Re-pin every source a release spec names — its weights and each ``[[variants]]`` entry's — into
+    the workspace lock (entries ``NAME`` and ``NAME.<id>``; pinned records kept; an entry already
+    pinned to a commit on the Hub is kept).
+
+    >>> tinyrel.lock_release("my-release").data["locked"]
+    """
+    from tinyrel.policy.variant_lock import lock_tree
+
+    try:
+        ws = _workspace(workspace)
+    except TinyrelError as exc:
+        if exc.code != "workspace/not-found":
+            raise
+        raise TinyrelError("usage/missing-source", "give a SOURCE to lock (without one, lock re-pins the sources of a "
+                           "workspace's release spec), or --check", usage=True) from None  # fmt: skip
+    return lock_tree(ws, ws.spec(release))
+
+
 def _default_entry_name(lock_file: Path) -> str:
     """The entry a lock in a workspace belongs to: its only release (``tinyrel.lock`` holds one entry
     per release, named after it), so re-locking re-pins that release instead of adding a stray
@@ -432,12 +452,15 @@ def publish(
     allow_other_repo: bool = False,
     oci_repo: str | None = None,
     plain_http: bool = False,
+    variant: str | None = None,
 ) -> PublishResult:
     """Gate, then emit the release: metadata-only into ``out``, to an OCI registry (``oci_repo``:
     ``HOST[:PORT]/PATH``) as a ModelPack artifact tagged ``v<version>``, or (without either) to the Hub
     as one signed commit tagged ``v<version>``.  ``mode`` and ``repo_id`` default to the spec's
     ``[distribution]``; one that contradicts it is refused unless ``allow_other_repo`` says another
-    repo is meant.  ``allow`` maps blocker ids to the reason printed on the card.
+    repo is meant.  ``allow`` maps blocker ids to the reason printed on the card.  In weights mode
+    each ``[[variants]]`` entry is published too, as its own repo (``report.data["variants"]``);
+    ``variant`` publishes that one alone, once the release itself is on the Hub.
 
     >>> result = tinyrel.publish("my-release", signer=signer)  # to the spec's repo, in the spec's mode
     >>> result.report.ok, result.report.data["commit"]
@@ -445,13 +468,15 @@ def publish(
     if allow and not all(str(reason).strip() for reason in allow.values()):
         raise TinyrelError("usage/reason-required", "an allowed blocker needs a reason (--reason TEXT): it is "
                            "printed on the card", usage=True)  # fmt: skip
-    if out is not None and (repo_id is not None or mode == "weights" or dry_run or private or allow_other_repo):
+    if out is not None and (repo_id is not None or mode == "weights" or dry_run or private or allow_other_repo
+                            or variant is not None):  # fmt: skip
         raise TinyrelError("usage/destination", "a local release (--out DIR) is metadata-only: --repo-id, --mode "
-                           "weights, --dry-run, --private and --allow-other-repo apply to Hub releases",
+                           "weights, --dry-run, --private, --allow-other-repo and --variant apply to Hub releases",
                            usage=True)  # fmt: skip
-    if oci_repo is not None and (out is not None or repo_id is not None or private or allow_other_repo):
-        raise TinyrelError("usage/destination", "--oci-repo publishes to an OCI registry: --out, --repo-id, --private "
-                           "and --allow-other-repo apply to other destinations", usage=True)  # fmt: skip
+    if oci_repo is not None and (out is not None or repo_id is not None or private or allow_other_repo
+                                 or variant is not None):  # fmt: skip
+        raise TinyrelError("usage/destination", "--oci-repo publishes to an OCI registry: --out, --repo-id, --private, "
+                           "--allow-other-repo and --variant apply to other destinations", usage=True)  # fmt: skip
     if plain_http and oci_repo is None:
         raise TinyrelError("usage/plain-http", "--plain-http applies to --oci-repo", usage=True)
     ws = _workspace(workspace)
@@ -462,10 +487,10 @@ def publish(
         return publish_to_oci(ws, spec, oci_repo=oci_repo, plain_http=plain_http, mode=mode, signer=signer,
                               dry_run=dry_run, overrides=allow)  # fmt: skip
     if out is None:
-        from tinyrel.publishing.hosted import publish_to_hub
+        from tinyrel.publishing.tree import publish_tree
 
-        return publish_to_hub(ws, spec, mode=mode, repo_id=repo_id, signer=signer, private=private, dry_run=dry_run,
-                              overrides=allow, allow_other_repo=allow_other_repo)  # fmt: skip
+        return publish_tree(ws, spec, mode=mode, repo_id=repo_id, signer=signer, private=private, dry_run=dry_run,
+                            overrides=allow, allow_other_repo=allow_other_repo, variant=variant)  # fmt: skip
     from tinyrel.publishing.local import publish_metadata
 
     return publish_metadata(ws, spec, Path(out), allow, signer)
@@ -514,4 +539,10 @@ def diff(a: PathLike, b: PathLike, *, trust: VerifierConfig | None = None) -> Re
     report = diff_report(*sides, str(a), str(b))
     report.findings[:0] = notes
     report.data["values_compared"] = not any(n.code == "diff/headers-only" for n in notes)
+    from tinyrel.diffing.encoding import encoding_report
+
+    encoding = encoding_report(*sides)  # per-tensor dtype, bits and group size, when a side is quantized
+    if encoding is not None:
+        report.data["encoding"], found = encoding
+        report.findings += found
     return report

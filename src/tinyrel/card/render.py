@@ -103,6 +103,7 @@ class CardInputs:
     evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> tinyrel.evidence EvalEvidence
     weights_format: str = ""  # a sentence: quantization or float dtype, from the manifest (weights_format())
     base: Any = None  # tinyrel.policy.base_pin.BaseFacts: the [base] and its pin (None: the spec declares none)
+    variants: dict[str, Any] = field(default_factory=dict)  # the tree's variants (tinyrel.policy.variant_card)
 
 
 _FLOAT_NAMES = {"BF16": "bf16", "F16": "fp16", "F32": "fp32", "F64": "fp64", "F8_E4M3": "fp8 (e4m3)",
@@ -156,10 +157,18 @@ def records_url(facts: ReleaseFacts, release_path: str) -> str | None:
     return f"https://huggingface.co/{facts.repo_id}/blob/{facts.tag}/{release_path}"
 
 
-def card_data(spec: ReleaseSpec, evidence: dict[str, Any] | None = None, facts: ReleaseFacts | None = None):
+def card_data(spec: ReleaseSpec, evidence: dict[str, Any] | None = None, facts: ReleaseFacts | None = None,
+              variants: dict[str, Any] | None = None):  # fmt: skip
     from huggingface_hub import EvalResult, ModelCardData
 
     evidence, facts = evidence or {}, facts or ReleaseFacts()
+    if spec.variant is not None:  # a variant's own release: its parent in the Hub's model tree, its own results
+        parent_repo = spec.variant.parent_repo
+        return ModelCardData(model_name=spec.name, base_model=parent_repo or spec.base_model,
+                             base_model_relation="quantized" if parent_repo else "finetune", library_name="mlx",
+                             license=spec.license, pipeline_tag=spec.pipeline_tag, tags=["mlx", "routed-only" if
+                             spec.routing.routed_only else "general", "tinyrel", "quantized"],
+                             eval_results=(variants or {}).get("model_index") or None)  # fmt: skip
 
     def source(e) -> dict[str, Any]:
         ev = evidence.get(e.id)
@@ -250,12 +259,13 @@ def render_card(spec: ReleaseSpec, inputs: CardInputs, template: Path | None = N
                 ev=_evidence_cells(spec, inputs.evidence),
                 weights_format=inputs.weights_format,
                 base=inputs.base,
+                variants=inputs.variants or {"rows": [], "cost": [], "transfer": [], "banner": ""},
             )
         )
     except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         raise TinyrelError("card/template", str(exc), path=label or str(source), line=line) from None
-    return f"---\n{card_data(spec, inputs.evidence, facts).to_yaml()}\n---\n\n{body}"
+    return f"---\n{card_data(spec, inputs.evidence, facts, inputs.variants).to_yaml()}\n---\n\n{body}"
 
 
 def _evidence_cells(spec: ReleaseSpec, evidence: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -114,6 +114,19 @@ def published_text(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def variants_text(variants: list[dict[str, Any]]) -> str:
+    """Each variant's repo in a tree publish: its plan (dry run), what was published, or that it was not."""
+    lines = []
+    for v in variants:
+        if v.get("dry_run") and "plan" in v:
+            lines.append(f"variant {v['id']}: " + plan_text(v["plan"]))
+        elif "commit" in v:
+            lines.append(f"variant {v['id']}: " + published_text(v))
+        else:
+            lines.append(f"variant {v['id']}: not published (see the errors below; re-run to finish)")
+    return "".join("\n" + line for line in lines)
+
+
 def diff_summary(data: dict[str, Any]) -> str:
     t = data["tensors"]
     counts = (
@@ -122,7 +135,16 @@ def diff_summary(data: dict[str, Any]) -> str:
     )
     same = "identical" if data.get("values_compared", True) else "same tensor names, shapes and dtypes (header-only)"
     what = same if data["identical"] else data["summary"]["text"]
-    return f"{data['a']} → {data['b']}: {what}\n  tensors: {counts}; {data['bytes_changed']:,} bytes changed"
+    text = f"{data['a']} → {data['b']}: {what}\n  tensors: {counts}; {data['bytes_changed']:,} bytes changed"
+    for side in ("a", "b") if "encoding" in data else ():
+        summary = data["encoding"][side]
+        parts = [f"{q['modules']} modules {q['bits'] or '?'}-bit {q['mode']} (group size {q['group_size'] or '?'})"
+                 for q in summary["quantized"]]  # fmt: skip
+        kept = summary["unquantized"]
+        named = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+        text += (f"\n  encoding of {data[side]}: {', '.join(parts) or 'nothing quantized'}; "
+                 f"{len(kept)} tensors left unquantized" + (f" ({named})" if kept and parts else ""))  # fmt: skip
+    return text
 
 
 # -- OCI registries (tinyrel.publishing.oci) ------------------------------------------------------

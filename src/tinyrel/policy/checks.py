@@ -22,6 +22,8 @@ from tinyrel.policy.base_model import base_model
 from tinyrel.policy.base_model import passed as base_model_passed
 from tinyrel.policy.prose_claims import prose_claims
 from tinyrel.policy.spec_text import copy_carrier
+from tinyrel.policy.variant_card import variant_table, variants_statement, with_variant_rows
+from tinyrel.policy.variant_gate import variants_check
 from tinyrel.release_files import is_release_metadata
 from tinyrel.signing.files import GIT_PATHS
 from tinyrel.sources.resolve import LockedSource
@@ -52,6 +54,7 @@ class GateContext:
     evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> EvalEvidence (tinyrel.evidence)
     evidence_findings: list[Finding] = field(default_factory=list)  # problems reading the records
     base: Any = None  # tinyrel.policy.base_pin.BaseFacts, set by the base-model check ([base] in the spec)
+    variants: dict[str, Any] = field(default_factory=dict)  # [[variants]] as the variants check found them
     _view: CardView | None = None
     _view_of: str = ""
 
@@ -411,11 +414,14 @@ CHECKS: dict[str, Check] = {
     "eval-evidence": eval_evidence,
     "prose-claims": prose_claims,
     "routed-only-copy": routed_only_copy,
-    "negative-transfer-table": negative_transfer_table,
+    "negative-transfer-table": with_variant_rows(negative_transfer_table),  # and the variants' breadth rows
     "claims-comparability": claims_comparability,
+    "variants": variants_check,  # tinyrel.policy.variant_gate
+    "variant-table": variant_table,  # tinyrel.policy.variant_card
 }
 # Checks that read the rendered card: they run after the card is rendered (twice, see the gate).
-CARD_CHECKS = ("routed-only-copy", "negative-transfer-table", "claims-comparability")  # in report order
+CARD_CHECKS = ("routed-only-copy", "negative-transfer-table", "claims-comparability",
+               "variant-table")  # in report order
 
 
 def passed_statement(check: str, ctx: GateContext) -> str:
@@ -442,4 +448,6 @@ def passed_statement(check: str, ctx: GateContext) -> str:
         "negative-transfer-table": "the negative-transfer table above matches the eval data",
         "claims-comparability": "every context row is labelled Direct or Directional, and directional rows stay out "
         "of the headline numbers and the model-index",
+        "variants": variants_statement(ctx),
+        "variant-table": "the Variants section shows every variant of this release",
     }[check]

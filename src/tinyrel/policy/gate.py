@@ -14,6 +14,7 @@ from typing import Any
 from tinyrel.card.render import CardInputs, ReleaseFacts, render_card, weights_format
 from tinyrel.findings import Finding, Report, TinyrelError
 from tinyrel.policy.checks import CARD_CHECKS, CHECKS, GateContext, lock_is_public_pin, passed_statement, pinned_uri
+from tinyrel.policy.variant_card import card_rows as variant_card_rows
 from tinyrel.sources.lock import read_lock
 from tinyrel.sources.resolve import LockedSource
 from tinyrel.sources.uri import COMMIT_RE
@@ -153,6 +154,7 @@ def run_gate(
         facts=facts,
         weights_format=weights_format(ctx.manifest),
         base=ctx.base,
+        variants=variant_card_rows(ctx, facts),
     )
     template_label = ctx.template_path
     for _ in range(2):  # render, check the card, render again with the final blocker status

@@ -157,10 +157,13 @@ def spec_snapshot(spec_path: Path, source: str, repo_id: str | None = None, base
 
     import tomli_w
 
+    from tinyrel.workspace.spec_variants import public_variant_sources
+
     doc = tomllib.loads(read_small(spec_path, MAX_SPEC_BYTES))
     doc["weights"]["source"] = source
     if base_source is not None and isinstance(doc.get("base"), dict):
         doc["base"]["source"] = base_source
+    public_variant_sources(doc)
     if repo_id is not None:
         doc.setdefault("distribution", {})["repo_id"] = repo_id
     return (SNAPSHOT_NOTE + tomli_w.dumps(doc)).encode("utf-8")
@@ -227,7 +230,7 @@ def evidence_files(result: GateResult) -> list[ReleaseFile]:
             files.append(ReleaseFile.generated(release_path, read_bytes_capped(ctx.ws.root / workspace_path,
                                                                               MAX_RECORDS_BYTES)))  # fmt: skip
         e = evidence.eval
-        if e.dataset_id and e.task_id and evidence.tuned is not None:
+        if e.dataset_id and e.task_id and evidence.tuned is not None and ctx.spec.variant is None:  # not a variant's
             url = records_url(result.facts, evidence.release_files()[0][1])
             entry = EvalResultEntry(
                 dataset_id=e.dataset_id, task_id=e.task_id, value=round(evidence.tuned.score, 4),
@@ -236,7 +239,9 @@ def evidence_files(result: GateResult) -> list[ReleaseFile]:
             )  # fmt: skip
             text = yaml.safe_dump(eval_result_entries_to_yaml([entry]), sort_keys=False)
             files.append(ReleaseFile.generated(f".eval_results/{e.id}.yaml", text.encode("utf-8")))
-    return files
+    from tinyrel.publishing.variant_files import variant_release_files
+
+    return files + [ReleaseFile.generated(path, data) for path, data in variant_release_files(result)]
 
 
 def private_paths(result: GateResult) -> list[str]:

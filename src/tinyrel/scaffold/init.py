@@ -37,8 +37,33 @@ EXAMPLE_WEIGHTS_COMMENT = "# The example's stand-in weights, in a Hugging Face c
 STAND_IN_NOTE = (
     "This example workspace carries a tiny Qwen3-architecture stand-in (2 layers, hidden size 64, "
     "written with mlx) in place of the real 7.5 GB specialist. Every number on this card is the real "
+    "release's, except the 4bit variant's: that variant is the stand-in's own conversion (mlx's quantize) and "
+    "its eval records are made up for the example. The files and digests below are the stand-in's."
+)
+STAND_IN_NOTE_ALONE = (  # the example without its variant (init_example(variants=False))
+    "This example workspace carries a tiny Qwen3-architecture stand-in (2 layers, hidden size 64, "
+    "written with mlx) in place of the real 7.5 GB specialist. Every number on this card is the real "
     "release's; the files and digests below are the stand-in's."
 )
+# The example's quantized variant: the stand-in converted with mlx's own quantization (standin.py).
+EXAMPLE_VARIANT_DIR = "weights-4bit"
+EXAMPLE_VARIANT = """
+# A 4-bit conversion of the weights (as mlx_lm.convert -q writes one), released as its own repo
+# (ORG/NAME-4bit) beside them; tinyrel compares it with these weights tensor by tensor.
+[[variants]]
+id = "4bit"
+source = {source}
+
+[[variants.evals]]
+id = "fileops-hard"
+tuned = 0.98
+records = "evals/fileops-hard.4bit.jsonl"         # the same 50 items: paired with the bf16 records
+
+[[variants.evals]]
+id = "breadth"
+tuned = 0.418
+records = "evals/breadth.4bit.jsonl"
+"""
 CHANGELOG = """# Changelog
 
 All notable changes to this release are documented here (Keep a Changelog).
@@ -92,8 +117,7 @@ def write_workspace(
 
     source, lock_report = lock_source(source_uri, name, base=dest)
     doc = tomllib.loads(spec_text)
-    records = sorted({p for e in doc.get("evals", []) for p in (e.get("records"), e.get("stock_records")) if p})
-    source.evidence = [{"path": p, **file_digest(dest / p)} for p in records if (dest / p).is_file()]
+    source.evidence = [{"path": p, **file_digest(dest / p)} for p in _records(doc) if (dest / p).is_file()]
     report.extend(lock_report)
     weights_dir = local_dir(parse_source(source_uri, dest))[0]
     inspection = inspect_weights(weights_dir, build_manifest=True)  # a bar on a terminal
@@ -122,6 +146,35 @@ def write_workspace(
     if not template.exists():
         undo.file(template)
         write_text_atomic(template, DEFAULT_TEMPLATE.read_text(encoding="utf-8"))
+
+
+def _records(doc: dict[str, Any]) -> list[str]:
+    """Every records file the spec names, its variants' included: each release of the tree ships them all."""
+    named = {p for e in doc.get("evals", []) for p in (e.get("records"), e.get("stock_records")) if p}
+    named |= {e["records"] for v in doc.get("variants", []) for e in v.get("evals", []) if e.get("records")}
+    return sorted(named)
+
+
+def write_variants(dest: Path, name: str, spec_text: str, report: Report, undo: Undo) -> None:
+    """Each ``[[variants]]`` of the spec: its manifest and its lock entry ``<name>.<id>`` (records pinned)."""
+    from tinyrel.evidence.collect import file_digest
+
+    doc = tomllib.loads(spec_text)
+    for variant in doc.get("variants", []):
+        entry_name = f"{name}.{variant['id']}"
+        entry, lock_report = lock_source(variant["source"], entry_name, base=dest)
+        entry.evidence = [{"path": p, **file_digest(dest / p)} for p in _records(doc) if (dest / p).is_file()]
+        inspection = inspect_weights(local_dir(parse_source(variant["source"], dest))[0], build_manifest=True,
+                                     progress=False)  # fmt: skip
+        report.extend(lock_report)
+        report.extend(inspection.report)
+        if inspection.manifest is None or not lock_report.ok:
+            raise TinyrelError("init/invalid-weights", f"variant {variant['id']} did not validate "
+                               f"({first_errors(report)}); nothing was written", path=variant["source"])  # fmt: skip
+        manifest = dest / "manifests" / f"{entry_name}.json"
+        undo.file(manifest)
+        mf.write(inspection.manifest, manifest)
+        update_lock(dest / "tinyrel.lock", entry, replace=False)
 
 
 def first_errors(report: Report, limit: int = 3) -> str:
@@ -153,9 +206,10 @@ def _refuse_non_empty(dest: Path) -> None:
                            usage=True, path=str(dest))  # fmt: skip
 
 
-def init_example(dest: Path) -> Report:
-    """The seed's spec (comments kept) with small stand-in weights in a workspace-local cache."""
-    from tinyrel.scaffold.standin import place_in_cache, write_standin
+def init_example(dest: Path, *, variants: bool = True) -> Report:
+    """The seed's spec (comments kept) with small stand-in weights in a workspace-local cache, and
+    (``variants``) a 4-bit variant of them, released beside them."""
+    from tinyrel.scaffold.standin import place_in_cache, write_standin, write_standin_variant
 
     seed = SEED_SPEC.read_text(encoding="utf-8")
     spec = tomllib.loads(seed)
@@ -169,18 +223,29 @@ def init_example(dest: Path) -> Report:
         staging = Path(tempfile.mkdtemp(prefix=".standin-", dir=dest))
         try:
             snapshot = place_in_cache(write_standin(staging / "model"), dest / "hf-cache", repo_id)
+            if variants:  # where mlx_lm.convert --mlx-path weights-4bit -q would write it
+                undo.tree(dest / EXAMPLE_VARIANT_DIR)
+                write_standin_variant(snapshot, dest / EXAMPLE_VARIANT_DIR)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         for records in sorted(SEED_RECORDS.glob("*.jsonl")):  # stand-in records that reproduce the seed's numbers
+            if not variants and records.name.endswith(".4bit.jsonl"):
+                continue
             target = dest / "evals" / records.name
             undo.file(target)
             write_text_atomic(target, records.read_text(encoding="utf-8"))
         source = snapshot.relative_to(dest).as_posix()
         text = seed.replace(WEIGHTS_COMMENT, EXAMPLE_WEIGHTS_COMMENT)
-        text = _set_value(text, "stand_in", STAND_IN_NOTE, after="pipeline_tag")
+        text = _set_value(text, "stand_in", STAND_IN_NOTE if variants else STAND_IN_NOTE_ALONE, after="pipeline_tag")
         text = _set_value(text, "source", source)
         text = _set_value(text, "artifact_size", "7.5 GB (the real release; the stand-in is a few hundred KB)")
+        if variants:
+            text += EXAMPLE_VARIANT.format(source=_toml(EXAMPLE_VARIANT_DIR))
         write_workspace(dest, name, spec["release"]["version"], source, text, report, undo)
+        write_variants(dest, name, text, report, undo)
+        if variants:  # the example's new .gitignore: the variant's weights stay out of git like the release's
+            gitignore = dest / ".gitignore"
+            write_text_atomic(gitignore, gitignore.read_text(encoding="utf-8") + f"/{EXAMPLE_VARIANT_DIR}/\n")
     report.data.update({"release": name, "workspace": str(dest)})
     return report
 
@@ -234,6 +299,16 @@ not_for = ["requests outside the tuned domain"]
 # size = "4B"
 # comparability = "direct"      # direct | directional
 # readout = "Before/after on the same gate."
+
+# Quantized conversions (mlx_lm.convert -q), each released as its own repo (ORG/NAME-<id>) and checked
+# against these weights: tinyrel manifest DIR -o manifests/{name}.<id>.json, then tinyrel lock.
+# [[variants]]
+# id = "4bit"
+# source = "path/to/the/4bit/directory"
+# [[variants.evals]]            # optional: the same eval's items, run on the variant
+# id = "domain-gate"
+# tuned = 0.98
+# records = "evals/domain-gate.4bit.jsonl"
 
 [[blockers]]
 id = "weight-distribution"

@@ -78,6 +78,35 @@ def write_standin(out: Path, seed: int = 0) -> Path:
     return out
 
 
+def write_standin_variant(parent: Path, out: Path, bits: int = 4, group_size: int = 64) -> Path:
+    """A quantized conversion of the stand-in, as ``mlx_lm.convert -q`` makes one: every linear and
+    embedding weight quantized with mlx's own ``quantize`` (affine), the norms kept as they are, and
+    ``quantization`` (and mlx-lm's ``quantization_config`` copy) in config.json."""
+    import mlx.core as mx
+
+    out.mkdir(parents=True, exist_ok=True)
+    weights = {}
+    for name, value in sorted(mx.load(str(parent / "model.safetensors")).items()):
+        if value.ndim == 2 and name.endswith(".weight") and value.shape[-1] % group_size == 0:
+            prefix = name[: -len(".weight")]
+            weights[name], weights[f"{prefix}.scales"], weights[f"{prefix}.biases"] = mx.quantize(
+                value, group_size, bits
+            )
+        else:
+            weights[name] = value
+    mx.save_safetensors(str(out / "model.safetensors"), weights, metadata={"format": "mlx"})
+    index = {
+        "metadata": {"total_size": sum(v.nbytes for v in weights.values())},
+        "weight_map": {k: "model.safetensors" for k in sorted(weights)},
+    }
+    (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=4))
+    config = json.loads((parent / "config.json").read_text())
+    quantization = {"group_size": group_size, "bits": bits, "mode": "affine"}
+    config |= {"quantization": quantization, "quantization_config": dict(quantization)}
+    (out / "config.json").write_text(json.dumps(config, indent=4, sort_keys=True))
+    return out
+
+
 def place_in_cache(model: Path, cache_root: Path, repo_id: str) -> Path:
     """Move ``model``'s files into a Hugging Face cache layout; return the snapshot directory.
 

@@ -18,7 +18,7 @@ from tinyrel.findings import TinyrelError
 # The keys each table of a spec may hold; anything else is reported with a "did you mean".
 KEYS: dict[str, set[str]] = {
     "": {"schema", "release", "weights", "distribution", "routing", "evals", "context", "blockers", "provenance",
-         "base"},
+         "base", "variants"},
     "release": {
         "name", "version", "base_model", "license", "summary", "domain", "pipeline_tag", "stand_in", "require_records",
         "not_eval_claims",
@@ -34,6 +34,8 @@ KEYS: dict[str, set[str]] = {
     "context": {"system", "metric", "score", "size", "comparability", "readout", "source", "not_eval_claims"},
     "blockers": {"id", "title", "why", "unblock", "checks", "not_eval_claims"},
     "provenance": {"recipe", "datasets"},  # tinyrel.workspace.provenance
+    "variants": {"id", "source", "repo_id", "evals"},  # tinyrel.workspace.spec_variants
+    "variants.evals": {"id", "tuned", "records"},
 }  # fmt: skip
 
 
@@ -94,7 +96,8 @@ class _Reader:
         default: Any = ...,
         index: int = 0,
     ) -> Any:
-        where = f"[{section}]" if section not in ("evals", "context", "blockers") else f"[[{section}]] #{index + 1}"
+        arrays = ("evals", "context", "blockers", "variants", "variants.evals")
+        where = f"[{section}]" if section not in arrays else f"[[{section}]] #{index + 1}"
         if key not in table:
             if default is ...:
                 raise self.fail(f"{where} is missing '{key}'", section=section, index=index)

@@ -20,6 +20,7 @@ from tinyrel.findings import TinyrelError
 from tinyrel.workspace._spec_reader import SpecNote, _Reader
 from tinyrel.workspace.provenance import ProvenanceSpec, parse_provenance
 from tinyrel.workspace.spec_base import BaseSpec, base_notes, read_base
+from tinyrel.workspace.spec_variants import Variant, VariantOf, parse_variants, variant_notes
 
 SCHEMA = "tinyrel.release/1"
 DISTRIBUTION_MODES = ("undecided", "metadata", "weights")
@@ -144,6 +145,8 @@ class ReleaseSpec:
     text_lines: list[str] = field(default_factory=list, repr=False)  # the spec's source, to place findings
     base: BaseSpec | None = None  # [base]: where the base model is and how this release derives from it
     weights_kind: str = "model"  # [weights] kind: "model", or "adapter" (a LoRA/DoRA adapter for the base)
+    variants: list[Variant] = field(default_factory=list)  # [[variants]]: quantized conversions (spec_variants)
+    variant: VariantOf | None = None  # set on a spec derived to release one variant (spec_variants.variant_spec)
 
     def evals_of(self, kind: str) -> list[Eval]:
         return [e for e in self.evals if e.kind == kind]
@@ -330,7 +333,8 @@ def parse_spec(path: Path, doc: dict[str, Any], r: _Reader) -> ReleaseSpec:
         spec.lines.update({f"{section}.{key}": r.line_of(key, section) or 0 for key in keys})
     spec.text_lines = r.lines
     spec.base, spec.weights_kind = read_base(r, doc, spec.base_model)
-    spec.notes = _notes(r, doc) + base_notes(r, doc)
+    spec.variants = parse_variants(r, doc, spec)
+    spec.notes = _notes(r, doc) + base_notes(r, doc) + variant_notes(r, doc)
     spec.provenance, provenance_notes = parse_provenance(r, doc)
     spec.notes += provenance_notes
     return spec

@@ -6,7 +6,7 @@ import click
 
 from tinyrel import api
 from tinyrel.cli.common import Outcome, output_options, report_command
-from tinyrel.evidence.collect import fmt_interval, fmt_paired
+from tinyrel.evidence.collect import fmt_interval, fmt_p, fmt_paired
 from tinyrel.evidence.stats import Paired, Summary
 
 
@@ -29,6 +29,19 @@ def evals_command(release: str | None, pin: bool) -> Outcome:
         lines.append(f"  {item['id']} ({item['kind']}): " + "; ".join(parts))
         if item["paired"]:
             lines.append(f"      paired: {fmt_paired(stock, tuned, Paired(**item['paired']))}")
+    for variant in report.data.get("variants", []):  # [[variants.evals]]: paired with the parent's and stock's records
+        for item in variant["evals"]:
+            tuned = _summary(item["tuned"])
+            if tuned is None:
+                lines.append(f"  {item['id']} ({variant['id']}): no per-item records")
+                continue
+            scores = f"{tuned.score:.3f} (n={tuned.n:,}, 95% {fmt_interval(tuned)})"
+            lines.append(f"  {item['id']} ({variant['id']}): {scores}")
+            for side in ("parent", "stock"):
+                if item[f"vs_{side}"]:
+                    pair = Paired(**item[f"vs_{side}"])
+                    lines.append(f"      against the {side}: {pair.regressed:,} of {pair.n:,} items regressed, "
+                                 f"{pair.improved:,} improved, {fmt_p(pair.p_value)}")  # fmt: skip
     if pin:
         lines.append(f"  pinned {len(report.data['pinned'])} records files in {report.data['lock']}")
     return Outcome(report, "\n".join(lines))

@@ -37,7 +37,10 @@ from tinyrel.findings import TinyrelError
 @output_options
 @report_command
 def lock_command(source: str | None, output: Path, name: str | None, check: bool, base: bool) -> Outcome:
-    """Resolve SOURCE (a directory, HF cache snapshot, hf-cache:// or hf:// reference) into the lock."""
+    """Resolve SOURCE (a directory, HF cache snapshot, hf-cache:// or hf:// reference) into the lock.
+
+    Without SOURCE, in a workspace: re-pin every source of the release spec (--name picks the release),
+    its [[variants]] included, each under its own entry; --base pins its [base] instead."""
     if base:
         if source or check:
             raise TinyrelError("usage/base", "--base pins the spec's [base] source: give no SOURCE and no --check",
@@ -51,8 +54,10 @@ def lock_command(source: str | None, output: Path, name: str | None, check: bool
     if check:
         target = Path(source) if source else output
         return Outcome(api.check_lock(target), f"checked {target}")
-    if not source:
-        raise TinyrelError("usage/missing-source", "give a SOURCE to lock, or --check", usage=True)
+    if not source:  # a workspace: every source its spec names (the weights and each [[variants]] entry)
+        report = api.lock_release(".", name)
+        locked = ", ".join(f"{e['name']} ({e['files']} files)" for e in report.data["locked"]) or "nothing"
+        return Outcome(report, f"locked {locked}")
     entry, report = api.lock_source(source, name, lock_file=output)
     report.data["source"] = entry.to_toml()
     if not report.ok:

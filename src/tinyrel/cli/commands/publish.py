@@ -15,7 +15,7 @@ import click
 from tinyrel import api
 from tinyrel.cli.commands.sign import signer_config, signer_options
 from tinyrel.cli.common import Outcome, output_options, report_command
-from tinyrel.cli.text import gate_summary, plan_text, published_text
+from tinyrel.cli.text import gate_summary, plan_text, published_text, variants_text
 from tinyrel.findings import TinyrelError
 
 
@@ -38,6 +38,7 @@ from tinyrel.findings import TinyrelError
     "--allow", "allow", multiple=True, metavar="BLOCKER", help="Publish despite this blocker (needs --reason)."
 )
 @click.option("--reason", help="Why the allowed blockers are overridden; printed on the card.")
+@click.option("--variant", metavar="ID", help="Publish only this [[variants]] entry (its release must be on the Hub).")
 @signer_options
 @output_options
 @report_command
@@ -53,6 +54,7 @@ def publish_command(
     dry_run: bool,
     allow: tuple[str, ...],
     reason: str | None,
+    variant: str | None,
     **signer: object,
 ) -> Outcome:
     """Gate, then publish: metadata-only (--out DIR, or the Hub) or hosted weights (the Hub)."""
@@ -65,7 +67,7 @@ def publish_command(
     config = signer_config(**signer) if wants_signature else None
     result = api.publish(".", release, mode=mode, out=out, repo_id=repo_id, signer=config, private=private,
                          dry_run=dry_run, allow=overrides, allow_other_repo=allow_other_repo, oci_repo=oci_repo,
-                         plain_http=plain_http)  # fmt: skip
+                         plain_http=plain_http, variant=variant)  # fmt: skip
     if oci_repo is not None:
         return Outcome(result.report, _oci_text(result))
     if out is None:
@@ -84,7 +86,7 @@ def _hosted_text(result) -> str:
         text += "\n" + plan_text(data["plan"])
     elif "commit" in data:
         text += "\n" + published_text(data)
-    return text
+    return text + variants_text(data.get("variants", []))
 
 
 def _oci_text(result) -> str:
