@@ -12,97 +12,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from tinyrel.card.reading import CardView, normalize, read_card, whole_name
 from tinyrel.findings import Finding, TinyrelError
 from tinyrel.policy.base_model import base_model
 from tinyrel.policy.base_model import passed as base_model_passed
+from tinyrel.policy.card_checks import claims_comparability, negative_transfer_table, routed_only_copy
+from tinyrel.policy.context import GateContext, lock_is_public_pin, pinned_uri
+from tinyrel.policy.context import err as _err
+from tinyrel.policy.context import warn as _warn
 from tinyrel.policy.prose_claims import prose_claims
-from tinyrel.policy.spec_text import copy_carrier
 from tinyrel.policy.variant_card import variant_table, variants_statement, with_variant_rows
 from tinyrel.policy.variant_gate import variants_check
 from tinyrel.release_files import is_release_metadata
 from tinyrel.signing.files import GIT_PATHS
-from tinyrel.sources.resolve import LockedSource
-from tinyrel.workspace.layout import Workspace
-from tinyrel.workspace.spec import ReleaseSpec
-
-REGEX_TIMEOUT = 1.0  # seconds per forbidden-copy pattern: a hostile regex must not hang the gate
-
-
-@dataclass
-class GateContext:
-    ws: Workspace
-    spec: ReleaseSpec
-    mode: str = "check"  # check | metadata | weights
-    require_weights: bool = False
-    offline: bool = False  # no weight reads (pre-commit): the weights check is skipped
-    lock: LockedSource | None = None
-    manifest: dict[str, Any] | None = None
-    card: str = ""
-    card_template: Path | None = None
-    weights_dir: Path | None = None  # the verified local weights, set by the weights check
-    skipped: set[str] = field(default_factory=set)
-    hosted_at: str | None = None  # hf://ORG/NAME when this run publishes the weights there
-    # The lock's public Hub pin as the Hub answered for it (tinyrel.policy.gate.confirm_pin):
-    # "" no pin claimed | "confirmed" | "unconfirmed" (not asked: offline) | "refuted" (pin_problem says why)
-    pin: str = ""
-    pin_problem: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict)  # eval id -> EvalEvidence (tinyrel.evidence)
-    evidence_findings: list[Finding] = field(default_factory=list)  # problems reading the records
-    base: Any = None  # tinyrel.policy.base_pin.BaseFacts, set by the base-model check ([base] in the spec)
-    variants: dict[str, Any] = field(default_factory=dict)  # [[variants]] as the variants check found them
-    _view: CardView | None = None
-    _view_of: str = ""
-
-    def rel(self, path: Path) -> str:
-        """``path`` relative to the workspace, as the user names it (a symlinked spec keeps its name)."""
-        import os
-
-        for candidate, root in ((Path(os.path.abspath(path)), Path(os.path.abspath(self.ws.root))),
-                                (path.resolve(), self.ws.root.resolve())):  # fmt: skip
-            if candidate.is_relative_to(root):
-                return candidate.relative_to(root).as_posix()
-        return str(path)
-
-    @property
-    def template_path(self) -> str:
-        return self.rel(self.card_template) if self.card_template else "tinyrel:card.md.j2"
-
-    @property
-    def view(self) -> CardView:
-        if self._view is None or self._view_of != self.card:
-            self._view, self._view_of = read_card(self.card), self.card
-        return self._view
-
-
-def _err(check: str, message: str, path: str | None = None, line: int | None = None) -> Finding:
-    return Finding(f"blocker/{check}", "error", message, path, line)
-
-
-def _warn(check: str, message: str, path: str | None = None) -> Finding:
-    return Finding(f"blocker/{check}", "warning", message, path)
-
-
-def lock_is_public_pin(lock: LockedSource | None) -> bool:
-    """A Hub entry that *claims* a public commit: its ``public`` flag is outside input, so the gate
-    asks the Hub (``GateContext.pin``) before anything states it."""
-    from tinyrel.policy.oci_pin import is_oci_pin
-    from tinyrel.sources.uri import COMMIT_RE
-
-    hub = bool(lock and lock.kind == "hub" and lock.public and lock.revision and COMMIT_RE.match(lock.revision))
-    return hub or is_oci_pin(lock)
-
-
-def pinned_uri(lock: LockedSource) -> str:
-    """``hf://ORG/NAME@COMMIT`` of a Hub pin: the commit the lock pins, whatever its uri's tail says
-    (an OCI pin's uri names its digest: it is durable only then)."""
-    if lock.kind == "oci":
-        return lock.uri
-    return f"hf://{lock.uri.removeprefix('hf://').split('@')[0]}@{lock.revision}"
 
 
 def weight_distribution(ctx: GateContext) -> list[Finding]:
@@ -221,153 +144,6 @@ def manifest_lock(ctx: GateContext) -> list[Finding]:
         return []
     paths = sorted({p for p, _ in problems})
     return [_err("manifest-lock", f"manifest and lock disagree on {', '.join(paths[:5])}", manifest_rel)]
-
-
-def _one_section(ctx: GateContext, check: str, title: str) -> tuple[Any, list[Finding]]:
-    sections = ctx.view.find(title)
-    if len(sections) > 1:
-        return None, [_err(check, f"the card has {len(sections)} '## {title}' sections; a reader cannot tell "
-                                  "which is true", ctx.template_path)]  # fmt: skip
-    return (sections[0] if sections else None), []
-
-
-def _first_match(pattern: str, texts: tuple[str, ...]) -> Any:
-    """The first match of a spec's (untrusted) pattern in ``texts``, each search time-bounded."""
-    import regex
-
-    for text in texts:
-        match = regex.search(pattern, text, regex.I, timeout=REGEX_TIMEOUT)
-        if match:
-            return match
-    return None
-
-
-def routed_only_copy(ctx: GateContext) -> list[Finding]:
-    """The statement must be in the card's own voice (intro or Routing section), not only quoted in
-    a blocker's unblock text; forbidden copy is searched in everything a reader sees."""
-    where = ctx.template_path
-    routing, found = _one_section(ctx, "routed-only-copy", "Routing")
-    statement = normalize(ctx.view.intro.text + " " + (routing.text if routing else "")).casefold()
-    if ctx.spec.routing.routed_only and "routed-only" not in statement:
-        found.append(_err("routed-only-copy", "the card's intro and Routing section do not state routed-only use",
-                          where))  # fmt: skip
-    if normalize(ctx.spec.routing.domain).casefold() not in statement:
-        found.append(_err("routed-only-copy", f"the card does not name the domain ({ctx.spec.routing.domain})", where))
-    # As rendered, and read past markup shown as text ("<b>general</b>-purpose" in escaped spec text).
-    readings = (ctx.view.visible_text, ctx.view.skimmed_text)
-    for pattern in ctx.spec.routing.forbidden_copy:
-        try:
-            match = _first_match(pattern, readings)
-        except TimeoutError:
-            found.append(_err("routed-only-copy", f"forbidden_copy pattern {pattern!r} took too long (over "
-                              f"{REGEX_TIMEOUT:g} s); simplify it", ctx.rel(ctx.spec.path)))  # fmt: skip
-            continue
-        if match:
-            try:
-                path, line = copy_carrier(ctx, lambda text, p=pattern: _first_match(p, (text,)) is not None)
-            except TimeoutError:  # the same pattern answered on the card in time; a field's text cannot be worse
-                path, line = where, None
-            found.append(_err("routed-only-copy", f"the card presents the model as general: {match.group(0)!r}",
-                              path, line))  # fmt: skip
-    return found
-
-
-def _cell_number(cell: str) -> float | None:
-    try:
-        return float(cell.replace("+", "").replace("−", "-"))
-    except ValueError:
-        return None
-
-
-def negative_transfer_table(ctx: GateContext) -> list[Finding]:
-    where = ctx.template_path
-    breadth = ctx.spec.evals_of("breadth")
-    if not breadth:
-        message = "the spec has no breadth evals; measure out-of-domain performance for the negative-transfer table"
-        return [_err("negative-transfer-table", message, ctx.rel(ctx.spec.path))]
-    section, found = _one_section(ctx, "negative-transfer-table", "Negative transfer")
-    if found:
-        return found
-    if section is None or not section.tables or len(section.tables[0]) < 2:
-        return [_err("negative-transfer-table", "the card has no negative-transfer table (## Negative transfer)",
-                     where)]  # fmt: skip
-    rows: dict[str, list[list[str]]] = {}
-    for row in section.tables[0][1:]:
-        if row:
-            rows.setdefault(row[0].casefold(), []).append(row[1:])
-    for e in breadth:
-        matches = rows.get(normalize(e.name).casefold(), [])
-        if len(matches) != 1 or len(matches[0]) < 3:
-            problem = (
-                "has no row" if not matches else "has more than one row" if len(matches) > 1 else "has a short row"
-            )
-            found.append(
-                _err("negative-transfer-table", f"the negative-transfer table {problem} for {e.name!r}", where)
-            )
-            continue
-        evidence = ctx.evidence.get(e.id)
-        if evidence is not None and evidence.paired is not None:
-            shown = f"{evidence.paired.regressed:,} of {evidence.paired.n:,} items regressed"
-            if not any(shown in cell for cell in matches[0][3:]):
-                found.append(_err("negative-transfer-table", f"{e.name}: the per-item records show {shown}; the "
-                                  "table must show the paired regression", where))  # fmt: skip
-        for label, want, cell in zip(
-            ("stock", "tuned", "delta"), (e.stock, e.tuned, e.delta), matches[0], strict=False
-        ):
-            got = _cell_number(cell)
-            if want is None or got is None or abs(got - want) > 1e-9:
-                found.append(_err("negative-transfer-table", f"{e.name}: card shows {label} {cell!r}, eval data says "
-                                  f"{want}", where))  # fmt: skip
-    return found
-
-
-def _model_index_texts(front_matter: str) -> list[tuple[str, str]]:
-    """(dataset name, metric name) of every model-index result in the card's front matter."""
-    import yaml
-    from huggingface_hub.repocard_data import model_index_to_eval_results
-
-    try:
-        data = yaml.safe_load(front_matter) or {}
-        index = data.get("model-index") if isinstance(data, dict) else None
-        if not index:
-            return []
-        _, results = model_index_to_eval_results(index)
-    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError):  # malformed: judged as text below
-        return [(front_matter, "")]
-    return [(normalize(r.dataset_name or ""), normalize(r.metric_name or r.metric_type or "")) for r in results]
-
-
-def claims_comparability(ctx: GateContext) -> list[Finding]:
-    where = ctx.template_path
-    index = _model_index_texts(ctx.view.front_matter)
-    headline, found = _one_section(ctx, "claims-comparability", "Headline numbers")
-    headline_text = headline.text if headline else ""
-    eval_names = {normalize(e.name).casefold() for e in ctx.spec.evals}
-    for row in (r for r in ctx.spec.context if r.comparability == "directional"):
-        system = whole_name(row.system)
-        in_index = any(system.search(name) for name, _ in index) or (
-            normalize(row.system).casefold() not in eval_names
-            and any(metric.casefold() == normalize(row.metric).casefold() for _, metric in index)
-        )
-        if in_index:
-            found.append(_err("claims-comparability", f"directional row {row.system!r} appears in the model-index",
-                              where))  # fmt: skip
-        if system.search(headline_text) or whole_name(row.score).search(headline_text):
-            found.append(_err("claims-comparability", f"directional row {row.system!r} appears in the headline "
-                              "numbers", where))  # fmt: skip
-    context, more = _one_section(ctx, "claims-comparability", "Competitive context")
-    found += more
-    table = context.tables[0] if context and context.tables else []
-    header = [c.casefold() for c in table[0]] if table else []
-    column = next((i for i, c in enumerate(header) if "compar" in c), None)
-    for row in ctx.spec.context:
-        label = row.comparability.lower()
-        lines = [r for r in table[1:] if r and r[0].casefold() == normalize(row.system).casefold()]
-        ok = column is not None and len(lines) == 1 and len(lines[0]) > column
-        if not ok or lines[0][column].casefold() != label:
-            found.append(_err("claims-comparability", f"context row {row.system!r} is not labelled {label.title()} "
-                              "(exactly one row, in the Comparable? column)", where))  # fmt: skip
-    return found
 
 
 ROUNDING = 0.0005  # a spec number may differ from its records by rounding to three places, no more
