@@ -46,7 +46,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import re
 import sys
 import threading
 import time
@@ -57,6 +56,7 @@ from urllib.parse import parse_qs, urlsplit
 from tinyrel.testing import _hub_names as names
 from tinyrel.testing._hub_http import JsonHandler
 from tinyrel.testing._hub_lfs import LfsRoutes
+from tinyrel.testing._hub_routes import ROUTES
 from tinyrel.testing._hub_store import (
     GITATTRIBUTES,
     LFS_PATTERNS,
@@ -332,42 +332,6 @@ class Handler(LfsRoutes, XetRoutes, JsonHandler):
 def _same(given: str, expected: str) -> bool:
     """A comparison that takes as long whatever the first differing character (no timing oracle)."""
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
-
-
-# Groups are checked by name before a handler runs (``_hub_names.route_args``): repo, rev, path, oid.
-REPO, REV, OID = r"(?P<repo>[^/]+(?:/[^/]+)?)", r"(?P<rev>[^/]+)", r"(?P<oid>[^/]+)"
-ROUTES: dict[str, list[tuple[re.Pattern, str]]] = {
-    method: [(re.compile(p), name) for p, name in routes]
-    for method, routes in {
-        "GET": [
-            (r"/api/whoami-v2", "whoami"),
-            (r"/api/models/" + REPO + r"/refs", "refs"),
-            (r"/api/models/" + REPO + r"/xet-(?P<kind>write|read)-token/" + REV, "xet_token"),
-            (r"/api/models/" + REPO + r"/revision/" + REV, "repo_info"),
-            (r"/api/models/" + REPO + r"/tree/" + REV + r"(?:/(?P<path>.+))?", "tree"),
-            (r"/api/models/" + REPO, "repo_info"),
-            (r"/" + REPO + r"/resolve/" + REV + r"/(?P<path>.+)", "resolve_file"),
-            (r"/_emulator/stats", "emulator_stats"),
-        ],
-        "HEAD": [(r"/" + REPO + r"/resolve/" + REV + r"/(?P<path>.+)", "resolve_file")],
-        "POST": [
-            (r"/api/repos/create", "create_repo"),
-            (r"/api/validate-yaml", "validate_yaml"),
-            (r"/api/models/" + REPO + r"/preupload/" + REV, "preupload"),
-            (r"/api/models/" + REPO + r"/commit/" + REV, "commit"),
-            (r"/api/models/" + REPO + r"/tag/" + REV, "create_tag"),
-            (r"/api/models/" + REPO + r"/paths-info/" + REV, "paths_info"),
-            (r"/" + REPO + r"\.git/info/lfs/objects/batch", "lfs_batch"),
-            (r"/_lfs/" + REPO + r"/" + OID + r"/verify", "lfs_verify"),
-            (r"/_emulator/faults", "emulator_faults"),
-        ],
-        "PUT": [
-            (r"/_lfs/" + REPO + r"/" + OID, "lfs_upload"),
-            (r"/api/models/" + REPO + r"/settings", "repo_settings"),
-        ],
-        "DELETE": [(r"/api/models/" + REPO + r"/tag/" + REV, "delete_tag")],
-    }.items()
-}
 
 
 class EmulatorServer(ThreadingHTTPServer):
