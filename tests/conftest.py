@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fixtures import convert_4bit, copy_model, hf_cache_from_hub, train_adapter, write_mlx_lm_saved, write_mlx_model
+from support.fixtures import (
+    convert_4bit,
+    copy_model,
+    hf_cache_from_hub,
+    train_adapter,
+    write_mlx_lm_saved,
+    write_mlx_model,
+)
+from support.hub import HUB_TOKEN, start_hub
 
 # Tests that run a Hub emulator, a private Sigstore or child processes take seconds each: they are
 # ``slow`` (``pytest -m "not slow"`` is the quick loop; the README command and CI run everything).
@@ -155,7 +159,7 @@ def example(example_store: Path, tmp_path: Path) -> Path:
 def example_tree_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One ``tinyrel init --example`` workspace per session, as the command writes it: the release and
     its 4-bit variant (``[[variants]]``); tests get copies through ``example_tree``."""
-    from helpers import run
+    from support.helpers import run
 
     dest = tmp_path_factory.mktemp("example-tree") / "ws"
     assert run("init", "--example", dest).exit_code == 0
@@ -173,35 +177,10 @@ def example_tree(example_tree_store: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory):
-    """Real EC P-256 keys and a CA-issued code-signing certificate (see signing_keys.py)."""
-    from signing_keys import write_key_material
+    """Real EC P-256 keys and a CA-issued code-signing certificate (see support/signing_keys.py)."""
+    from support.signing_keys import write_key_material
 
     return write_key_material(tmp_path_factory.mktemp("keys"))
-
-
-HUB_TOKEN = "hf_emulatorSecretToken0123456789"
-
-
-def start_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xet: bool):
-    """The local Hub emulator on a free port, with the real client pointed at it: through Xet (the
-    default of every real install, hf_xet writing into the emulator's local CAS) or over LFS."""
-    import huggingface_hub.constants as hf_constants
-
-    from tinyrel.testing.hub import EmulatorServer
-
-    server = EmulatorServer("127.0.0.1", 0, tmp_path / "hub-data", HUB_TOKEN, xet=xet)
-    server.start_in_thread()
-    monkeypatch.setenv("HF_ENDPOINT", server.base_url)
-    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    monkeypatch.setenv("HF_TOKEN", HUB_TOKEN)
-    if xet:
-        monkeypatch.delenv("HF_HUB_DISABLE_XET", raising=False)
-    else:
-        monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
-    # huggingface_hub reads these once at import; the test process imported it long ago.
-    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", not xet)
-    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
-    return server
 
 
 def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str):

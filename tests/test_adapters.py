@@ -2,7 +2,7 @@
 
 The base is a tiny Qwen3 written by mlx-lm (config, weights, tokenizer), uploaded to the Hub
 emulator with huggingface_hub; the adapters are written by mlx-lm's own ``mlx_lm.lora.train_model``
-on it (``tests/fixtures.py: train_adapter``).  Every Hub test runs over Xet and over LFS.
+on it (``tests/support/fixtures.py: train_adapter``).  Every Hub test runs over Xet and over LFS.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import struct
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOKEN
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
+from support.hub import HUB_TOKEN
 
 import tinyrel
 
@@ -268,7 +268,7 @@ def test_tampered_base_bytes_fail_the_pull_and_leave_nothing(adapter_release, hu
     adapter itself verifies, the base does not, and nothing is visible at D — not even the adapter.
     (Over Xet the weights do not cross tinyrel's HTTP transport: hf_xet checks every chunk against
     the file's Merkle hash, so the swapped weights are an LFS case.)"""
-    from hostile_hub import TamperingProxy
+    from support.hostile_hub import TamperingProxy
 
     if swapped == "model.safetensors" and hub.mode == "xet":
         pytest.skip("over Xet the weights do not cross tinyrel's HTTP transport")
@@ -310,7 +310,7 @@ def test_a_base_dir_that_changes_during_the_pull_leaves_neither_visible(adapter_
     """--base-dir elsewhere: the adapter becomes visible first, then the base; a file written into the
     (empty) base directory meanwhile makes the base's rename fail — the adapter is withdrawn again,
     the file written there is kept, and nothing else is left."""
-    from hostile_hub import TamperingProxy
+    from support.hostile_hub import TamperingProxy
 
     base_dir, target = tmp_path / "base-dir", tmp_path / "D"
     base_dir.mkdir()

@@ -22,8 +22,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOKEN
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
+from support.hub import HUB_TOKEN
 
 import tinyrel
 

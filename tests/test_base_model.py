@@ -19,24 +19,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOKEN
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
+from support.hub import HUB_TOKEN
+from support.workspace import edit, spec_path
 
 import tinyrel
 from tinyrel.findings import TinyrelError
 
 NAME = "qwen3-4b-fileops"
 COMMIT = re.compile(r"\b[0-9a-f]{40}\b")
-
-
-def spec_file(ws: Path) -> Path:
-    return ws / "release" / f"{NAME}.toml"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def standin(ws: Path) -> Path:
@@ -53,10 +44,10 @@ def upload(server, folder: Path, repo_id: str, *, private: bool = False) -> str:
 
 def based_on(ws: Path, repo_id: str, relation: str = "finetune") -> None:
     """The example's spec pointed at another base (``base_model`` and ``[base] source`` agree)."""
-    edit(spec_file(ws), 'base_model = "Qwen/Qwen3-4B"', f'base_model = "{repo_id}"')
-    edit(spec_file(ws), 'source = "hf://Qwen/Qwen3-4B@main"', f'source = "hf://{repo_id}@main"')
+    edit(spec_path(ws), 'base_model = "Qwen/Qwen3-4B"', f'base_model = "{repo_id}"')
+    edit(spec_path(ws), 'source = "hf://Qwen/Qwen3-4B@main"', f'source = "hf://{repo_id}@main"')
     if relation != "finetune":
-        edit(spec_file(ws), 'relation = "finetune"', f'relation = "{relation}"')
+        edit(spec_path(ws), 'relation = "finetune"', f'relation = "{relation}"')
 
 
 def base_section(card: str) -> str:
@@ -83,22 +74,22 @@ def lock_entries(ws: Path) -> dict[str, dict]:
     ids=["relation", "other-repo", "scheme", "repo-id", "adapter-relation", "kind"],
 )
 def test_a_malformed_base_table_is_a_spec_error_with_its_line(example, old, new, message):
-    edit(spec_file(example), old, new)
+    edit(spec_path(example), old, new)
     code, doc = run_json("check", "--offline", cwd=example)
     finding = next(f for f in doc["findings"] if f["code"] == "spec/invalid")
     assert code == 1 and message in finding["message"] and finding.get("line"), doc
-    line = spec_file(example).read_text().splitlines()[finding["line"] - 1]
+    line = spec_path(example).read_text().splitlines()[finding["line"] - 1]
     assert new.splitlines()[0] in line or "[base]" in line or "kind" in line, (line, finding)
 
 
 def test_an_adapter_kind_needs_its_base_and_a_typo_in_base_is_named(example):
-    text = spec_file(example).read_text()
+    text = spec_path(example).read_text()
     start = text.index("[base]")
-    spec_file(example).write_text(text[:start] + text[text.index("[distribution]"):])
-    edit(spec_file(example), 'artifact_size = "7.5 GB', 'kind = "adapter"\nartifact_size = "7.5 GB')
+    spec_path(example).write_text(text[:start] + text[text.index("[distribution]"):])
+    edit(spec_path(example), 'artifact_size = "7.5 GB', 'kind = "adapter"\nartifact_size = "7.5 GB')
     code, doc = run_json("check", "--offline", cwd=example)
     assert code == 1 and "needs its base" in doc["findings"][0]["message"], doc
-    spec_file(example).write_text(text.replace('relation = "finetune"', 'relation = "finetune"\nrelaton = "merge"'))
+    spec_path(example).write_text(text.replace('relation = "finetune"', 'relation = "finetune"\nrelaton = "merge"'))
     code, doc = run_json("check", "--offline", cwd=example)
     note = next(f for f in doc["findings"] if f["code"] == "spec/unknown-key")
     assert "did you mean 'relation'" in note["message"] and note["line"]
@@ -148,7 +139,7 @@ def test_lock_base_pins_main_to_its_commit_and_the_gate_checks_the_weights_again
     assert f"pinned at commit `{pinned}` as `tinyrel.lock` records it (not confirmed" in base_section(
         tinyrel.render_card(example))
     # re-locking the weights, and lock --check, keep the base's pin
-    weights = tomllib.loads(spec_file(example).read_text())["weights"]["source"]
+    weights = tomllib.loads(spec_path(example).read_text())["weights"]["source"]
     assert run("lock", weights, cwd=example).exit_code == 0
     assert lock_entries(example)[f"{NAME}.base"] == entry
     assert run("lock", "--check", cwd=example).exit_code == 0
@@ -210,7 +201,7 @@ def test_a_private_base_is_refused_unless_the_spec_allows_it(example, hub):
     assert run("lock", "--base", cwd=example).exit_code == 0
     code, doc = run_json("check", cwd=example)
     assert code == 1 and "base/not-public" in codes(doc), doc["findings"]
-    edit(spec_file(example), 'relation = "finetune"', 'relation = "finetune"\nallow_restricted = true')
+    edit(spec_path(example), 'relation = "finetune"', 'relation = "finetune"\nallow_restricted = true')
     code, doc = run_json("check", cwd=example)
     assert "base/not-public" not in codes(doc) and doc["checks"]["base-model"] == "pass", doc["findings"]
     assert f"pinned at commit `{commit}`, which the Hub confirmed (private or gated" in base_section(
@@ -236,7 +227,7 @@ def test_the_signed_release_carries_the_base_pins(example, pinned, keys, tmp_pat
 
 def test_a_local_base_directory_is_not_published_as_a_path(example, keys, tmp_path):
     base = shutil.copytree(standin(example), tmp_path / "bases" / "qwen3", symlinks=False)
-    spec = spec_file(example)
+    spec = spec_path(example)
     edit(spec, 'source = "hf://Qwen/Qwen3-4B@main"', f'source = "{base}"')
     assert run("lock", "--base", cwd=example).exit_code == 0
     code, doc = run_json("check", cwd=example)  # compared from the local headers; not a commit: a warning
@@ -384,8 +375,8 @@ def test_init_names_a_hub_id_as_a_source_and_pins_a_source_by_commit(mlx_lm_mode
 
 
 def test_lock_base_needs_a_base_table(example):
-    text = spec_file(example).read_text()
-    spec_file(example).write_text(text[: text.index("[base]")] + text[text.index("[distribution]") :])
+    text = spec_path(example).read_text()
+    spec_path(example).write_text(text[: text.index("[base]")] + text[text.index("[distribution]") :])
     result = run("lock", "--base", cwd=example)
     assert result.exit_code == 2 and "usage/no-base" in result.output and f"{NAME}.base" not in (
         example / "tinyrel.lock").read_text()
@@ -405,7 +396,7 @@ def test_a_quantized_release_dequantizes_to_its_bases_shapes(model_store, hub, t
     edit(spec, 'relation = "quantized"', 'relation = "finetune"')  # a fine-tune keeps the base's tensors
     code, doc = run_json("check", cwd=ws)
     assert {"base/tensor-extra", "base/shape"} <= codes(doc), doc["findings"]
-    from fixtures import write_mlx_model
+    from support.fixtures import write_mlx_model
 
     from tinyrel.scaffold.standin import TINY_CONFIG
 

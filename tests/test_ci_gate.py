@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import run
+from support.helpers import run
 
 pytestmark = pytest.mark.slow  # child processes, real servers or real bombs: seconds each
 

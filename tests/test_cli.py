@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from helpers import run
+from support.helpers import run
 
 REPO = Path(__file__).resolve().parents[1]
 

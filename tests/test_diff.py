@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run, run_json
+from support.helpers import run, run_json
 
 NAME = "qwen3-4b-fileops"
 TOUCHED = ["model.layers.1.mlp.down_proj.weight", "model.layers.1.self_attn.q_proj.weight"]

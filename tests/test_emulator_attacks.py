@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx2 as httpx  # huggingface_hub's own HTTP library: hf_raise_for_status reads its responses
 import pytest
-from conftest import HUB_TOKEN
+from support.hub import HUB_TOKEN
 
 AUTH = {"Authorization": f"Bearer {HUB_TOKEN}"}
 SECRET = b"a file of the emulator's host: never served\n"

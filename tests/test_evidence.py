@@ -9,21 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
+from support.workspace import edit, spec_path
 
 from tinyrel.evidence.stats import mcnemar_exact, wilson
 
 NAME = "qwen3-4b-fileops"
-
-
-def spec_path(ws: Path) -> Path:
-    return ws / "release" / f"{NAME}.toml"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 # -- statistics against known values -------------------------------------------------------------

@@ -16,7 +16,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
+from support.workspace import edit, spec_path
 
 from tinyrel.evidence.log_limits import MAX_LOG_BYTES, MAX_LOG_SAMPLES, MAX_LOG_VALUES, MAX_MEMBER_BYTES
 from tinyrel.evidence.scores import MAX_RECORDS_BYTES
@@ -31,16 +32,6 @@ ZSTD = 93  # inspect-ai's default compression for .eval members
 # before the limits the bombs below took 0.6, 1.3 and 1.6 GiB to load, and the objects one aborted
 # asking for 4.5 GB more.
 READ_BOUND_KIB = 400 * 1024
-
-
-def spec_path(ws: Path) -> Path:
-    return ws / "release" / f"{NAME}.toml"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def use_records(ws: Path, name: str) -> None:

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from helpers import run_json
+from support.helpers import run_json
 
 import tinyrel
 

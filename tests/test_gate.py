@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,23 +13,14 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from conftest import HUB_TOKEN
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
+from support.hub import HUB_TOKEN
+from support.workspace import edit, spec_path
 
 from tinyrel.card.reading import read_card
 
 NAME = "qwen3-4b-fileops"
 GHOST = "0123456789abcdef0123456789abcdef01234567"
-
-
-def spec_file(ws: Path) -> Path:
-    return ws / "release" / f"{NAME}.toml"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 # -- 1. a lock's public pin is confirmed with the Hub ----------------------------------------------
@@ -201,7 +192,7 @@ def test_forbidden_copy_split_by_markup_in_a_template_is_found(example, copy, wr
 def test_forbidden_copy_shown_as_literal_markup_in_the_spec_is_found(example, copy):
     """Spec text is escaped (the card shows ``<b>general</b>-purpose`` as written): a reader still reads
     "general-purpose", so the gate does too."""
-    edit(spec_file(example), 'summary = """A Mac-built', f'summary = """A {copy} Mac-built')
+    edit(spec_path(example), 'summary = """A Mac-built', f'summary = """A {copy} Mac-built')
     code, doc = run_json("check", "--offline", cwd=example)
     assert code == 1 and "blocker/routed-only-copy" in codes(doc), doc["checks"]
 
@@ -243,7 +234,7 @@ HOSTILE = {
 
 
 def _hostile_summary(ws: Path, tmp_path: Path) -> str:
-    spec = spec_file(ws)
+    spec = spec_path(ws)
     edit(spec, 'title = "Weight distribution undecided"', f'title = "{HOSTILE["title"]}"')
     edit(spec, 'why = "The package lock points', f'why = "{HOSTILE["why"]} The package lock points')
     edit(spec, 'unblock = "Decide metadata-only', f'unblock = "{HOSTILE["unblock"]} Decide metadata-only')

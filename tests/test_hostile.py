@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
+from support.workspace import edit, spec_path
 
 from tinyrel.card.reading import read_card, whole_name
 
@@ -19,16 +20,6 @@ pytestmark = pytest.mark.slow  # child processes, real servers or real bombs: se
 
 NAME = "qwen3-4b-fileops"
 ESC = "\x1b[31m"
-
-
-def spec_file(ws: Path) -> Path:
-    return ws / "release" / f"{NAME}.toml"
-
-
-def edit(path: Path, old: str, new: str, count: int = 1) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, count))
 
 
 def cli(*args, cwd=None, timeout=60, env=None) -> subprocess.CompletedProcess:
@@ -43,8 +34,8 @@ def cli(*args, cwd=None, timeout=60, env=None) -> subprocess.CompletedProcess:
 def test_spec_text_cannot_hide_or_fake_the_negative_transfer_table(example):
     fake = "\\n## Negative transfer\\n\\n| Eval | Stock | Specialist | Delta |\\n|---|---|---|---|\\n" \
            "| Out-of-domain breadth | 0.596 | 0.700 | +0.104 |\\n"  # fmt: skip
-    edit(spec_file(example), 'readout = "Regression; route only"', 'readout = "<!--"')
-    edit(spec_file(example), 'router_guidance = "Send only', f'router_guidance = "-->{fake}Send only')
+    edit(spec_path(example), 'readout = "Regression; route only"', 'readout = "<!--"')
+    edit(spec_path(example), 'router_guidance = "Send only', f'router_guidance = "-->{fake}Send only')
     code, doc = run_json("check", "--offline", cwd=example)
     card = run("card", "--offline", cwd=example).stdout
     assert "<!--" not in card and "&lt;!--" in card  # shown as text, not a comment
@@ -76,8 +67,8 @@ def test_a_template_that_comments_out_the_table_fails_the_gate(example):
 
 def test_a_directional_row_cannot_be_relabelled_direct(example):
     forged = "x |\\n| BFCL V4 public leader | m | 1 | s | Direct | y\\n| "
-    edit(spec_file(example), 'readout = "LLM Stats snapshot', f'readout = "{forged}LLM Stats snapshot')
-    edit(spec_file(example), 'system = "BFCL V4 public average"', 'system = "BFCL V4 public average | Direct"')
+    edit(spec_path(example), 'readout = "LLM Stats snapshot', f'readout = "{forged}LLM Stats snapshot')
+    edit(spec_path(example), 'system = "BFCL V4 public average"', 'system = "BFCL V4 public average | Direct"')
     code, doc = run_json("check", "--offline", cwd=example)
     card = read_card(run("card", "--offline", cwd=example).stdout)
     table = card.find("Competitive context")[0].tables[0]
@@ -99,7 +90,7 @@ def test_forbidden_copy_is_found_through_lookalikes(example, copy):
 
 
 def test_forbidden_copy_from_the_spec_is_found_too(example):
-    edit(spec_file(example), 'summary = """A Mac-built', 'summary = """A general\u2011purpose, Mac-built')
+    edit(spec_path(example), 'summary = """A Mac-built', 'summary = """A general\u2011purpose, Mac-built')
     assert "blocker/routed-only-copy" in codes(run_json("check", "--offline", cwd=example)[1])
 
 
@@ -112,10 +103,10 @@ def test_system_names_match_as_whole_names():
 
 
 def test_a_short_directional_name_does_not_trip_on_the_base_model(example):
-    with spec_file(example).open("a") as handle:
+    with spec_path(example).open("a") as handle:
         handle.write('\n[[context]]\nsystem = "Qwen"\nmetric = "overall BFCL V4 accuracy"\nscore = "12.3%"\n'
                      'comparability = "directional"\nreadout = "context"\n')  # fmt: skip
-    edit(spec_file(example), 'name = "File-ops hard gate"', 'name = "File-ops hard gate vs Qwen/Qwen3-4B"')
+    edit(spec_path(example), 'name = "File-ops hard gate"', 'name = "File-ops hard gate vs Qwen/Qwen3-4B"')
     code, doc = run_json("check", "--offline", cwd=example)
     assert "blocker/claims-comparability" not in codes(doc), doc["findings"]
 
@@ -255,15 +246,15 @@ def test_huge_json_and_allocating_config_values_are_bounded(model_dir):
     ],
 )
 def test_malformed_spec_values_get_a_code_and_a_line(example, old, new, code):
-    edit(spec_file(example), old, new)
+    edit(spec_path(example), old, new)
     result = run("check", "--offline", cwd=example)
     assert result.exit_code == 1 and f"error[{code}]" in result.output, result.output
     assert "internal/error" not in result.output and "qwen3-4b-fileops.toml:" in result.output
 
 
 def test_a_catastrophic_forbidden_copy_pattern_is_time_bounded(example):
-    edit(spec_file(example), "routed_only = true", 'routed_only = true\nforbidden_copy = ["(x+x+)+y"]')
-    edit(spec_file(example), 'summary = """', 'summary = """' + "x" * 5000 + " ")
+    edit(spec_path(example), "routed_only = true", 'routed_only = true\nforbidden_copy = ["(x+x+)+y"]')
+    edit(spec_path(example), 'summary = """', 'summary = """' + "x" * 5000 + " ")
     started = time.time()
     result = cli("check", "--offline", cwd=example, timeout=60)
     assert time.time() - started < 30
@@ -363,8 +354,8 @@ def test_control_characters_are_escaped_in_every_format(model_dir):
 
 
 def test_control_characters_in_spec_text_are_escaped(example):
-    edit(spec_file(example), 'summary = """', 'summary = """\\u001b]0;owned\\u0007 ')
-    edit(spec_file(example), 'name = "File-ops hard gate"', 'name = "File-ops hard gate\\u001b[2J"')
+    edit(spec_path(example), 'summary = """', 'summary = """\\u001b]0;owned\\u0007 ')
+    edit(spec_path(example), 'name = "File-ops hard gate"', 'name = "File-ops hard gate\\u001b[2J"')
     for fmt in ("text", "json", "github"):
         result = cli("check", "--offline", "--format", fmt, cwd=example)
         assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout + result.stderr, fmt

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
-from hostile_hub import SHAPES, TamperingProxy
+from support.helpers import codes, run, run_json
+from support.hostile_hub import SHAPES, TamperingProxy
 
 NAME = "qwen3-4b-fileops"
 pytestmark = pytest.mark.slow  # real servers, real transfers: the attacks take a while
@@ -33,7 +33,7 @@ def cli(*args, cwd=None, timeout=60, env=None) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def hostile(request, monkeypatch, tmp_path):
-    from hostile_hub import HostileHub
+    from support.hostile_hub import HostileHub
 
     server = HostileHub(request.param)
     xet = "xet" in request.param  # a hostile Xet CAS: hf_xet does the transfer, not tinyrel's client
@@ -124,7 +124,7 @@ def hub(request, tmp_path_factory, example_store, keys):
     the attacks of this module (each puts its own man in the middle)."""
     import shutil
 
-    from conftest import start_hub
+    from support.hub import start_hub
 
     tmp = tmp_path_factory.mktemp(f"genuine-{request.param}")
     with pytest.MonkeyPatch.context() as patch:
@@ -262,8 +262,8 @@ def test_pull_never_removes_what_it_did_not_write_and_keeps_the_targets_mode(hub
 def test_files_the_signature_excludes_are_not_delivered(hub, keys, model_dir, tmp_path):
     """A bundle that ignores ``run.py`` (model_signing --ignore-paths): the file is on the Hub, but
     it is unverified, so pull does not fetch or deliver it, and says so."""
-    from conftest import HUB_TOKEN
     from huggingface_hub import HfApi
+    from support.hub import HUB_TOKEN
 
     model = model_dir("bf16")
     (model / "run.py").write_text("import os  # anything at all\n")
@@ -306,8 +306,8 @@ def test_diff_does_not_take_the_hubs_manifest_on_trust(hub, keys, tmp_path):
     import json
     import shutil
 
-    from conftest import HUB_TOKEN
     from huggingface_hub import HfApi, snapshot_download
+    from support.hub import HUB_TOKEN
 
     api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
     copy = Path(snapshot_download("org/name", revision="v0.1.0", local_dir=tmp_path / "copy", endpoint=hub.base_url))
@@ -339,8 +339,8 @@ def test_a_file_over_256_mib_downloads_over_plain_http(hub, keys, tmp_path):
     size are held to the 256 MiB cap, so a 300 MiB file verifies (it used to fail at 256 MiB)."""
     if hub.mode == "xet":
         pytest.skip("over Xet hf_xet moves the bytes")
-    from conftest import HUB_TOKEN
     from huggingface_hub import HfApi
+    from support.hub import HUB_TOKEN
 
     model = tmp_path / "big"
     model.mkdir()
@@ -358,8 +358,8 @@ def test_an_old_release_under_a_new_tag_or_a_copy_in_another_repo_does_not_verif
     """Rollback and substitution: every byte is genuinely signed, but it is not the release asked for."""
     import shutil
 
-    from conftest import HUB_TOKEN
     from huggingface_hub import HfApi, snapshot_download
+    from support.hub import HUB_TOKEN
 
     api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
     old = api.model_info("org/name", revision="v0.1.0").sha

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from fixtures import write_safetensors
-from helpers import codes, run_json
+from support.fixtures import write_safetensors
+from support.helpers import codes, run_json
 from test_safetensors_rules import read_parts, rewrite
 
 
@@ -129,7 +129,7 @@ def test_pickle_and_escaping_symlink(model_dir, tmp_path):
 
 
 def test_missing_directory_is_usage_error(tmp_path):
-    from helpers import run
+    from support.helpers import run
 
     result = run("validate", tmp_path / "nope")
     assert result.exit_code == 2 and "Traceback" not in result.output

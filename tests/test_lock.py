@@ -7,7 +7,7 @@ import shutil
 import tomllib
 from pathlib import Path
 
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
 
 from tinyrel.scaffold.standin import place_in_cache
 from tinyrel.sources.uri import LOCAL_CACHE, parse_source

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
 
 
 def make_manifest(model: Path, out: Path) -> Path:

@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
 from test_tutorial import edit_spec
 
 NAME = "my-specialist"

@@ -1,5 +1,5 @@
 """Issue 22: releases in OCI registries, against a real one — CNCF Distribution (``docker-registry``)
-on 127.0.0.1, started per test (tests/oci_registry.py) — with real mlx-lm weights and real keys."""
+on 127.0.0.1, started per test (tests/support/oci_registry.py) — with real mlx-lm weights and real keys."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 from urllib.request import Request, urlopen
 
 import pytest
-from helpers import codes, run, run_json
-from oci_registry import PASSWORD, USER, CuttingProxy, Registry
+from support.helpers import codes, run, run_json
+from support.oci_registry import PASSWORD, USER, CuttingProxy, Registry
 
 NAME = "qwen3-4b-fileops"
 PATH = "lab/qwen3-4b-fileops"

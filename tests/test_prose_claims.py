@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import run, run_json
+from support.helpers import run, run_json
+from support.workspace import edit, spec_path
 
 from tinyrel.card.reading import normalize
 from tinyrel.policy.prose_numbers import find_claims
@@ -18,16 +19,6 @@ SEED_SUMMARY = (
     "from 58% for stock Qwen3-4B, and 95% on the file-ops hardgen heldout suite. Breadth drops outside the \\\n"
     "trained domain (0.596 to 0.423), which is why routing is mandatory."
 )
-
-
-def spec_path(ws: Path) -> Path:
-    return ws / "release" / f"{NAME}.toml"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def set_summary(ws: Path, summary: str) -> None:

@@ -11,9 +11,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOKEN
-from fixtures import write_mlx_model
-from helpers import codes, run, run_json
+from support.fixtures import write_mlx_model
+from support.helpers import codes, run, run_json
+from support.hub import HUB_TOKEN
 
 NAME = "qwen3-4b-fileops"
 LIVE_TOKEN = os.environ.get("HF_TOKEN")  # read at import: the isolation fixture removes it from each test

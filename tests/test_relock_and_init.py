@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
 
 import tinyrel
 

@@ -7,8 +7,8 @@ import struct
 from pathlib import Path
 
 import pytest
-from fixtures import write_safetensors
-from helpers import codes, run_json
+from support.fixtures import write_safetensors
+from support.helpers import codes, run_json
 
 
 def read_parts(path: Path) -> tuple[dict, bytes]:

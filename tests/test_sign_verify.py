@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
 
 
 def model_signing_cli(*args: str | Path) -> subprocess.CompletedProcess:

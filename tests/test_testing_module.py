@@ -105,7 +105,7 @@ def test_an_emulator_that_cannot_start_says_why_in_one_line_and_exits_2(tmp_path
 
 def test_the_private_sigstore_runs_from_the_command_line(tmp_path, monkeypatch, model_dir):
     """``python -m tinyrel.testing.sigstore --help`` printed nothing: the module had no command line."""
-    from helpers import run
+    from support.helpers import run
 
     help_text = _module("tinyrel.testing.sigstore", "--help")
     assert help_text.returncode == 0
@@ -129,7 +129,7 @@ def test_the_private_sigstore_runs_from_the_command_line(tmp_path, monkeypatch, 
 
 
 def test_private_sigstore_signs_and_verifies_offline(tmp_path, monkeypatch, model_dir):
-    from helpers import run
+    from support.helpers import run
 
     from tinyrel.testing.sigstore import PrivateSigstore
 

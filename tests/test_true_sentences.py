@@ -11,17 +11,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import HUB_TOKEN
-from fixtures import write_mlx_model
-from helpers import codes, run, run_json
+from support.fixtures import write_mlx_model
+from support.helpers import codes, run, run_json
+from support.hub import HUB_TOKEN
+from support.workspace import spec_path
 
 NAME = "qwen3-4b-fileops"
 SPEC_REPO = "tinygpt/qwen3-4b-fileops"  # the example spec's [distribution] repo_id
 REPO = Path(__file__).resolve().parents[1]
-
-
-def spec_path(ws: Path) -> Path:
-    return ws / "release" / f"{NAME}.toml"
 
 
 def edit_spec(ws: Path, old: str, new: str) -> None:

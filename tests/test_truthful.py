@@ -14,14 +14,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOKEN
-from helpers import codes, run, run_json
+from support.helpers import codes, run, run_json
+from support.hub import HUB_TOKEN
+from support.workspace import spec_path
 
 NAME = "qwen3-4b-fileops"
-
-
-def spec_path(ws: Path) -> Path:
-    return ws / "release" / f"{NAME}.toml"
 
 
 def fill_scaffold(spec: Path) -> None:

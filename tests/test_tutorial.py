@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOKEN
-from fixtures import hf_cache_from_hub
-from helpers import run
+from support.fixtures import hf_cache_from_hub
+from support.helpers import run
+from support.hub import HUB_TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "my-specialist"

@@ -14,9 +14,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOKEN
-from fixtures import convert_4bit, convert_variant, write_mlx_lm_saved
-from helpers import codes, run, run_json
+from support.fixtures import convert_4bit, convert_variant, write_mlx_lm_saved
+from support.helpers import codes, run, run_json
+from support.hub import HUB_TOKEN
 
 NAME = "qwen3-4b-fileops"
 SPEC = f"release/{NAME}.toml"

@@ -70,7 +70,7 @@ def _keys(venv: Path, where: Path) -> tuple[Path, Path]:
 
 
 def test_every_command_works_from_a_plain_install(user_venv, tmp_path, monkeypatch):
-    from conftest import HUB_TOKEN, start_hub
+    from support.hub import HUB_TOKEN, start_hub
 
     venv = user_venv
     _tinyrel(venv, "--version", cwd=tmp_path)
