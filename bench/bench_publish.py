@@ -32,7 +32,9 @@ def workspace(model: Path, work: Path) -> Path:
     if not ws.exists():
         subprocess.run([sys.executable, "-m", "tinyrel", "init", "--example", str(ws)], check=True, capture_output=True)
         spec = ws / "release" / "qwen3-4b-fileops.toml"
-        spec.write_text(re.sub(r'(?m)^source = ".*"$', f'source = "{model.resolve()}"', spec.read_text(), count=1))
+        text = re.sub(r'(?m)^source = ".*"$', f'source = "{model.resolve()}"', spec.read_text(), count=1)
+        # the example's 4-bit variant is of its stand-in weights, not of the benchmark model
+        spec.write_text(re.split(r"(?m)^\[\[variants\]\]", text, maxsplit=1)[0])
         for args in (["manifest", str(model), "-o", "manifests/qwen3-4b-fileops.json"],
                      ["lock", str(model), "--name", "qwen3-4b-fileops"], ["evals", "--lock"]):  # fmt: skip
             subprocess.run([sys.executable, "-m", "tinyrel", *args], cwd=ws, check=True, capture_output=True)

@@ -352,13 +352,14 @@ def xet_settings(seconds: float) -> dict[str, str | int]:
         "client.retry_max_duration": f"{whole}s",
         "data.ingestion_block_size": 1_000_000,
         # hf_xet's download buffers default to 1.5 GB (6.3 GB limit, 1 GB prefetch): a 2.4 GB pull
-        # peaked at 1.7 GB.  These bounds hold it near 300 MB at the same speed on a local store
-        # (bench/bench_pull.py).
-        "reconstruction.download_buffer_size": 64_000_000,
-        "reconstruction.download_buffer_perfile_size": 32_000_000,
-        "reconstruction.download_buffer_limit": 64_000_000,
-        "reconstruction.min_prefetch_buffer": 16_000_000,
-        "reconstruction.min_reconstruction_fetch_size": 32_000_000,
+        # peaked at 1.0-1.2 GB.  At 192 MB it keeps its speed (5.2 s either way) at ~0.5 GB; below
+        # ~150 MB it slows down sharply (128 MB: 8.5 s).  Measured with bench/bench_pull.py; a user's
+        # own HF_XET_RECONSTRUCTION_* settings win.
+        "reconstruction.download_buffer_size": 192_000_000,
+        "reconstruction.download_buffer_perfile_size": 96_000_000,
+        "reconstruction.download_buffer_limit": 192_000_000,
+        "reconstruction.min_prefetch_buffer": 48_000_000,
+        "reconstruction.min_reconstruction_fetch_size": 96_000_000,
     }
     return {key: value for key, value in settings.items() if _XET_ENV[key] not in os.environ}
 
