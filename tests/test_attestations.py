@@ -520,8 +520,11 @@ def test_model_signings_private_methods_the_attestations_use_still_exist():
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
 def test_the_readme_jq_line_reads_the_eval_statement(example, keys):
+    import re
+
     publish_local(example, "dist", "--private-key", keys.private_key)
-    line = ("jq '.dsseEnvelope.payload | @base64d | fromjson | .predicate | {result, passed: (.passedTests | length), "
-            "failed: (.failedTests | length)}' dist/attestations/eval-fileops-hard.sigstore.json")  # fmt: skip
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("\n## Attestations", 1)[1].split("\n## ", 1)[0]
+    [line] = re.findall(r"```bash\n(jq .+?)\n```", section, re.S)  # the line exactly as the README gives it
     out = subprocess.run(["bash", "-c", line], cwd=example, capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == {"result": "PASSED", "passed": 50, "failed": 0}
