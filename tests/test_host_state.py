@@ -123,3 +123,108 @@ def test_keyless_signing_and_verification_leave_the_host_as_it_was(host, private
     trust = tinyrel.VerifierConfig(identity="ci@example.com", issuer="https://oidc.example", trust_config=trust_config)
     assert _unchanged(lambda: tinyrel.sign(model, tmp_path / "model.sig", signer), names, client).ok
     assert _unchanged(lambda: tinyrel.verify(model, trust, signature=tmp_path / "model.sig"), names, client).ok
+
+
+def _tiny_server(body: bytes):
+    """A plain HTTP server that answers every GET with ``body`` (and its length)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Answer(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/file"
+
+
+def test_one_calls_ctrl_c_stops_that_call_only():
+    """Two tinyrel calls share one installation in huggingface_hub: a Ctrl-C of one stops its own
+    requests (one clear error), never the other call's, nor a later call's; and a thread of the
+    ended call that reaches the Hub afterwards gets an error, not an installation of its own."""
+    import threading
+
+    from huggingface_hub.utils import get_session
+
+    from tinyrel.hub import session as sessions
+    from tinyrel.hub.errors import classify
+
+    server, url = _tiny_server(b"ok")
+    inside, release, seen = threading.Event(), threading.Event(), {}
+
+    def other_call() -> None:
+        with sessions.HubSession() as other:
+            other.bounds()
+            inside.set()
+            release.wait(30)
+            seen["other"] = get_session().get(url).text
+
+    try:
+        thread = threading.Thread(target=other_call)
+        thread.start()
+        assert inside.wait(30)
+        with sessions.HubSession() as interrupted:
+            interrupted.bounds()
+            interrupted.interrupt()
+            with pytest.raises(Exception) as stopped:
+                get_session().get(url)
+            assert classify(stopped.value, "the call").code == "hub/interrupted"
+        with pytest.raises(tinyrel.TinyrelError, match="has ended"):
+            interrupted.bounds()  # a straggler of the ended call: no new installation
+        with sessions.HubSession() as later:
+            later.bounds()
+            assert get_session().get(url).text == "ok"
+        release.set()
+        thread.join(30)
+        assert seen == {"other": "ok"}
+        assert sessions._installed is None and sessions._users == 0  # everything was put back
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_hosts_own_downloads_keep_huggingface_hubs_sizes_while_a_call_runs(monkeypatch):
+    """While a tinyrel call runs, the host's own requests pass through tinyrel's client: a
+    download the host makes is as long as it declares (no tinyrel cap), while an answer to a
+    tinyrel call is held to tinyrel's cap, and the message says which bound it broke."""
+    import threading
+
+    from huggingface_hub.utils import get_session
+
+    from tinyrel.hub import guard
+    from tinyrel.hub.session import HubSession
+
+    monkeypatch.setattr(guard, "UNDECLARED_CAP", 1000)  # stands in for 256 MiB
+    server, url = _tiny_server(b"x" * 5000)
+    inside, release, seen = threading.Event(), threading.Event(), {}
+
+    def host_program() -> None:  # no tinyrel call in this thread's context
+        inside.wait(30)
+        seen["host"] = len(get_session().get(url).content)
+        release.set()
+
+    try:
+        host = threading.Thread(target=host_program)
+        host.start()
+        with HubSession() as call:
+            call.bounds()
+            inside.set()
+            assert release.wait(30)
+            with pytest.raises(Exception, match="longer than the 1,000 bytes tinyrel accepts") as capped:
+                get_session().get(url)
+            assert "declared" not in str(capped.value)
+        host.join(30)
+        assert seen == {"host": 5000}
+    finally:
+        server.shutdown()
+        server.server_close()

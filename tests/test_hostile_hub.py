@@ -79,7 +79,7 @@ def test_hf_xet_is_held_to_tinyrels_bounds_unless_the_user_set_its_own():
     """hf_xet's transfers bypass tinyrel's HTTP client: the Xet session tinyrel installs for its
     calls carries the bound; a setting the user made in the environment is theirs and kept.  Nothing
     is written to the environment."""
-    probe = ("import os, hf_xet; from tinyrel.hub.guard import xet_config; before = dict(os.environ); "
+    probe = ("import os, hf_xet; from tinyrel.hub.xet_session import xet_config; before = dict(os.environ); "
              "c = xet_config(7.0); print(c.get('client.read_timeout').total_seconds(), "
              "c.get('client.retry_max_attempts'), c.get('data.ingestion_block_size'), dict(os.environ) == before)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_XET_")}
@@ -94,7 +94,7 @@ def test_a_redirect_cannot_escape_the_declared_size(hostile, keys):
     server, env = hostile
     result = cli("verify", "hf://evil/repo@main", "--public-key", keys.public_key, env=env)
     assert result.returncode == 1 and "error[hub/untrusted-response]" in result.stdout + result.stderr
-    assert "longer than the 23 bytes declared" in result.stdout + result.stderr
+    assert "longer than the 23 bytes the listing declared" in result.stdout + result.stderr
     assert server.sent < 8 * 1024 * 1024  # what the server managed to push before the client hung up
 
 
@@ -210,6 +210,39 @@ def test_swapped_weights_never_pull_as_verified(hub, keys, tmp_path, monkeypatch
         proxy.close()
     assert proxy.gets.get("model.safetensors") == 1  # fetched once, after the signature and the listing
     assert code == 1 and "verify/changed" in codes(doc) and not target.exists(), doc
+
+
+def test_a_server_chosen_xet_route_never_pulls_tampered_bytes_as_verified(hub, keys, tmp_path, monkeypatch):
+    """The Xet attack: the answer for ``config.json`` names a Xet hash of other bytes of the same
+    size (stored on the Hub by the attacker) and a token route of the server's choosing, whose
+    answer carries the genuine file as its body.  hf_xet writes the attacker's bytes; a digest
+    taken from the body that crossed tinyrel's client would be the genuine one.  ``pull`` and
+    ``verify hf://`` hash what was written, and refuse it."""
+    if hub.mode != "xet":
+        pytest.skip("with Xet disabled the client ignores a Xet hash")
+    import httpx
+    from support.hostile_hub import tampered
+    from support.hub import hub_api
+
+    api = hub_api(hub)
+    api.create_repo("attacker/store", exist_ok=True)
+    payload = tmp_path / "payload.safetensors"  # a weight's name: the emulator keeps it in Xet
+    payload.write_bytes(tampered(_genuine(hub, "config.json")))
+    api.upload_file(path_or_fileobj=str(payload), path_in_repo=payload.name, repo_id="attacker/store")
+    xet_hash = httpx.head(f"{hub.base_url}/attacker/store/resolve/main/{payload.name}").headers["x-xet-hash"]
+    token_url = f"{hub.base_url}/api/models/attacker/store/xet-read-token/main"
+    proxy = TamperingProxy(hub.base_url, {"config.json"}, "xet-route", xet_route=(xet_hash, token_url))
+    target = tmp_path / "pulled"
+    try:
+        _through(proxy, monkeypatch)
+        code, doc = run_json("pull", "hf://org/name@v0.1.0", "--public-key", keys.public_key, "--local-dir", target)
+        assert proxy.gets.get("config.json"), proxy.requests  # the attack was on the path
+        assert code == 1 and "verify/changed" in codes(doc) and not target.exists(), doc
+        code, doc = run_json("verify", "hf://org/name@v0.1.0", "--public-key", keys.public_key)
+        assert code == 1 and "verify/changed" in codes(doc) and doc.get("data", {}).get("verified") is not True, doc
+    finally:
+        proxy.close()
+    assert any(line.startswith("GET /xet-token/") for line in proxy.requests)  # hf_xet took the server's route
 
 
 def test_a_full_disk_is_one_clear_error_and_leaves_nothing(hub, keys, tmp_path):

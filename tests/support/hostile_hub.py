@@ -148,12 +148,20 @@ class TamperingProxy(ThreadingHTTPServer):
     """Relays every request to a genuine Hub (the emulator), but from the ``from_get``-th GET of a
     file named in ``swap`` on, answers that file with other bytes of the same size, in one of the
     response ``SHAPES`` (a plain 200, another 2xx, an encoding header spelled differently, a
-    redirect to another path, a 206 to a request that asked for no range, a chunked or gzip body)."""
+    redirect to another path, a 206 to a request that asked for no range, a chunked or gzip body).
+
+    ``xet-route`` is the Xet attack: the file's answers (HEAD and GET) announce a Xet hash of other
+    bytes the attacker stored (``xet_route[0]``) and a token route of the proxy's choosing; that
+    route answers with a genuine token (from ``xet_route[1]``) *and* the genuine file as its body,
+    so that a client trusting bodies by URL would record the genuine digest while hf_xet writes
+    the attacker's bytes."""
 
     daemon_threads = True
 
-    def __init__(self, upstream: str, swap: set[str], shape: str = "plain", from_get: int = 1, on_request=None):
-        assert shape in SHAPES, shape
+    def __init__(self, upstream: str, swap: set[str], shape: str = "plain", from_get: int = 1, on_request=None,
+                 xet_route: tuple[str, str] | None = None):  # fmt: skip
+        assert shape in (*SHAPES, "xet-route") and (shape == "xet-route") == (xet_route is not None), shape
+        self.xet_route = xet_route
         self.on_request = on_request  # called with each request line before it is answered
         self.upstream = upstream
         self.swap = swap
@@ -235,6 +243,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             path = self.path.removeprefix("/cdn")
             status, headers, body = self._relay_path(path)
             return self._answer(200, headers, tampered(body))
+        if self.path.startswith("/xet-token/"):  # the route the Xet answer chose: a token, and a file body
+            token = self.server.client.get(self.server.xet_route[1])
+            headers = {k: v for k, v in token.headers.items() if k.lower().startswith("x-xet")}
+            genuine = self.server.client.get(self.server.upstream + self.path.removeprefix("/xet-token"))
+            return self._answer(200, {**headers, "Content-Type": "application/octet-stream"}, genuine.content)
+        if self.server.shape == "xet-route":
+            return self._xet_route()
         name = self._swapped_file()
         status, headers, body = self._relay()
         if name is None or status != 200:
@@ -258,6 +273,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
             return self._answer(200, {**headers, "Content-Encoding": "gzip"}, gzip.compress(evil))
         return self._answer(200, headers, evil)
+
+    def _xet_route(self) -> None:
+        status, headers, body = self._relay()
+        name = self.path.split("?")[0].split("/resolve/", 1)[-1].split("/", 1)[-1]
+        if "/resolve/" not in self.path or name not in self.server.swap or status != 200:
+            return self._answer(status, headers, body)
+        with self.server.lock:
+            self.server.gets[name] = self.server.gets.get(name, 0) + 1
+        headers = {**headers, "X-Xet-Hash": self.server.xet_route[0],
+                   "X-Xet-Refresh-Route": f"{self.server.base_url}/xet-token{self.path.split('?')[0]}"}  # fmt: skip
+        return self._answer(status, headers, body)
 
     def _relay_path(self, path: str) -> tuple[int, dict[str, str], bytes]:
         saved, self.path = self.path, path

@@ -16,12 +16,12 @@ from typing import Any
 
 # huggingface_hub.utils._http: the shared client, its factory and the lock that guards them.
 _HTTP = "huggingface_hub.utils._http"
-# huggingface_hub.utils._xet: the holder of the shared Xet session (and its abort, used on Ctrl-C).
+# huggingface_hub.utils._xet: the holder of the shared Xet session.
 _XET = "huggingface_hub.utils._xet"
 
 PRIVATE_NAMES = {
     _HTTP: ("_CLIENT_LOCK", "_GLOBAL_CLIENT", "_GLOBAL_CLIENT_FACTORY", "hf_request_event_hook"),
-    _XET: ("_GLOBAL_XET_HOLDER", "abort_xet_session"),
+    _XET: ("_GLOBAL_XET_HOLDER",),
 }
 
 
@@ -67,12 +67,3 @@ def restore_xet_session(previous: tuple[Any, Any]) -> None:
 
     with holder._lock:
         holder._session, holder._session_pid = previous
-
-
-def abort_xet_session() -> None:
-    """Abort the shared Xet session, as huggingface_hub does on Ctrl-C in its own thread."""
-    try:
-        from huggingface_hub.utils._xet import abort_xet_session as abort
-    except ImportError:
-        return
-    abort()

@@ -45,10 +45,12 @@ def classify(exc: BaseException, what: str, token: str | None = None) -> Tinyrel
 
 
 def _classify_cause(exc: BaseException, what: str, token: str | None, errors) -> TinyrelError | None:
-    from tinyrel.hub.guard import HubTimeout, UntrustedHubResponse
+    from tinyrel.hub.guard import Cancelled, HubTimeout, UntrustedHubResponse
 
     if isinstance(exc, TinyrelError):
         return exc
+    if isinstance(exc, Cancelled):
+        return TinyrelError("hub/interrupted", f"{what}: stopped: its tinyrel call was interrupted or has ended")
     if isinstance(exc, HubTimeout):
         return TinyrelError("hub/timeout", scrub(f"{what}: the Hub did not answer in time: {exc}", token))
     if isinstance(exc, UntrustedHubResponse):

@@ -11,20 +11,17 @@ huggingface_hub uses (``set_client_factory``) with three guards:
   download, the size the listing declared for the file (through every redirect), nor a cap for
   undeclared bodies — an endless body ends in an error, not a full disk;
 - **digests**: during a download (``DownloadCapture``, one per call, never shared) each body is
-  hashed as it streams, and a digest is used only when it provably describes the bytes written;
+  hashed as it streams, and a digest is used only when it provably describes the bytes written —
+  never when the server announced Xet for the file (hf_xet then writes bytes that never cross this
+  client, and the server chooses the URL of the token request that does);
 - **names**: ``ETag``, ``X-Linked-Etag`` and ``X-Repo-Commit`` are checked before huggingface_hub
   uses them, because it builds file paths from them (a blob named after the ETag, a snapshot
   folder named after the commit): a value with ``/`` could place a file outside the cache.
 
-Xet transfers do not pass through this client: ``hf_xet`` (Rust) talks to the Xet CAS itself.  For
-them, ``xet_config`` holds ``hf_xet`` to the same bound of silence and one retry (a silent CAS
-ends in ``hub/xet-storage`` after about three times the bound), and
-to a bounded read-ahead (its default 8 MB ingestion blocks took its peak memory to ~480 MB on an
-8 GB upload; 1 MB blocks take ~200 MB at the same speed).  Their integrity does not rest on the
-transport: ``hf_xet`` checks every chunk against the file's Merkle hash, and tinyrel checks size and
-SHA-256 of every downloaded file against the signed list.
+Xet transfers do not pass through this client: ``hf_xet`` (Rust) talks to the Xet CAS itself,
+held to the same bound by ``tinyrel.hub.xet_session``.
 
-Nothing here is process-wide: the client and the Xet configuration are made for one
+Nothing here is process-wide: the client is made for one
 ``tinyrel.hub.session.HubSession``, which installs them into huggingface_hub for as long as tinyrel
 calls run and then puts back what was there.
 """
@@ -69,12 +66,20 @@ class DownloadCapture:
     advance: Callable[[int], None] | None = None
     bodies: list[Body] = field(default_factory=list)
     hash_bodies: bool = True  # False: the caller verifies the file another way (no SHA-256 in flight)
+    xet_announced: bool = False  # an answer named a Xet hash: hf_xet, not this client, writes the file
 
     def written_sha256(self, path: Path) -> str | None:
         """The SHA-256 of ``path`` if it is provably the one body this call streamed: exactly one
         2xx body, a plain 200 to a request for the whole file, with no content coding, read to its
         end, and as long as the file.  Anything else (a retry, a resumed or partial answer, an
-        encoded body, Xet) is ``None``: the caller hashes the file on disk instead."""
+        encoded body, Xet) is ``None``: the caller hashes the file on disk instead.
+
+        Xet is recognised by what the server *said* (an ``X-Xet-Hash`` on any answer of the call),
+        not by the URLs it sent us to: huggingface_hub fetches the Xet token from a route the server
+        picks, so a hostile server can make the token answer's body the genuine file while hf_xet
+        writes other bytes of the same size from its own storage."""
+        if self.xet_announced:
+            return None
         bodies = [b for b in self.bodies if 200 <= b.status < 300]
         if len(bodies) != 1:
             return None
@@ -153,7 +158,8 @@ def _counted(stream, advance, cancelled: threading.Event):
             for chunk in stream:
                 if cancelled.is_set():
                     raise Cancelled("upload")
-                advance(len(chunk))
+                if advance is not None:
+                    advance(len(chunk))
                 yield chunk
 
     return Counted()
@@ -192,7 +198,7 @@ class _Hasher:
         self._queue.put(None)
 
 
-def _bounded_stream(stream, limit: int, url: str, advance=None, body: Body | None = None,
+def _bounded_stream(stream, limit: int | None, bound: str, url: str, advance=None, body: Body | None = None,
                     cancelled: threading.Event | None = None):  # fmt: skip
     import httpx2
 
@@ -205,8 +211,8 @@ def _bounded_stream(stream, limit: int, url: str, advance=None, body: Body | Non
                     if cancelled is not None and cancelled.is_set():
                         raise Cancelled(url)
                     seen += len(chunk)
-                    if seen > limit:
-                        raise UntrustedHubResponse(f"{url}: the response is longer than the {limit:,} bytes declared")
+                    if limit is not None and seen > limit:
+                        raise UntrustedHubResponse(f"{url}: the response is longer than the {limit:,} bytes {bound}")
                     if advance is not None:
                         advance(len(chunk))
                     if digest is not None:
@@ -237,35 +243,74 @@ def _declared_length(response) -> int | None:
     return int(declared) if declared is not None and declared.strip().isdigit() else None
 
 
-def _body_limit(request, response, capture: DownloadCapture | None) -> tuple[int, Body | None]:
-    """The most bytes this response may carry, and the record of its body when it may be a file's.
+def _is_xet_token(request, response) -> bool:
+    """A Xet token answer: by tinyrel's routes, or by the token headers a server-chosen route sends."""
+    path = request.url.path
+    return ("/xet-read-token/" in path or "/xet-write-token/" in path
+            or "x-xet-access-token" in response.headers)  # fmt: skip
+
+
+def _body_limit(request, response, capture: DownloadCapture | None, ours: bool) -> tuple[int | None, str, Body | None]:
+    """The most bytes this response may carry (``None``: no bound), what that bound is, and the
+    record of its body when it may be a file's.
 
     During a download every body is held to the size the listing declared, whatever URL a redirect
-    led to — except the Xet token's, which is held to a token's size.  Outside a download (API
-    answers) a body is held to its own declared length, and never more than ``UNDECLARED_CAP``.
+    led to — except a Xet token's, held to a token's size.  Other answers to tinyrel's calls are held
+    to their declared length, and never more than ``UNDECLARED_CAP``.  A request that is not a
+    tinyrel call's (the host's own, through the shared client) keeps huggingface_hub's behaviour: a
+    download as long as it declares; only an answer to an upload or API call without a length of
+    its own is capped.
     """
     declared = _declared_length(response)
-    own = min(declared, UNDECLARED_CAP) if declared is not None else UNDECLARED_CAP
-    if capture is None or request.method != "GET":
-        return own, None
-    if "/xet-read-token/" in request.url.path or "/xet-write-token/" in request.url.path:
-        return min(own, TOKEN_CAP), None
-    body = Body(response.status_code, _identity(response), "range" in request.headers)
-    capture.bodies.append(body)
-    if capture.expected is not None:
-        return min(capture.expected, declared if declared is not None else capture.expected), body
-    return own, body
+    if capture is not None and request.method == "GET" and _is_xet_token(request, response):
+        return min(declared, TOKEN_CAP) if declared is not None else TOKEN_CAP, "a Xet token may hold", None
+    if capture is not None and request.method == "GET":
+        body = Body(response.status_code, _identity(response), "range" in request.headers)
+        capture.bodies.append(body)
+        if capture.expected is not None:
+            if declared is not None and declared < capture.expected:
+                return declared, "declared", body
+            return capture.expected, "the listing declared for this file", body
+        return (declared, "declared", body) if declared is not None else (UNDECLARED_CAP, "tinyrel accepts", body)
+    if declared is not None:
+        if ours and declared > UNDECLARED_CAP:
+            return UNDECLARED_CAP, "tinyrel accepts in an answer", None
+        return declared, "declared", None
+    if not ours and request.method == "GET":
+        return None, "", None
+    return UNDECLARED_CAP, "tinyrel accepts in an answer without a length", None
+
+
+@dataclass(eq=False)
+class CallState:
+    """One tinyrel call's own part of the shared transport: its Ctrl-C flag, its upload display,
+    and the Xet transfers it started (aborted on its Ctrl-C, and only those)."""
+
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    upload_progress: Callable[[int], None] | None = None
+    xet_transfers: list = field(default_factory=list)
+
+
+def _no_call() -> CallState | None:
+    return None
 
 
 @dataclass
 class Bounds:
-    """What one installation of tinyrel's client holds its requests to, and reports to: the bound
-    of silence, the upload progress callback of the call that uploads, and the cancellation flag
-    that Ctrl-C sets (huggingface_hub uploads in its own threads, which no ContextVar reaches)."""
+    """What one installation of tinyrel's client holds its requests to: the bound of silence, and
+    how to find the tinyrel call a request belongs to — the call whose context the thread carries,
+    or, for huggingface_hub's own upload threads (which no ContextVar reaches), the one call that is
+    uploading, if exactly one is.  A request of no tinyrel call is the host's."""
 
     seconds: float
-    upload_progress: Callable[[int], None] | None = None
-    cancelled: threading.Event = field(default_factory=threading.Event)
+    of_context: Callable[[], CallState | None] = _no_call
+    sole_uploader: Callable[[], CallState | None] = _no_call
+
+    def call_of(self, request) -> CallState | None:
+        state = self.of_context()
+        if state is None and request.method == "PUT":
+            state = self.sole_uploader()
+        return state
 
 
 def _transport(bounds: Bounds):
@@ -284,22 +329,25 @@ def _transport(bounds: Bounds):
                 key: limit if value is None else min(value, limit)
                 for key, value in {**dict.fromkeys(("connect", "read", "write", "pool")), **timeouts}.items()
             }
-            if bounds.cancelled.is_set():
+            call = bounds.call_of(request)
+            cancelled = call.cancelled if call is not None else None
+            if cancelled is not None and cancelled.is_set():
                 raise Cancelled(str(request.url.copy_with(query=None)))
-            upload = bounds.upload_progress
-            if upload is not None and request.method == "PUT":
-                request.stream = _counted(request.stream, upload, bounds.cancelled)
+            if call is not None and request.method == "PUT":
+                request.stream = _counted(request.stream, call.upload_progress, call.cancelled)
             try:
                 response = self.inner.handle_request(request)
             except httpx2.TimeoutException as exc:
                 raise HubTimeout(f"no answer within {limit:g} s ({type(exc).__name__})") from None
             check_headers(response)
             capture = _download.get()
-            most, body = _body_limit(request, response, capture)
+            if capture is not None and "x-xet-hash" in response.headers:
+                capture.xet_announced = True
+            most, bound, body = _body_limit(request, response, capture, call is not None)
             advance = capture.advance if capture is not None and body is not None else None
             url = str(request.url.copy_with(query=None))
             hashed = body if capture is None or capture.hash_bodies else None
-            response.stream = _bounded_stream(response.stream, most, url, advance, hashed, bounds.cancelled)
+            response.stream = _bounded_stream(response.stream, most, bound, url, advance, hashed, cancelled)
             return response
 
         def close(self) -> None:
@@ -321,51 +369,3 @@ def make_client(bounds: Bounds):
         follow_redirects=True,
         timeout=httpx2.Timeout(bounds.seconds, connect=min(bounds.seconds, 10.0)),
     )
-
-
-# hf_xet setting -> its environment variable: a variable the user set is theirs and wins.
-_XET_ENV = {
-    "client.connect_timeout": "HF_XET_CLIENT_CONNECT_TIMEOUT",
-    "client.read_timeout": "HF_XET_CLIENT_READ_TIMEOUT",
-    "client.retry_max_attempts": "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS",
-    "client.retry_base_delay": "HF_XET_CLIENT_RETRY_BASE_DELAY",
-    "client.retry_max_duration": "HF_XET_CLIENT_RETRY_MAX_DURATION",
-    "data.ingestion_block_size": "HF_XET_DATA_INGESTION_BLOCK_SIZE",
-    "reconstruction.download_buffer_size": "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_SIZE",
-    "reconstruction.download_buffer_perfile_size": "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_PERFILE_SIZE",
-    "reconstruction.download_buffer_limit": "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_LIMIT",
-    "reconstruction.min_prefetch_buffer": "HF_XET_RECONSTRUCTION_MIN_PREFETCH_BUFFER",
-    "reconstruction.min_reconstruction_fetch_size": "HF_XET_RECONSTRUCTION_MIN_RECONSTRUCTION_FETCH_SIZE",
-}
-
-
-def xet_settings(seconds: float) -> dict[str, str | int]:
-    """The ``hf_xet`` settings tinyrel asks for (see the module docstring), before the user's own."""
-    whole = max(1, round(seconds))
-    settings: dict[str, str | int] = {
-        "client.connect_timeout": f"{min(whole, 10)}s",
-        "client.read_timeout": f"{whole}s",
-        # hf_xet's default is 5 retries after growing pauses: a silent CAS took 6 reads of silence
-        # (6 minutes at the default bound); 2 attempts keep one retry for a transient failure.
-        "client.retry_max_attempts": 2,
-        "client.retry_base_delay": "1s",
-        "client.retry_max_duration": f"{whole}s",
-        "data.ingestion_block_size": 1_000_000,
-        # hf_xet's download buffers default to 1.5 GB (6.3 GB limit, 1 GB prefetch): a 2.4 GB pull
-        # peaked at 1.0-1.2 GB.  At 192 MB it keeps its speed (5.2 s either way) at ~0.5 GB; below
-        # ~150 MB it slows down sharply (128 MB: 8.5 s).  Measured with bench/bench_pull.py; a user's
-        # own HF_XET_RECONSTRUCTION_* settings win.
-        "reconstruction.download_buffer_size": 192_000_000,
-        "reconstruction.download_buffer_perfile_size": 96_000_000,
-        "reconstruction.download_buffer_limit": 192_000_000,
-        "reconstruction.min_prefetch_buffer": 48_000_000,
-        "reconstruction.min_reconstruction_fetch_size": 96_000_000,
-    }
-    return {key: value for key, value in settings.items() if _XET_ENV[key] not in os.environ}
-
-
-def xet_config(seconds: float):
-    """An ``hf_xet.XetConfig``: the user's ``HF_XET_*`` settings, and tinyrel's where they set none."""
-    import hf_xet
-
-    return hf_xet.XetConfig().with_config(xet_settings(seconds))

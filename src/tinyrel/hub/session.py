@@ -5,24 +5,27 @@ global progress bars, its logger.  tinyrel needs its own for its calls (every re
 time and size, hf_xet held to the same bound, one progress display of its own, one-line errors)
 and must leave a host program's huggingface_hub as it found it.  So:
 
-- every API call (and every CLI command) runs inside a ``HubSession`` — cheap to enter: nothing is
-  imported or changed until the call first reaches the Hub (``HubSession.bounds``);
+- every API call (and every CLI command) runs inside a ``HubSession`` — cheap to enter: nothing of
+  huggingface_hub is imported or changed until the call first reaches the Hub (``HubSession.bounds``);
 - the first session of the process that reaches the Hub *installs* tinyrel's client
-  (``guard.make_client``), its Xet session (``guard.xet_config``, reporting progress), quiet
+  (``guard.make_client``), its Xet session (``xet_session``, bounded, reporting progress), quiet
   progress bars and a quiet logger; sessions running at the same time share that installation;
 - when the last of them ends, everything is put back exactly as it was — the host's client and
   factory, its Xet session, its progress-bar switch and its logger level.
 
 While a tinyrel call runs, other huggingface_hub requests of the same process pass through
-tinyrel's client too (huggingface_hub has one client), bounded by the same limits.
+tinyrel's client too (huggingface_hub has one client): they get the same bound of silence, but keep
+huggingface_hub's sizes (a download as long as it declares), and a Ctrl-C of a tinyrel call stops
+that call's transfers only (``HubSession.interrupt``), never another call's or the host's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tinyrel.findings import TinyrelError
@@ -33,6 +36,24 @@ _current: ContextVar[HubSession | None] = ContextVar("tinyrel_hub_session", defa
 _lock = threading.Lock()
 _users = 0
 _installed: _Installation | None = None
+_uploaders: list[Any] = []  # the CallStates of the calls uploading now
+
+
+def _call_of_thread():
+    """The ``CallState`` of the tinyrel call this thread runs (``None``: a request of the host's)."""
+    session = _current.get()
+    return session.state if session is not None else None
+
+
+def _uploading_call():
+    """The call uploading, if exactly one is: huggingface_hub's upload threads carry no context."""
+    uploading = tuple(_uploaders)
+    return uploading[0] if len(uploading) == 1 else None
+
+
+def _not_uploading(state) -> None:
+    with contextlib.suppress(ValueError):
+        _uploaders.remove(state)
 
 
 @dataclass
@@ -45,16 +66,21 @@ class _Installation:
     bars_were_disabled: bool
     logger_level: int
     client: Any = None
-    xet_progress: dict[str, Any] = field(default_factory=dict)  # "upload" -> advance
 
 
 class HubSession:
     """The scope of one tinyrel call (see the module docstring); reentrant: a call inside a call
-    shares the outer session."""
+    shares the outer session.  Its ``CallState`` is its own part of the shared installation: its
+    Ctrl-C flag, its upload display, its Xet transfers."""
 
     def __init__(self) -> None:
+        from tinyrel.hub.guard import CallState
+
+        self.state = CallState()
         self._token = None
         self._installed = False
+        self._ended = False
+        self._install_lock = threading.Lock()  # the call's threads may reach the Hub at once
 
     def __enter__(self) -> HubSession:
         outer = _current.get()
@@ -68,36 +94,52 @@ class HubSession:
             return
         _current.reset(self._token)
         self._token = None
-        if self._installed:
-            self._installed = False
-            _release()
+        with self._install_lock:
+            self._ended = True
+            self.state.cancelled.set()  # a thread of this call still running stops at its next chunk
+            with _lock:
+                _not_uploading(self.state)
+            if self._installed:
+                self._installed = False
+                _release()
 
     def bounds(self):
-        """The installation's bounds (installing tinyrel into huggingface_hub on first use)."""
-        if not self._installed:
-            _acquire()
-            self._installed = True
-        assert _installed is not None
-        return _installed.bounds
+        """The installation's bounds (installing tinyrel into huggingface_hub on first use).
+
+        After the call has ended, a thread of it that is still running (one abandoned on Ctrl-C)
+        gets an error here, not a new installation that nothing would ever take back out."""
+        with self._install_lock:
+            if self._ended:
+                raise TinyrelError("hub/interrupted", "this tinyrel call has ended; its transfers are stopped")
+            if not self._installed:
+                _acquire()
+                self._installed = True
+            assert _installed is not None
+            return _installed.bounds
 
     def interrupt(self) -> None:
-        """Ctrl-C: every transfer of the installation stops at its next chunk, hf_xet is aborted."""
-        from tinyrel.hub._hf_private import abort_xet_session
+        """Ctrl-C: this call's transfers stop at their next chunk and its Xet transfers are aborted;
+        other calls (other sessions, the host's own huggingface_hub calls) go on."""
+        from tinyrel.hub.xet_session import abort_transfers
 
-        if _installed is not None:
-            _installed.bounds.cancelled.set()
-        aborter = threading.Thread(target=abort_xet_session, name="tinyrel-xet-abort", daemon=True)
+        self.state.cancelled.set()
+        transfers = list(self.state.xet_transfers)
+        aborter = threading.Thread(target=abort_transfers, args=(transfers,), name="tinyrel-xet-abort", daemon=True)
         aborter.start()
         aborter.join(1.0)
 
     def report_upload(self, advance) -> None:
-        """Send upload byte counts (LFS PUT bodies and Xet uploads) to ``advance`` (``None``: stop)."""
+        """This call uploads from here on, its byte counts (LFS PUT bodies and Xet uploads) going
+        to ``advance``; ``None``: the upload is over."""
         from tinyrel.progress import no_progress
 
-        bounds = self.bounds()
-        bounds.upload_progress = None if advance is None or advance is no_progress else advance
-        if _installed is not None:
-            _installed.xet_progress["upload"] = bounds.upload_progress
+        self.bounds()
+        self.state.upload_progress = None if advance is None or advance is no_progress else advance
+        with _lock:
+            if advance is None:
+                _not_uploading(self.state)
+            elif self.state not in _uploaders:
+                _uploaders.append(self.state)
 
 
 def report_progress(kind: str, advance) -> None:
@@ -137,20 +179,25 @@ def _install() -> _Installation:
 
     from tinyrel.hub import _hf_private
     from tinyrel.hub.guard import Bounds, make_client, timeout_seconds
+    from tinyrel.hub.xet_session import make_xet_session
 
-    bounds = Bounds(timeout_seconds())  # an unusable TINYREL_HUB_TIMEOUT fails here, before anything changes
+    # An unusable TINYREL_HUB_TIMEOUT fails here, before anything changes.
+    bounds = Bounds(timeout_seconds(), _call_of_thread, _uploading_call)
     hf_logger = logging.getLogger("huggingface_hub")
     installation = _Installation(bounds, (None, None), None, are_progress_bars_disabled(), hf_logger.level)
     client = make_client(bounds)
     installation.client = client
     installation.previous_client = _hf_private.swap_client(lambda: client, client)
-    xet = _xet_session(bounds, installation)
+    xet = make_xet_session(bounds.seconds, _call_of_thread, _uploading_call)
     if xet is not None:
         installation.previous_xet = _hf_private.swap_xet_session(xet)
     disable_progress_bars()  # tinyrel shows one display of its own
     hf_logger.setLevel(logging.ERROR)  # its retry chatter is not tinyrel's one-line error
-    log.debug("installed tinyrel's client%s into huggingface_hub (bound: %g s of silence)",
-              " and Xet session" if xet is not None else "", bounds.seconds)
+    log.debug(
+        "installed tinyrel's client%s into huggingface_hub (bound: %g s of silence)",
+        " and Xet session" if xet is not None else "",
+        bounds.seconds,
+    )
     return installation
 
 
@@ -170,57 +217,3 @@ def _uninstall(installation: _Installation) -> None:
         (disable_progress_bars if installation.bars_were_disabled else enable_progress_bars)()
     installation.client.close()
     log.debug("restored huggingface_hub's own client, Xet session, progress bars and logger")
-
-
-def _xet_session(bounds, installation: _Installation):
-    """tinyrel's own ``hf_xet.XetSession`` (bounded, reporting progress), or ``None`` without hf_xet."""
-    try:
-        import hf_xet
-    except ImportError:
-        return None
-    from tinyrel.hub.guard import xet_config
-
-    return _ReportingXetSession(hf_xet.XetSession(xet_config(bounds.seconds)), installation)
-
-
-class _ReportingXetSession:
-    """A ``hf_xet.XetSession`` that also reports bytes to tinyrel's display: huggingface_hub asks
-    hf_xet for progress only for its own bars (off while tinyrel runs), so each transfer group is
-    given a callback that turns hf_xet's running totals into byte counts."""
-
-    def __init__(self, inner, installation: _Installation) -> None:
-        self._inner = inner
-        self._installation = installation
-
-    def new_file_download_group(self, **kwargs):
-        from tinyrel.hub.guard import current_capture
-
-        capture = current_capture()
-        advance = capture.advance if capture is not None else None
-        kwargs["progress_callback"] = _chained(kwargs.get("progress_callback"), advance)
-        return self._inner.new_file_download_group(**kwargs)
-
-    def new_upload_commit(self, **kwargs):
-        advance = self._installation.xet_progress.get("upload")
-        kwargs["progress_callback"] = _chained(kwargs.get("progress_callback"), advance)
-        return self._inner.new_upload_commit(**kwargs)
-
-    def __getattr__(self, name: str):
-        return getattr(self._inner, name)
-
-
-def _chained(theirs, advance):
-    """hf_xet's progress callback: huggingface_hub's own (if any), then bytes to ``advance``."""
-    if advance is None:
-        return theirs
-    seen = {"bytes": 0}
-
-    def report(group, items=None) -> None:
-        if theirs is not None:
-            theirs(group, items)
-        done = int(getattr(group, "total_bytes_completed", 0) or 0)
-        if done > seen["bytes"]:
-            advance(done - seen["bytes"])
-            seen["bytes"] = done
-
-    return report
