@@ -245,6 +245,61 @@ def test_a_server_chosen_xet_route_never_pulls_tampered_bytes_as_verified(hub, k
     assert any(line.startswith("GET /xet-token/") for line in proxy.requests)  # hf_xet took the server's route
 
 
+def _siblings(listing: dict) -> dict[str, dict]:
+    return {sibling["rfilename"]: sibling for sibling in listing["siblings"]}
+
+
+def test_a_listing_that_calls_the_identity_an_lfs_file_still_gets_it_checked(hub, keys, monkeypatch):
+    """``--no-download`` fetches no LFS file; a listing that marks ``release.toml`` as one (with its
+    true digest, so the listing still matches the signature) must not skip the identity check: the
+    old release under a new tag is refused either way."""
+    import hashlib
+
+    from huggingface_hub import HfApi
+    from support.hub import HUB_TOKEN
+
+    api = HfApi(endpoint=hub.base_url, token=HUB_TOKEN)
+    api.create_tag("org/name", tag="v0.2.0", revision=api.model_info("org/name", revision="v0.1.0").sha,
+                   exist_ok=True)  # fmt: skip
+    identity = _genuine(hub, "release.toml")
+
+    def as_lfs(listing: dict) -> None:
+        _siblings(listing)["release.toml"]["lfs"] = {"sha256": hashlib.sha256(identity).hexdigest(),
+                                                     "size": len(identity), "pointerSize": 134}  # fmt: skip
+
+    proxy = TamperingProxy(hub.base_url, set(), edit_listing=as_lfs)
+    try:
+        _through(proxy, monkeypatch)
+        for extra in ([], ["--no-download"]):
+            code, doc = run_json("verify", "hf://org/name@v0.2.0", "--public-key", keys.public_key, *extra)
+            assert code == 1 and "verify/wrong-version" in codes(doc), (extra, doc)
+    finally:
+        proxy.close()
+
+
+def test_a_listed_size_that_is_not_the_signed_one_is_refused_before_any_weight_moves(hub, keys, tmp_path, monkeypatch):
+    """The listing inflates a weight's size (its digest is the signed one): the signed manifest
+    states the true size, so the disagreement is a finding before a weight byte is fetched — a
+    listing cannot make the client accept a longer transfer than the release signed."""
+
+    def inflated(listing: dict) -> None:
+        weight = _siblings(listing)["model.safetensors"]
+        weight["size"] = weight["lfs"]["size"] = weight["size"] + 10**9
+
+    proxy = TamperingProxy(hub.base_url, set(), edit_listing=inflated)
+    target = tmp_path / "pulled"
+    try:
+        _through(proxy, monkeypatch)
+        for args in (["pull", "--local-dir", target], ["verify"], ["verify", "--no-download"]):
+            code, doc = run_json(args[0], "hf://org/name@v0.1.0", "--public-key", keys.public_key, *args[1:])
+            assert code == 1 and "verify/size-mismatch" in codes(doc), (args, doc)
+            assert "model.safetensors" in [f["path"] for f in doc["findings"] if f["code"] == "verify/size-mismatch"]
+    finally:
+        proxy.close()
+    assert [line for line in proxy.requests if line.startswith("GET") and line.endswith("/model.safetensors")] == []
+    assert not target.exists()
+
+
 def test_a_full_disk_is_one_clear_error_and_leaves_nothing(hub, keys, tmp_path):
     """The download fills the file system: one ``io/disk-full`` line, no traceback, nothing left.
     A 64 KiB tmpfs, mounted in a private mount namespace (no privileges needed), holds the target."""

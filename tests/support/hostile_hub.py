@@ -159,9 +159,10 @@ class TamperingProxy(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, upstream: str, swap: set[str], shape: str = "plain", from_get: int = 1, on_request=None,
-                 xet_route: tuple[str, str] | None = None):  # fmt: skip
+                 xet_route: tuple[str, str] | None = None, edit_listing=None):  # fmt: skip
         assert shape in (*SHAPES, "xet-route") and (shape == "xet-route") == (xet_route is not None), shape
         self.xet_route = xet_route
+        self.edit_listing = edit_listing  # called with each file listing (JSON) before it is relayed
         self.on_request = on_request  # called with each request line before it is answered
         self.upstream = upstream
         self.swap = swap
@@ -252,6 +253,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             return self._xet_route()
         name = self._swapped_file()
         status, headers, body = self._relay()
+        if self.server.edit_listing is not None and status == 200 and self.path.startswith("/api/models/"):
+            import json
+
+            listing = json.loads(body)
+            if isinstance(listing, dict) and "siblings" in listing:
+                self.server.edit_listing(listing)
+                body = json.dumps(listing).encode()
         if name is None or status != 200:
             return self._answer(status, headers, body)
         shape = self.server.shape

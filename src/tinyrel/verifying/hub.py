@@ -6,14 +6,15 @@ The Hub is untrusted, and so is anything between it and us.  In order, each step
    checked before anything is built from them;
 2. ``model.sig`` fetched and its signature checked — a wrong key fails before any other byte;
 3. the listing compared with what the bundle signs: names, the Hub's LFS SHA-256s, and the small
-   git-stored files themselves (downloaded into the staging directory, where they stay) — so a
-   listing that is not the signed release fails before a weight byte is fetched;
+   git-stored files themselves and ``release.toml`` (downloaded into the staging directory, where
+   they stay); the listed sizes compared with the signed manifest's — so a listing that is not the
+   signed release fails before a weight byte is fetched;
 4. the weights downloaded into the same private staging directory (never the shared cache, whose
-   paths huggingface_hub builds from server-chosen ETags), each transfer bounded by its declared
-   size through every redirect;
+   paths huggingface_hub builds from server-chosen ETags), each transfer bounded by the signed
+   size (the listed one where the manifest states none) through every redirect;
 5. every file compared with the bundle.  A SHA-256 is taken from the transport only when it hashed
-   the very body that was written (``tinyrel.hub.guard.DownloadCapture``); any other file is hashed
-   on disk.  No digest ever comes from another request;
+   the very body that was written (``tinyrel.hub.guard.DownloadCapture``: one plain body, no Xet);
+   any other file is hashed on disk;
 6. the signed identity (release, version, repo) compared with what was asked for.
 
 With ``no_download`` the Hub's own LFS metadata stands in for the weights' bytes: a check of the
@@ -100,9 +101,13 @@ def fetch_verified(
     if excluded:
         report.warning("verify/not-delivered", f"{len(excluded)} file(s) the signature excludes were not fetched: "
                        f"{', '.join(excluded[:5])}")  # fmt: skip
-    small = {p: f for p, f in wanted.items() if f.lfs_sha256 is None}
-    known = _download_all(listing, token, root, small, uri)
+    first = _fetched_first(wanted)
+    known = _download_all(listing, token, root, first, uri)
     if signed.plain_sha256_files and not _listing_is_signed(signed, wanted, root, known, report):
+        return finish(report, uri, config)
+    manifest = _signed_manifest(root, signed)
+    large = _bounded_by_signed_sizes({p: f for p, f in wanted.items() if p not in first}, manifest, signed, report)
+    if large is None:
         return finish(report, uri, config)
     if not weights:
         if not signed.plain_sha256_files:
@@ -113,8 +118,7 @@ def fetch_verified(
         report.info("verify/no-download", "checked the Hub's LFS sha256/size metadata; weights were not downloaded")
         _check_identity(root, signed, listing, report)
         return finish(report, uri, config)
-    large = {p: f for p, f in wanted.items() if f.lfs_sha256 is not None}
-    known |= _download_all(listing, token, root, large, uri, _verified_later(root, signed))
+    known |= _download_all(listing, token, root, large, uri, _verified_later(manifest, signed))
     compare_tree(root, signed, [*ignore, HF_LOCAL_DIR_STATE], report, known)
     report.data["hashed_while_downloading"] = len(known)
     for rel, remote in wanted.items():
@@ -137,15 +141,34 @@ def _listing(uri: str, token: str | None) -> Listing:
     return Listing(ref.repo_id, ref.revision, info.sha, files)
 
 
+def _fetched_first(wanted: dict[str, RemoteFile]) -> dict[str, RemoteFile]:
+    """What is downloaded before any weight (and even with ``--no-download``): the small git-stored
+    files, whose bytes are their only digest, and the release's signed identity (``release.toml``)
+    however the listing stores it — a listing that calls it an LFS file must not skip the check
+    of which release this is.  That file is held to the size an identity file may have."""
+    from tinyrel.release_files import SPEC_SNAPSHOT
+    from tinyrel.verifying.identity import MAX_SNAPSHOT_BYTES
+
+    first = {p: f for p, f in wanted.items() if f.lfs_sha256 is None}
+    identity = wanted.get(SPEC_SNAPSHOT)
+    if identity is not None and identity.lfs_sha256 is not None:
+        if identity.size is None or identity.size > MAX_SNAPSHOT_BYTES:
+            listed = f"{identity.size:,}" if identity.size is not None else "an unknown number of"
+            raise TinyrelError("hub/untrusted-response", f"the Hub lists {SPEC_SNAPSHOT} as {listed} bytes; a "
+                               f"release identity is at most {MAX_SNAPSHOT_BYTES:,}")  # fmt: skip
+        first[SPEC_SNAPSHOT] = identity
+    return first
+
+
 def _listing_is_signed(signed: SignedManifest, wanted: dict[str, RemoteFile], root: Path,
                        known: dict[str, str], report: Report) -> bool:  # fmt: skip
     """Before any weight is fetched: the listed files are the signed ones, the LFS files by the
-    Hub's stated SHA-256, the small files by the bytes already downloaded."""
+    Hub's stated SHA-256, the files already downloaded by their bytes."""
     from tinyrel.signing.files import sha256_digests
 
-    small = [p for p, f in wanted.items() if f.lfs_sha256 is None]
-    hashed = sha256_digests(root, small, known, progress=False)
-    claimed = {p: f.lfs_sha256 if f.lfs_sha256 is not None else hashed[p] for p, f in wanted.items()}
+    fetched = list(_fetched_first(wanted))
+    hashed = sha256_digests(root, fetched, known, progress=False)
+    claimed = {p: hashed.get(p, f.lfs_sha256) for p, f in wanted.items()}
     precheck = Report()
     compare_resources({k: v for k, (_, v) in signed.resources.items()}, claimed, precheck)
     if precheck.ok:
@@ -166,17 +189,47 @@ def _check_identity(root: Path, signed: SignedManifest, listing: Listing, report
     check_identity(identity, listing.repo_id, listing.revision, report)
 
 
-def _verified_later(root: Path, signed: SignedManifest) -> set[str]:
+def _signed_manifest(root: Path, signed: SignedManifest) -> dict | None:
+    """The release's ``manifest.json``, already downloaded, if the bundle signs exactly those bytes."""
+    from tinyrel.verifying.fast import manifest_for_fast_path
+
+    if not signed.plain_sha256_files:
+        return None
+    return manifest_for_fast_path(root, {k: v for k, (_, v) in signed.resources.items()})
+
+
+def _bounded_by_signed_sizes(files: dict[str, RemoteFile], manifest: dict | None, signed: SignedManifest,
+                             report: Report) -> dict[str, RemoteFile] | None:  # fmt: skip
+    """``files`` each bounded by the size the signed manifest states for it (where it states one
+    for the signed digest): the Hub's listing decides no transfer's length.  A listed size that
+    disagrees is a finding before anything is downloaded (``None``)."""
+    if manifest is None:
+        return files
+    signed_sha256 = {k: v for k, (_, v) in signed.resources.items()}
+    sizes = {f["path"]: f["size"] for f in manifest["files"] if f.get("sha256") == signed_sha256.get(f["path"])}
+    bounded: dict[str, RemoteFile] = {}
+    for rel, remote in files.items():
+        size = sizes.get(rel, remote.size)
+        if remote.size is not None and size != remote.size:
+            report.error("verify/size-mismatch", f"the Hub lists {remote.size:,} bytes, the signed manifest "
+                         f"{size:,}", rel)  # fmt: skip
+        bounded[rel] = RemoteFile(size, remote.lfs_sha256)
+    if not report.ok:
+        report.error("verify/listing", "the Hub's files at this revision are not the signed ones; no weight was "
+                     "downloaded")  # fmt: skip
+        return None
+    return bounded
+
+
+def _verified_later(manifest: dict | None, signed: SignedManifest) -> set[str]:
     """Weight files the signed manifest (already downloaded and checked) verifies by per-tensor
     digests after the download: no SHA-256 while they stream in (measured on a 2.4 GB pull: the
     in-flight SHA-256 cost more than reading the file back at BLAKE3 speed on all cores)."""
-    from tinyrel.verifying.fast import covered, manifest_for_fast_path
+    from tinyrel.verifying.fast import covered
 
-    if not signed.plain_sha256_files:
+    if manifest is None:
         return set()
-    signed_sha256 = {k: v for k, (_, v) in signed.resources.items()}
-    manifest = manifest_for_fast_path(root, signed_sha256)
-    return covered(manifest, signed_sha256) if manifest is not None else set()
+    return covered(manifest, {k: v for k, (_, v) in signed.resources.items()})
 
 
 def _download_all(listing: Listing, token, root: Path, files: dict[str, RemoteFile], uri: str,
