@@ -125,6 +125,29 @@ def test_fast_verify_through_the_signed_manifest_sees_every_tampering(model_dir,
         shutil.rmtree(root)
 
 
+def test_a_signed_manifest_that_does_not_describe_a_signed_file_is_not_called_a_change(model_dir, keys):
+    """The publisher signed a manifest whose tensor digest is wrong, beside the true weights: the
+    weights' SHA-256 is the signed one, so they verify (the fast path falls back to SHA-256) and the
+    inconsistency is its own warning, not "changed" — while a changed weight still fails."""
+    import json
+
+    root = model_dir("bf16")
+    assert run("manifest", root, "-o", root / "manifest.json").exit_code == 0
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["tensors"][0]["digest"] = "0" * len(manifest["tensors"][0]["digest"])
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert run("sign", root, "--private-key", keys.private_key, "--signature", root / "model.sig").exit_code == 0
+    code, doc = run_json("verify", root, "--public-key", keys.public_key)
+    assert code == 0 and doc["fast_path"] is True, doc
+    assert codes(doc, "warning") == {"verify/manifest-disagrees"} and "verify/changed" not in codes(doc), doc
+    weight = root / manifest["tensors"][0]["file"]
+    data = bytearray(weight.read_bytes())
+    data[-1] ^= 1
+    weight.write_bytes(bytes(data))
+    code, doc = run_json("verify", root, "--public-key", keys.public_key)
+    assert code == 1 and "verify/changed" in codes(doc), doc
+
+
 def test_pull_and_verify_do_each_thing_once(published, hub, keys, tmp_path):
     """One listing, one download per file (plus huggingface_hub's metadata HEAD), one signature
     check — counted by the emulator itself."""

@@ -6,9 +6,11 @@ weight file's SHA-256 *and* its header digest plus one BLAKE3 digest per tensor 
 every byte of the file.  So when the bundle's digest of ``manifest.json`` matches the file, and the
 manifest's SHA-256 of a weight file equals the bundle's, checking the header and tensor digests (in
 parallel, across and within files) proves the same bytes the SHA-256 would.  Everything else is
-hashed with SHA-256 in the same pool.  Any doubt — no manifest, a digest that disagrees, a header
-that differs — and the file is reported with a digest that cannot match, so the caller's comparison
-names it as changed, exactly like the plain path.
+hashed with SHA-256 in the same pool.  Any doubt — a tensor digest that disagrees, a header that
+differs — and the file is hashed with SHA-256 after all, so the verdict is always the plain path's:
+a changed file is reported as changed (the caller compares the SHA-256), and a file whose SHA-256
+is the signed one while the signed manifest does not describe it is verified, with a warning that
+the release's manifest is inconsistent (``verify/manifest-disagrees``) — never called "changed".
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.release_files import MANIFEST
-
-MISMATCH = "0" * 63 + "x"  # never a SHA-256: a file whose digests disagree is reported as changed
 
 
 def manifest_for_fast_path(root: Path, signed_sha256: dict[str, str]) -> dict | None:
@@ -62,9 +62,12 @@ def covered(manifest: dict, signed_sha256: dict[str, str]) -> set[str]:
     }
 
 
-def fast_digests(root: Path, files: list[str], signed_sha256: dict[str, str], manifest: dict) -> dict[str, str]:
-    """SHA-256-equivalent digests of ``files``: weight files through the manifest, the rest hashed."""
+def fast_digests(root: Path, files: list[str], signed_sha256: dict[str, str], manifest: dict,
+                 report: Report) -> dict[str, str]:  # fmt: skip
+    """SHA-256-equivalent digests of ``files``: weight files through the manifest, the rest hashed
+    (and any weight file the manifest does not describe, see the module docstring)."""
     from tinyrel.progress import byte_progress
+    from tinyrel.signing.files import sha256_digests
     from tinyrel.weights.safetensors_format import read_header
     from tinyrel.weights.scan import TensorJob, blake3_bytes, run_scan
 
@@ -97,11 +100,17 @@ def fast_digests(root: Path, files: list[str], signed_sha256: dict[str, str], ma
     with byte_progress("verifying", total) as advance:
         scan = run_scan(jobs, hashed, advance)
     digests = dict(scan.file_sha256)
+    doubtful = []
     for rel, header in fast.items():
-        if header is None:
-            digests[rel] = MISMATCH
-            continue
         expected = tensors[rel]
-        same = all(scan.tensors[(rel, n)].digest == expected[n].get("digest") for n in expected)
-        digests[rel] = signed_sha256[rel] if same else MISMATCH
+        if header is not None and all(scan.tensors[(rel, n)].digest == expected[n].get("digest") for n in expected):
+            digests[rel] = signed_sha256[rel]
+        else:
+            doubtful.append(rel)
+    digests |= sha256_digests(root, doubtful, progress=False)
+    for rel in doubtful:
+        if digests[rel] == signed_sha256[rel]:
+            report.warning("verify/manifest-disagrees", f"{rel} has the signed SHA-256, but the signed manifest's "
+                           "header or tensor digests do not describe it: the file is verified by its SHA-256; the "
+                           "release's manifest is inconsistent", rel)  # fmt: skip
     return digests

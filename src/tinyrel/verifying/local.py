@@ -44,7 +44,7 @@ def local_digests(
         if manifest is not None:  # per-tensor digests in parallel instead of one SHA-256 per file
             report.data["fast_path"] = True
             rest = [rel for rel in files if rel not in known]
-            return {**fast_digests(root, rest, signed_sha256, manifest), **known}
+            return {**fast_digests(root, rest, signed_sha256, manifest, report), **known}
         return sha256_digests(root, files, known)
     if not report.ok:
         return {}
