@@ -256,6 +256,8 @@ def deep_check(parent_root: Path, variant_root: Path, comparison: Comparison, la
         for f in files:
             f.close()
         mx.set_cache_limit(previous)
+        # The cached buffers this check freed go back to the system.  mlx has one cache per process,
+        # so a host's cached buffers go too: that costs it a re-allocation at most, never a value.
         mx.clear_cache()
     result.seconds = time.monotonic() - started
     result.findings = _capped(result.findings, label)
