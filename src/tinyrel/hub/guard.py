@@ -29,7 +29,6 @@ calls run and then puts back what was there.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -125,19 +124,9 @@ TIMEOUT_VARIABLE = "TINYREL_HUB_TIMEOUT"
 
 def timeout_seconds() -> float:
     """``TINYREL_HUB_TIMEOUT`` (default 60): a finite, positive number of seconds, or a usage error."""
-    import math
+    from tinyrel.timeouts import seconds_from_environment
 
-    from tinyrel.findings import TinyrelError
-
-    raw = os.environ.get(TIMEOUT_VARIABLE, "60")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise TinyrelError("usage/hub-timeout", f"{TIMEOUT_VARIABLE} must be a positive, finite number of seconds, "
-                           f"not {raw[:40]!r}", usage=True)  # fmt: skip
-    return max(0.1, value)
+    return seconds_from_environment(TIMEOUT_VARIABLE, "usage/hub-timeout")
 
 
 def check_headers(response) -> None:

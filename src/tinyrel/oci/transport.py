@@ -10,14 +10,13 @@
 from __future__ import annotations
 
 import hashlib
-import math
-import os
 import threading
 from collections.abc import Callable
 
 import requests
 
 from tinyrel.findings import Interrupted, TinyrelError, first_line
+from tinyrel.timeouts import seconds_from_environment
 
 TIMEOUT_VARIABLE = "TINYREL_OCI_TIMEOUT"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the distribution spec's recommended manifest limit
@@ -29,15 +28,7 @@ INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
 
 def timeout_seconds() -> float:
     """``TINYREL_OCI_TIMEOUT`` (default 60): a finite, positive number of seconds, or a usage error."""
-    raw = os.environ.get(TIMEOUT_VARIABLE, "60")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise TinyrelError("usage/oci-timeout", f"{TIMEOUT_VARIABLE} must be a positive, finite number of seconds, "
-                           f"got {raw[:40]!r}", usage=True)  # fmt: skip
-    return value
+    return seconds_from_environment(TIMEOUT_VARIABLE, "usage/oci-timeout")
 
 
 class BoundedSession(requests.Session):
