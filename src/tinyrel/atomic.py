@@ -103,13 +103,51 @@ def _temp_prefix(target: Path) -> str:
     return f".{target.name}.{os.getpid()}."
 
 
+def make_parents(directory: Path, created: list[Path] | None = None) -> list[Path]:
+    """``directory.mkdir(parents=True, exist_ok=True)`` that remembers what it made: the directories
+    this call created, outermost first (also appended to ``created``), so that a run which fails
+    can take them away again with ``remove_made_parents`` rather than leave an empty tree behind."""
+    missing = []
+    probe = directory
+    while not os.path.lexists(probe) and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    made: list[Path] = []
+    try:
+        for path in reversed(missing):
+            try:
+                path.mkdir()
+            except FileExistsError:  # made meanwhile by someone else: not ours to remove
+                continue
+            made.append(path)
+            if created is not None:
+                created.append(path)
+        directory.mkdir(parents=True, exist_ok=True)  # a no-op, or mkdir's own error (e.g. a file there)
+    except BaseException:
+        remove_made_parents(made)
+        raise
+    return made
+
+
+def remove_made_parents(made: list[Path]) -> None:
+    """Remove directories ``make_parents`` created, deepest first, each only while it is empty
+    (``rmdir``: anything another process put there meanwhile keeps it, and is never touched)."""
+    for path in sorted(made, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename over it (umask honoured)."""
     target = Path(path)
     check_output_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    made = make_parents(target.parent)
     clean_leftovers(target.parent, target.name)
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=f".{_TAG}.tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=f".{_TAG}.tmp", dir=target.parent)
+    except BaseException:
+        remove_made_parents(made)
+        raise
     try:
         os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as handle:
@@ -121,6 +159,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        remove_made_parents(made)
         raise
 
 
@@ -134,12 +173,17 @@ def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
 
     An existing ``target`` (which the caller has checked is tinyrel's own) is moved aside first and
     removed only after the new one is in place, so a failure at any point leaves either the old
-    directory or the new one, never a mix, and no staging directory behind.
+    directory or the new one, never a mix, and no staging directory (nor a parent directory it
+    created) behind.
     """
     final = Path(os.path.abspath(target))
-    final.parent.mkdir(parents=True, exist_ok=True)
+    made = make_parents(final.parent)
     clean_leftovers(final.parent, final.name)
-    stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
+    except BaseException:
+        remove_made_parents(made)
+        raise
     try:
         os.chmod(stage, dir_mode())
         yield stage
@@ -151,13 +195,14 @@ def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(stage, final)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        remove_made_parents(made)
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def staged_new_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+def staged_new_directory(target: str | os.PathLike[str], created: list[Path] | None = None) -> Iterator[Path]:
     """Yield a private (0700) staging directory beside ``target``, which must be absent or empty;
     on success the staging directory becomes ``target`` in one rename.
 
@@ -167,15 +212,22 @@ def staged_new_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     target during the staging is never lost; the staging is discarded instead
     (``output/target-changed``).  The result keeps an existing target's permissions (a 0700
     target stays 0700), or takes the umask's.
+
+    Parent directories it had to create are removed again (while empty) if the staging fails; they
+    are also appended to ``created``, for a caller that may withdraw the result later.
     """
     final = Path(os.path.abspath(target))
-    final.parent.mkdir(parents=True, exist_ok=True)
+    made = make_parents(final.parent, created)
     clean_leftovers(final.parent, final.name)
     try:
-        mode = stat.S_IMODE(os.lstat(final).st_mode)
-    except FileNotFoundError:
-        mode = dir_mode()
-    stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
+        try:
+            mode = stat.S_IMODE(os.lstat(final).st_mode)
+        except FileNotFoundError:
+            mode = dir_mode()
+        stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
+    except BaseException:
+        remove_made_parents(made)
+        raise
     try:
         yield stage
         os.chmod(stage, mode)
@@ -189,6 +241,7 @@ def staged_new_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
                                path=str(final)) from None  # fmt: skip
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        remove_made_parents(made)
         raise
 
 
