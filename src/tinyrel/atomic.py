@@ -103,10 +103,14 @@ def _temp_prefix(target: Path) -> str:
     return f".{target.name}.{os.getpid()}."
 
 
-def make_parents(directory: Path, created: list[Path] | None = None) -> list[Path]:
-    """``directory.mkdir(parents=True, exist_ok=True)`` that remembers what it made: the directories
-    this call created, outermost first (also appended to ``created``), so that a run which fails
-    can take them away again with ``remove_made_parents`` rather than leave an empty tree behind."""
+def make_parents(directory: Path) -> list[Path]:
+    """``directory.mkdir(parents=True, exist_ok=True)`` that says what it made: the directories this
+    call created, outermost first, so that a run which fails can take them away again with
+    ``remove_made_parents`` rather than leave an empty tree behind.
+
+    Only a directory this call's own ``mkdir`` created is listed: one that appeared meanwhile
+    (another process's) is not ours.  A symlink on the way is followed, never replaced, and a
+    dangling one fails as ``mkdir`` fails.  If this call fails, what it made is removed again."""
     missing = []
     probe = directory
     while not os.path.lexists(probe) and probe != probe.parent:
@@ -115,14 +119,10 @@ def make_parents(directory: Path, created: list[Path] | None = None) -> list[Pat
     made: list[Path] = []
     try:
         for path in reversed(missing):
-            try:
+            with contextlib.suppress(FileExistsError):  # made meanwhile by someone else: not ours to remove
                 path.mkdir()
-            except FileExistsError:  # made meanwhile by someone else: not ours to remove
-                continue
-            made.append(path)
-            if created is not None:
-                created.append(path)
-        directory.mkdir(parents=True, exist_ok=True)  # a no-op, or mkdir's own error (e.g. a file there)
+                made.append(path)
+        directory.mkdir(parents=True, exist_ok=True)  # a no-op, or mkdir's own error (a file in the way)
     except BaseException:
         remove_made_parents(made)
         raise
@@ -130,37 +130,46 @@ def make_parents(directory: Path, created: list[Path] | None = None) -> list[Pat
 
 
 def remove_made_parents(made: list[Path]) -> None:
-    """Remove directories ``make_parents`` created, deepest first, each only while it is empty
-    (``rmdir``: anything another process put there meanwhile keeps it, and is never touched)."""
+    """Remove directories ``make_parents`` created, deepest first, each only while it is empty: an
+    ``rmdir``, so a directory in which anyone (another process, or the caller's own files) put
+    something meanwhile is kept, with what is in it."""
     for path in sorted(made, key=lambda p: len(p.parts), reverse=True):
         with contextlib.suppress(OSError):
             os.rmdir(path)
 
 
+@contextlib.contextmanager
+def _parents_undone_on_failure(directory: Path) -> Iterator[None]:
+    """Make ``directory`` and its missing parents; if the block fails, remove those it made (while
+    empty), so that a failed write leaves no trace, not even a directory."""
+    made = make_parents(directory)
+    try:
+        yield
+    except BaseException:
+        remove_made_parents(made)
+        raise
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename over it (umask honoured)."""
+    """Write to a temporary file beside ``path``, fsync, then rename over it (umask honoured); a
+    failure leaves the old file, no temporary one, and no parent directory it had to create."""
     target = Path(path)
     check_output_target(target)
-    made = make_parents(target.parent)
-    clean_leftovers(target.parent, target.name)
-    try:
+    with _parents_undone_on_failure(target.parent):
+        clean_leftovers(target.parent, target.name)
         fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=f".{_TAG}.tmp", dir=target.parent)
-    except BaseException:
-        remove_made_parents(made)
-        raise
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        check_output_target(target)  # it may have changed while we wrote
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        remove_made_parents(made)
-        raise
+        try:
+            os.fchmod(fd, file_mode())
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            check_output_target(target)  # it may have changed while we wrote
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -177,32 +186,27 @@ def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     created) behind.
     """
     final = Path(os.path.abspath(target))
-    made = make_parents(final.parent)
-    clean_leftovers(final.parent, final.name)
-    try:
+    with _parents_undone_on_failure(final.parent):
+        clean_leftovers(final.parent, final.name)
         stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
-    except BaseException:
-        remove_made_parents(made)
-        raise
-    try:
-        os.chmod(stage, dir_mode())
-        yield stage
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.old", dir=final.parent))
-            os.rmdir(old)
-            os.replace(final, old)
-        os.replace(stage, final)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        remove_made_parents(made)
-        raise
+        try:
+            os.chmod(stage, dir_mode())
+            yield stage
+            old = None
+            if final.exists():
+                old = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.old", dir=final.parent))
+                os.rmdir(old)
+                os.replace(final, old)
+            os.replace(stage, final)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def staged_new_directory(target: str | os.PathLike[str], created: list[Path] | None = None) -> Iterator[Path]:
+def staged_new_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a private (0700) staging directory beside ``target``, which must be absent or empty;
     on success the staging directory becomes ``target`` in one rename.
 
@@ -211,38 +215,31 @@ def staged_new_directory(target: str | os.PathLike[str], created: list[Path] | N
     itself fails rather than replace a directory that is not empty — so a file written into the
     target during the staging is never lost; the staging is discarded instead
     (``output/target-changed``).  The result keeps an existing target's permissions (a 0700
-    target stays 0700), or takes the umask's.
-
-    Parent directories it had to create are removed again (while empty) if the staging fails; they
-    are also appended to ``created``, for a caller that may withdraw the result later.
+    target stays 0700), or takes the umask's.  A failed staging also removes the parent
+    directories it had to create (while empty).
     """
     final = Path(os.path.abspath(target))
-    made = make_parents(final.parent, created)
-    clean_leftovers(final.parent, final.name)
-    try:
+    with _parents_undone_on_failure(final.parent):
+        clean_leftovers(final.parent, final.name)
         try:
             mode = stat.S_IMODE(os.lstat(final).st_mode)
         except FileNotFoundError:
             mode = dir_mode()
         stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
-    except BaseException:
-        remove_made_parents(made)
-        raise
-    try:
-        yield stage
-        os.chmod(stage, mode)
         try:
-            if os.path.lexists(final):
-                os.rmdir(final)
-            os.rename(stage, final)
-        except OSError as exc:
-            raise TinyrelError("output/target-changed", f"{final} changed while tinyrel was writing it "
-                               f"({exc.strerror}); nothing in it was touched and nothing was added",
-                               path=str(final)) from None  # fmt: skip
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        remove_made_parents(made)
-        raise
+            yield stage
+            os.chmod(stage, mode)
+            try:
+                if os.path.lexists(final):
+                    os.rmdir(final)
+                os.rename(stage, final)
+            except OSError as exc:
+                raise TinyrelError("output/target-changed", f"{final} changed while tinyrel was writing it "
+                                   f"({exc.strerror}); nothing in it was touched and nothing was added",
+                                   path=str(final)) from None  # fmt: skip
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
 
 
 def raise_on_sigterm() -> None:
