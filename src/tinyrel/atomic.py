@@ -103,25 +103,73 @@ def _temp_prefix(target: Path) -> str:
     return f".{target.name}.{os.getpid()}."
 
 
+def make_parents(directory: Path) -> list[Path]:
+    """``directory.mkdir(parents=True, exist_ok=True)`` that says what it made: the directories this
+    call created, outermost first, so that a run which fails can take them away again with
+    ``remove_made_parents`` rather than leave an empty tree behind.
+
+    Only a directory this call's own ``mkdir`` created is listed: one that appeared meanwhile
+    (another process's) is not ours.  A symlink on the way is followed, never replaced, and a
+    dangling one fails as ``mkdir`` fails.  If this call fails, what it made is removed again."""
+    missing = []
+    probe = directory
+    while not os.path.lexists(probe) and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    made: list[Path] = []
+    try:
+        for path in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # made meanwhile by someone else: not ours to remove
+                path.mkdir()
+                made.append(path)
+        directory.mkdir(parents=True, exist_ok=True)  # a no-op, or mkdir's own error (a file in the way)
+    except BaseException:
+        remove_made_parents(made)
+        raise
+    return made
+
+
+def remove_made_parents(made: list[Path]) -> None:
+    """Remove directories ``make_parents`` created, deepest first, each only while it is empty: an
+    ``rmdir``, so a directory in which anyone (another process, or the caller's own files) put
+    something meanwhile is kept, with what is in it."""
+    for path in sorted(made, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+
+
+@contextlib.contextmanager
+def _parents_undone_on_failure(directory: Path) -> Iterator[None]:
+    """Make ``directory`` and its missing parents; if the block fails, remove those it made (while
+    empty), so that a failed write leaves no trace, not even a directory."""
+    made = make_parents(directory)
+    try:
+        yield
+    except BaseException:
+        remove_made_parents(made)
+        raise
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename over it (umask honoured)."""
+    """Write to a temporary file beside ``path``, fsync, then rename over it (umask honoured); a
+    failure leaves the old file, no temporary one, and no parent directory it had to create."""
     target = Path(path)
     check_output_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(target.parent, target.name)
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=f".{_TAG}.tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        check_output_target(target)  # it may have changed while we wrote
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with _parents_undone_on_failure(target.parent):
+        clean_leftovers(target.parent, target.name)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=f".{_TAG}.tmp", dir=target.parent)
+        try:
+            os.fchmod(fd, file_mode())
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            check_output_target(target)  # it may have changed while we wrote
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -134,24 +182,25 @@ def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
 
     An existing ``target`` (which the caller has checked is tinyrel's own) is moved aside first and
     removed only after the new one is in place, so a failure at any point leaves either the old
-    directory or the new one, never a mix, and no staging directory behind.
+    directory or the new one, never a mix, and no staging directory (nor a parent directory it
+    created) behind.
     """
     final = Path(os.path.abspath(target))
-    final.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(final.parent, final.name)
-    stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
-    try:
-        os.chmod(stage, dir_mode())
-        yield stage
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.old", dir=final.parent))
-            os.rmdir(old)
-            os.replace(final, old)
-        os.replace(stage, final)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    with _parents_undone_on_failure(final.parent):
+        clean_leftovers(final.parent, final.name)
+        stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
+        try:
+            os.chmod(stage, dir_mode())
+            yield stage
+            old = None
+            if final.exists():
+                old = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.old", dir=final.parent))
+                os.rmdir(old)
+                os.replace(final, old)
+            os.replace(stage, final)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -166,30 +215,31 @@ def staged_new_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     itself fails rather than replace a directory that is not empty — so a file written into the
     target during the staging is never lost; the staging is discarded instead
     (``output/target-changed``).  The result keeps an existing target's permissions (a 0700
-    target stays 0700), or takes the umask's.
+    target stays 0700), or takes the umask's.  A failed staging also removes the parent
+    directories it had to create (while empty).
     """
     final = Path(os.path.abspath(target))
-    final.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(final.parent, final.name)
-    try:
-        mode = stat.S_IMODE(os.lstat(final).st_mode)
-    except FileNotFoundError:
-        mode = dir_mode()
-    stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
-    try:
-        yield stage
-        os.chmod(stage, mode)
+    with _parents_undone_on_failure(final.parent):
+        clean_leftovers(final.parent, final.name)
         try:
-            if os.path.lexists(final):
-                os.rmdir(final)
-            os.rename(stage, final)
-        except OSError as exc:
-            raise TinyrelError("output/target-changed", f"{final} changed while tinyrel was writing it "
-                               f"({exc.strerror}); nothing in it was touched and nothing was added",
-                               path=str(final)) from None  # fmt: skip
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+            mode = stat.S_IMODE(os.lstat(final).st_mode)
+        except FileNotFoundError:
+            mode = dir_mode()
+        stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=f".{_TAG}.staging", dir=final.parent))
+        try:
+            yield stage
+            os.chmod(stage, mode)
+            try:
+                if os.path.lexists(final):
+                    os.rmdir(final)
+                os.rename(stage, final)
+            except OSError as exc:
+                raise TinyrelError("output/target-changed", f"{final} changed while tinyrel was writing it "
+                                   f"({exc.strerror}); nothing in it was touched and nothing was added",
+                                   path=str(final)) from None  # fmt: skip
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
 
 
 def raise_on_sigterm() -> None:

@@ -61,13 +61,17 @@ def write_standin(out: Path, seed: int = 0) -> Path:
     import mlx.core as mx
 
     out.mkdir(parents=True, exist_ok=True)
-    mx.random.seed(seed)
+    # An explicit key rather than mx.random.seed: a library must not reseed its host's global
+    # generator.  Splitting the key before each draw is exactly what mlx's global generator does
+    # after seed(seed), so the values (and the example's digests) are those seed(seed) gave.
+    key = mx.random.key(seed)
     weights = {}
     for name, shape in sorted(qwen3_shapes(TINY_CONFIG).items()):
         if len(shape) == 1:
             weights[name] = mx.ones(shape, dtype=mx.bfloat16)
         else:
-            weights[name] = (mx.random.normal(shape) * 0.02).astype(mx.bfloat16)
+            key, draw = mx.random.split(key)
+            weights[name] = (mx.random.normal(shape, key=draw) * 0.02).astype(mx.bfloat16)
     mx.save_safetensors(str(out / "model.safetensors"), weights, metadata={"format": "mlx"})
     index = {
         "metadata": {"total_size": sum(v.nbytes for v in weights.values())},

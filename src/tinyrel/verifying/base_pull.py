@@ -26,13 +26,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyrel.atomic import staged_new_directory
+from tinyrel.atomic import make_parents, remove_made_parents, staged_new_directory
 from tinyrel.findings import Report, TinyrelError
 from tinyrel.policy.base_pin import entry_name, pinned_commit
 from tinyrel.release_files import HF_LOCAL_DIR_STATE, LOCK, SPEC_SNAPSHOT, is_release_metadata
@@ -181,28 +182,34 @@ def staged_closure(target: Path, base_dir: Path | None) -> Iterator[Staging]:
         with staged_new_directory(target) as stage:
             yield Staging(stage, None, final, True)
         return
-    was_empty_dir, placed = target.is_dir(), False
-    try:
+    empty_mode = stat.S_IMODE(os.stat(target).st_mode) if target.is_dir() else None
+    placed, made = False, []
+    try:  # both parents made here, so that a withdrawn release takes those of its own run away too
+        made += make_parents(final.parent)
+        made += make_parents(target.parent)
         with staged_new_directory(final) as base_stage:
             with staged_new_directory(target) as stage:
                 yield Staging(stage, base_stage, final, True)
             placed = True
     except BaseException:
         if placed:  # the release became visible, its base could not: withdraw the release too
-            _withdraw(target, was_empty_dir)
+            _withdraw(target, empty_mode)
+        remove_made_parents(made)
         raise
 
 
-def _withdraw(path: Path, was_empty_dir: bool) -> None:
+def _withdraw(path: Path, empty_mode: int | None) -> None:
     """Take a directory this run made visible out of sight again (renamed aside, then removed), and
-    leave what was there before: nothing, or an empty directory."""
+    leave what was there before: nothing (``empty_mode`` is ``None``), or an empty directory with
+    the permissions it had (``empty_mode``: a 0700 directory must not come back world-readable)."""
     aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tinyrel.old", dir=path.parent))
     os.rmdir(aside)
     with contextlib.suppress(OSError):
         os.rename(path, aside)
         shutil.rmtree(aside, ignore_errors=True)
-        if was_empty_dir:
-            path.mkdir()
+        if empty_mode is not None:
+            path.mkdir(mode=0o700)  # never wider than it was, not even for a moment
+            os.chmod(path, empty_mode)
 
 
 def fetch_closure(staging: Staging, report: Report, token: str | None = None) -> bool:
