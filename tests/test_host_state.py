@@ -126,7 +126,9 @@ def test_keyless_signing_and_verification_leave_the_host_as_it_was(host, private
 
 
 def _tiny_server(body: bytes):
-    """A plain HTTP server that answers every GET with ``body`` (and its length)."""
+    """A plain HTTP server that answers every GET and PUT with ``body`` (and its length), and an
+    LFS batch request with the upload URL ``/lfs/part-1``."""
+    import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -136,11 +138,19 @@ def _tiny_server(body: bytes):
         def log_message(self, *args) -> None:
             pass
 
-        def do_GET(self) -> None:
+        def do_GET(self, answer: bytes = body) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
             self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(answer)
+
+        def do_PUT(self) -> None:
+            self.do_GET()
+
+        def do_POST(self) -> None:
+            href = f"http://127.0.0.1:{self.server.server_address[1]}/lfs/part-1?signature=x"
+            self.do_GET(json.dumps({"objects": [{"oid": "a" * 64, "actions": {"upload": {"href": href}}}]}).encode())
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -228,3 +238,68 @@ def test_the_hosts_own_downloads_keep_huggingface_hubs_sizes_while_a_call_runs(m
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_upload_belongs_to_the_call_the_hub_gave_its_url_to():
+    """huggingface_hub sends LFS bodies from its own threads (no context): a PUT to a URL the Hub's
+    batch answer gave a tinyrel call is that call's — counted in its display, stopped by its
+    Ctrl-C — while the host's own PUT from its own thread is neither, even as the call uploads."""
+    import threading
+
+    from huggingface_hub.utils import get_session
+
+    from tinyrel.hub.session import HubSession
+
+    server, url = _tiny_server(b"ok")
+    base = url.removesuffix("/file")
+    counted: list[int] = []
+    outcome: dict[str, str] = {}
+
+    def put(name: str, target: str) -> None:  # a thread with no tinyrel context, like hf's pool
+        try:
+            outcome[name] = get_session().put(target, content=b"h" * 1000).text
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
+            outcome[name] = type(exc).__name__
+
+    def in_thread(name: str, target: str) -> None:
+        thread = threading.Thread(target=put, args=(name, target))
+        thread.start()
+        thread.join(30)
+
+    try:
+        with HubSession() as call:
+            call.report_upload(counted.append)
+            get_session().post(f"{base}/org/name.git/info/lfs/objects/batch", json={})  # in the call's context
+            in_thread("call's part", f"{base}/lfs/part-1?signature=other-encoding")
+            in_thread("host's", f"{base}/host/upload")
+            assert counted == [1000]  # the call's part, not the host's bytes
+            call.interrupt()
+            in_thread("call's part after Ctrl-C", f"{base}/lfs/part-1")
+            in_thread("host's after Ctrl-C", f"{base}/host/upload")
+        in_thread("after the call", f"{base}/lfs/part-1")  # the call has ended: the URL is no longer its
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome == {"call's part": "ok", "host's": "ok", "call's part after Ctrl-C": "Cancelled",
+                       "host's after Ctrl-C": "ok", "after the call": "ok"}, outcome  # fmt: skip
+
+
+def test_a_host_ctrl_c_in_its_own_xet_call_does_not_take_tinyrels_xet_session_away():
+    """huggingface_hub's own Ctrl-C handling (``abort_xet_session``, on a KeyboardInterrupt in a
+    host's Xet transfer) clears the shared Xet session; the running tinyrel call gets its own back
+    at its next request, bounded and reporting, and the host's is restored at the end."""
+    pytest.importorskip("hf_xet")
+    from huggingface_hub.utils._xet import abort_xet_session, get_xet_session
+
+    from tinyrel.hub.session import HubSession
+    from tinyrel.hub.xet_session import ReportingXetSession
+
+    before = get_xet_session()
+    with HubSession() as call:
+        call.bounds()
+        assert isinstance(get_xet_session(), ReportingXetSession)
+        abort_xet_session()  # the host's Ctrl-C inside one of its own huggingface_hub calls
+        call.bounds()  # the call's next request to the Hub
+        assert isinstance(get_xet_session(), ReportingXetSession)
+    assert not isinstance(get_xet_session(), ReportingXetSession)
+    assert get_xet_session() is before

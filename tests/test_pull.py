@@ -148,6 +148,31 @@ def test_a_signed_manifest_that_does_not_describe_a_signed_file_is_not_called_a_
     assert code == 1 and "verify/changed" in codes(doc), doc
 
 
+def test_an_unsigned_file_the_signed_manifest_names_without_a_digest_is_extra(keys, tmp_path):
+    """A file added after signing, which the signed manifest names but gives no SHA-256: the fast
+    path must not take it for a signed file — it is hashed and reported as extra."""
+    import json
+
+    import tinyrel
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "qwen3"}')
+    manifest = {
+        "schema": "tinyrel.manifest/1",
+        "files": [{"path": "later.safetensors", "size": 5, "header_digest": "0" * 64}],
+        "tensors": [{"name": "w", "file": "later.safetensors", "dtype": "F32", "shape": [1],
+                     "data_offsets": [0, 4], "digest": "1" * 64}],
+    }  # fmt: skip
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    signer = tinyrel.SignerConfig(method="key", private_key=Path(keys.private_key))
+    assert tinyrel.sign(model, tmp_path / "model.sig", signer).ok
+    (model / "later.safetensors").write_bytes(b"added")
+    trust = tinyrel.VerifierConfig(public_key=Path(keys.public_key))
+    report = tinyrel.verify(model, trust, signature=tmp_path / "model.sig")
+    assert not report.ok and "verify/extra" in [f.code for f in report.findings], report.findings
+
+
 def test_pull_and_verify_do_each_thing_once(published, hub, keys, tmp_path):
     """One listing, one download per file (plus huggingface_hub's metadata HEAD), one signature
     check — counted by the emulator itself."""

@@ -397,7 +397,7 @@ def test_ctrl_c_during_upload_stops_at_once_without_a_commit(example, lfs_hub):
 
 def test_ctrl_c_during_a_xet_upload_stops_at_once_without_a_commit(example, xet_hub):
     """The Xet transfer runs in hf_xet's runtime: Ctrl-C while it waits on the CAS still ends the
-    run at once (its session aborted), with nothing committed; the re-run publishes."""
+    run at once (the call's Xet upload aborted), with nothing committed; the re-run publishes."""
     hub = xet_hub
     hub.hub.faults["slow_xet_token"] = 60
     err = _ctrl_c_publish_once(example, hub, "xet_write_tokens")

@@ -67,3 +67,14 @@ def restore_xet_session(previous: tuple[Any, Any]) -> None:
 
     with holder._lock:
         holder._session, holder._session_pid = previous
+
+
+def keep_xet_session(session) -> None:
+    """Make ``session`` the holder's again if something replaced or cleared it meanwhile."""
+    import os
+
+    from huggingface_hub.utils._xet import _GLOBAL_XET_HOLDER as holder
+
+    with holder._lock:
+        if holder._session is not session:
+            holder._session, holder._session_pid = session, os.getpid()

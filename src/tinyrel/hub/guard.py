@@ -8,8 +8,10 @@ huggingface_hub uses (``set_client_factory``) with three guards:
   large commit), so a silent server ends in one clear error, not a hang (huggingface_hub's default
   client has no timeout, and retries timeouts with growing pauses);
 - **size**: a response body may not exceed its declared ``Content-Length``, nor, during a
-  download, the size the listing declared for the file (through every redirect), nor a cap for
-  undeclared bodies — an endless body ends in an error, not a full disk;
+  download, the size the caller expects for the file (the signed size, or what the listing
+  declared; through every redirect), nor a cap for undeclared answers — an endless body ends in an
+  error, not a full disk; and a file's metadata answer may not announce more than that size, since
+  hf_xet writes what it announces without crossing this client;
 - **digests**: during a download (``DownloadCapture``, one per call, never shared) each body is
   hashed as it streams, and a digest is used only when it provably describes the bytes written —
   never when the server announced Xet for the file (hf_xet then writes bytes that never cross this
@@ -36,6 +38,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinyrel.hub.upload_owners import UploadOwners, is_batch_request
+
 UNDECLARED_CAP = 256 * 1024 * 1024  # a body with no size of its own or of tinyrel's (API answers)
 TOKEN_CAP = 1024 * 1024  # a Xet access token is a few hundred bytes of JSON
 _ETAG = re.compile(r'^(W/)?"?([A-Za-z0-9._:+=-]{1,256})"?$')
@@ -57,7 +61,7 @@ class Body:
 @dataclass
 class DownloadCapture:
     """What one ``hf_hub_download`` call sent through the transport: the bound on every body of
-    that call (the size the listing declared, through redirects too), the progress callback, and
+    that call (the size the caller expects, through redirects too), the progress callback, and
     each body with the SHA-256 of its bytes.  It lives for one call in one thread (a ContextVar),
     so a digest can only ever describe a body of *this* download, never an earlier request's."""
 
@@ -243,7 +247,7 @@ def _body_limit(request, response, capture: DownloadCapture | None, ours: bool) 
     """The most bytes this response may carry (``None``: no bound), what that bound is, and the
     record of its body when it may be a file's.
 
-    During a download every body is held to the size the listing declared, whatever URL a redirect
+    During a download every body is held to the size the caller expects, whatever URL a redirect
     led to — except a Xet token's, held to a token's size.  Other answers to tinyrel's calls are held
     to their declared length, and never more than ``UNDECLARED_CAP``.  A request that is not a
     tinyrel call's (the host's own, through the shared client) keeps huggingface_hub's behaviour: a
@@ -259,7 +263,7 @@ def _body_limit(request, response, capture: DownloadCapture | None, ours: bool) 
         if capture.expected is not None:
             if declared is not None and declared < capture.expected:
                 return declared, "declared", body
-            return capture.expected, "the listing declared for this file", body
+            return capture.expected, "expected for this file", body
         return (declared, "declared", body) if declared is not None else (UNDECLARED_CAP, "tinyrel accepts", body)
     if declared is not None:
         if ours and declared > UNDECLARED_CAP:
@@ -288,18 +292,31 @@ def _no_call() -> CallState | None:
 class Bounds:
     """What one installation of tinyrel's client holds its requests to: the bound of silence, and
     how to find the tinyrel call a request belongs to — the call whose context the thread carries,
-    or, for huggingface_hub's own upload threads (which no ContextVar reaches), the one call that is
-    uploading, if exactly one is.  A request of no tinyrel call is the host's."""
+    or, for huggingface_hub's own upload threads (which no ContextVar reaches), the call the Hub
+    gave that upload URL to (``upload_owners``).  A request of no tinyrel call is the host's."""
 
     seconds: float
     of_context: Callable[[], CallState | None] = _no_call
-    sole_uploader: Callable[[], CallState | None] = _no_call
+    uploads: UploadOwners = field(default_factory=UploadOwners)
 
     def call_of(self, request) -> CallState | None:
         state = self.of_context()
         if state is None and request.method == "PUT":
-            state = self.sole_uploader()
+            state = self.uploads.owner(request.url)
         return state
+
+
+def _check_announced_size(request, response, expected: int) -> None:
+    """A file's metadata answer may not announce more bytes than the file is expected to have:
+    huggingface_hub hands that size to hf_xet, which writes that many bytes without crossing this
+    client, so the bound on bodies alone would come too late (after the bytes are on disk)."""
+    announced = [response.headers.get("x-linked-size")]
+    if request.method == "HEAD" and 200 <= response.status_code < 300:
+        announced.append(response.headers.get("content-length"))
+    for value in announced:
+        if value is not None and value.strip().isdigit() and int(value) > expected:
+            raise UntrustedHubResponse(f"{request.url.copy_with(query=None)}: the Hub announces {int(value):,} bytes "
+                                       f"for a file of {expected:,}")  # fmt: skip
 
 
 def _transport(bounds: Bounds):
@@ -332,11 +349,21 @@ def _transport(bounds: Bounds):
             capture = _download.get()
             if capture is not None and "x-xet-hash" in response.headers:
                 capture.xet_announced = True
+            if capture is not None and capture.expected is not None:
+                _check_announced_size(request, response, capture.expected)
             most, bound, body = _body_limit(request, response, capture, call is not None)
             advance = capture.advance if capture is not None and body is not None else None
             url = str(request.url.copy_with(query=None))
             hashed = body if capture is None or capture.hash_bodies else None
             response.stream = _bounded_stream(response.stream, most, bound, url, advance, hashed, cancelled)
+            if call is not None and is_batch_request(request) and 200 <= response.status_code < 300:
+                bounded = response.stream
+                try:
+                    answer = b"".join(bounded)  # bounded like any answer: a few KB of JSON
+                finally:
+                    bounded.close()
+                bounds.uploads.learn(call, answer)
+                response.stream = httpx2.ByteStream(answer)
             return response
 
         def close(self) -> None:

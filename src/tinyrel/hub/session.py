@@ -21,7 +21,6 @@ that call's transfers only (``HubSession.interrupt``), never another call's or t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from contextvars import ContextVar
@@ -36,24 +35,12 @@ _current: ContextVar[HubSession | None] = ContextVar("tinyrel_hub_session", defa
 _lock = threading.Lock()
 _users = 0
 _installed: _Installation | None = None
-_uploaders: list[Any] = []  # the CallStates of the calls uploading now
 
 
 def _call_of_thread():
     """The ``CallState`` of the tinyrel call this thread runs (``None``: a request of the host's)."""
     session = _current.get()
     return session.state if session is not None else None
-
-
-def _uploading_call():
-    """The call uploading, if exactly one is: huggingface_hub's upload threads carry no context."""
-    uploading = tuple(_uploaders)
-    return uploading[0] if len(uploading) == 1 else None
-
-
-def _not_uploading(state) -> None:
-    with contextlib.suppress(ValueError):
-        _uploaders.remove(state)
 
 
 @dataclass
@@ -66,6 +53,17 @@ class _Installation:
     bars_were_disabled: bool
     logger_level: int
     client: Any = None
+    xet: Any = None  # tinyrel's Xet session, while it is huggingface_hub's
+
+
+def _keep_xet_session(installation: _Installation) -> None:
+    """Put tinyrel's Xet session back if huggingface_hub dropped it: its own Ctrl-C handling
+    (``abort_xet_session``, on a KeyboardInterrupt in a host's call) clears the shared session,
+    and the next transfer would get a default one — unbounded, reporting to no call."""
+    if installation.xet is not None:
+        from tinyrel.hub import _hf_private
+
+        _hf_private.keep_xet_session(installation.xet)
 
 
 class HubSession:
@@ -97,8 +95,8 @@ class HubSession:
         with self._install_lock:
             self._ended = True
             self.state.cancelled.set()  # a thread of this call still running stops at its next chunk
-            with _lock:
-                _not_uploading(self.state)
+            if self._installed and _installed is not None:
+                _installed.bounds.uploads.forget(self.state)
             if self._installed:
                 self._installed = False
                 _release()
@@ -115,6 +113,7 @@ class HubSession:
                 _acquire()
                 self._installed = True
             assert _installed is not None
+            _keep_xet_session(_installed)
             return _installed.bounds
 
     def interrupt(self) -> None:
@@ -129,17 +128,12 @@ class HubSession:
         aborter.join(1.0)
 
     def report_upload(self, advance) -> None:
-        """This call uploads from here on, its byte counts (LFS PUT bodies and Xet uploads) going
-        to ``advance``; ``None``: the upload is over."""
+        """Send this call's upload byte counts (LFS PUT bodies and Xet uploads) to ``advance``
+        (``None``: stop)."""
         from tinyrel.progress import no_progress
 
         self.bounds()
         self.state.upload_progress = None if advance is None or advance is no_progress else advance
-        with _lock:
-            if advance is None:
-                _not_uploading(self.state)
-            elif self.state not in _uploaders:
-                _uploaders.append(self.state)
 
 
 def report_progress(kind: str, advance) -> None:
@@ -182,14 +176,15 @@ def _install() -> _Installation:
     from tinyrel.hub.xet_session import make_xet_session
 
     # An unusable TINYREL_HUB_TIMEOUT fails here, before anything changes.
-    bounds = Bounds(timeout_seconds(), _call_of_thread, _uploading_call)
+    bounds = Bounds(timeout_seconds(), _call_of_thread)
     hf_logger = logging.getLogger("huggingface_hub")
     installation = _Installation(bounds, (None, None), None, are_progress_bars_disabled(), hf_logger.level)
     client = make_client(bounds)
     installation.client = client
     installation.previous_client = _hf_private.swap_client(lambda: client, client)
-    xet = make_xet_session(bounds.seconds, _call_of_thread, _uploading_call)
+    xet = make_xet_session(bounds.seconds, _call_of_thread)
     if xet is not None:
+        installation.xet = xet
         installation.previous_xet = _hf_private.swap_xet_session(xet)
     disable_progress_bars()  # tinyrel shows one display of its own
     hf_logger.setLevel(logging.ERROR)  # its retry chatter is not tinyrel's one-line error

@@ -3,8 +3,8 @@
 huggingface_hub transfers in worker threads and, on Ctrl-C, waits for the running ones to finish
 (a whole 5 GB shard).  ``interruptible`` runs a transfer in a worker thread and keeps the calling
 thread free: on Ctrl-C (or SIGTERM, which the CLI turns into Ctrl-C) it stops every transfer of the
-running call at its next chunk (HTTP bodies through tinyrel's transport, Xet by aborting hf_xet's
-session, for at most a second), then raises ``Interrupted`` with what was left — a
+running call at its next chunk (HTTP bodies through tinyrel's transport, Xet by aborting the
+call's own hf_xet transfer groups, waiting at most a second), then raises ``Interrupted`` with what was left — a
 ``KeyboardInterrupt``, so a notebook sees the interruption it asked for and its ``finally`` blocks
 run.  Only the CLI ends the process (exit 130).  That is safe exactly where it is used: before a
 commit (nothing an upload leaves is visible on the Hub; a re-run resumes) and inside a staging

@@ -69,17 +69,18 @@ def xet_config(seconds: float):
     return hf_xet.XetConfig().with_config(xet_settings(seconds))
 
 
-def make_xet_session(seconds: float, call_of_thread: Callable, uploading_call: Callable):
+def make_xet_session(seconds: float, call_of_thread: Callable):
     """tinyrel's Xet session (bounded, reporting per call), or ``None`` without hf_xet.
 
     ``call_of_thread()`` is the ``guard.CallState`` of the tinyrel call this thread runs (``None``:
-    the host's); ``uploading_call()`` the one call uploading, for huggingface_hub's worker threads.
+    the host's).  huggingface_hub opens Xet download groups and upload commits in the calling
+    thread (tinyrel's worker threads carry their call's context), never in its own pools.
     """
     try:
         import hf_xet
     except ImportError:
         return None
-    return ReportingXetSession(hf_xet.XetSession(xet_config(seconds)), call_of_thread, uploading_call)
+    return ReportingXetSession(hf_xet.XetSession(xet_config(seconds)), call_of_thread)
 
 
 class ReportingXetSession:
@@ -88,10 +89,9 @@ class ReportingXetSession:
     runs), so each group of a tinyrel call is given a callback that turns hf_xet's running totals
     into byte counts for that call's display, and is kept in the call's ``xet_transfers``."""
 
-    def __init__(self, inner, call_of_thread: Callable, uploading_call: Callable) -> None:
+    def __init__(self, inner, call_of_thread: Callable) -> None:
         self._inner = inner
         self._call_of_thread = call_of_thread
-        self._uploading_call = uploading_call
 
     def new_file_download_group(self, **kwargs):
         from tinyrel.hub.guard import current_capture
@@ -102,7 +102,7 @@ class ReportingXetSession:
         return self._owned(self._call_of_thread(), self._inner.new_file_download_group(**kwargs))
 
     def new_upload_commit(self, **kwargs):
-        call = self._call_of_thread() or self._uploading_call()
+        call = self._call_of_thread()
         advance = call.upload_progress if call is not None else None
         kwargs["progress_callback"] = _chained(kwargs.get("progress_callback"), advance)
         return self._owned(call, self._inner.new_upload_commit(**kwargs))

@@ -40,6 +40,7 @@ from tinyrel.verifying.identity import check_identity, read_identity
 from tinyrel.verifying.local import compare_resources, compare_tree, finish
 
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024  # a bundle is kilobytes
+GIT_STORED_CAP = 10 * 1024 * 1024  # the Hub stores a file of 10 MiB or more in LFS/Xet, never in git
 
 
 @dataclass
@@ -142,21 +143,27 @@ def _listing(uri: str, token: str | None) -> Listing:
 
 
 def _fetched_first(wanted: dict[str, RemoteFile]) -> dict[str, RemoteFile]:
-    """What is downloaded before any weight (and even with ``--no-download``): the small git-stored
-    files, whose bytes are their only digest, and the release's signed identity (``release.toml``)
-    however the listing stores it — a listing that calls it an LFS file must not skip the check
-    of which release this is.  That file is held to the size an identity file may have."""
+    """What is downloaded before any weight (and even with ``--no-download``), each with the most
+    bytes it may have: the small git-stored files, whose bytes are their only digest (under
+    ``GIT_STORED_CAP``: the Hub keeps a larger file in LFS/Xet), and the release's signed identity
+    (``release.toml``, under ``MAX_SNAPSHOT_BYTES``) however the listing stores it — a listing that
+    calls it an LFS file must not skip the check of which release this is.  A listed size over the
+    cap is refused before anything is fetched; an unlisted one is bounded by the cap."""
     from tinyrel.release_files import SPEC_SNAPSHOT
     from tinyrel.verifying.identity import MAX_SNAPSHOT_BYTES
 
-    first = {p: f for p, f in wanted.items() if f.lfs_sha256 is None}
-    identity = wanted.get(SPEC_SNAPSHOT)
-    if identity is not None and identity.lfs_sha256 is not None:
-        if identity.size is None or identity.size > MAX_SNAPSHOT_BYTES:
-            listed = f"{identity.size:,}" if identity.size is not None else "an unknown number of"
-            raise TinyrelError("hub/untrusted-response", f"the Hub lists {SPEC_SNAPSHOT} as {listed} bytes; a "
-                               f"release identity is at most {MAX_SNAPSHOT_BYTES:,}")  # fmt: skip
-        first[SPEC_SNAPSHOT] = identity
+    first: dict[str, RemoteFile] = {}
+    for rel, remote in wanted.items():
+        if rel == SPEC_SNAPSHOT:
+            cap, what = MAX_SNAPSHOT_BYTES, "a release identity"
+        elif remote.lfs_sha256 is None:
+            cap, what = GIT_STORED_CAP, "a file the Hub stores without LFS"
+        else:
+            continue
+        if remote.size is not None and remote.size > cap:
+            raise TinyrelError("hub/untrusted-response", f"the Hub lists {rel} as {remote.size:,} bytes; {what} has "
+                               f"fewer than {cap:,}")  # fmt: skip
+        first[rel] = RemoteFile(remote.size if remote.size is not None else cap, remote.lfs_sha256)
     return first
 
 
