@@ -341,6 +341,9 @@ def _transport(bounds: Bounds):
                 raise Cancelled(str(request.url.copy_with(query=None)))
             if call is not None and request.method == "PUT":
                 request.stream = _counted(request.stream, call.upload_progress, call.cancelled)
+            learn_uploads = call is not None and is_batch_request(request)
+            if learn_uploads:  # its answer is read here: as plain JSON, not whatever coding the server picks
+                request.headers["Accept-Encoding"] = "identity"
             try:
                 response = self.inner.handle_request(request)
             except httpx2.TimeoutException as exc:
@@ -356,7 +359,7 @@ def _transport(bounds: Bounds):
             url = str(request.url.copy_with(query=None))
             hashed = body if capture is None or capture.hash_bodies else None
             response.stream = _bounded_stream(response.stream, most, bound, url, advance, hashed, cancelled)
-            if call is not None and is_batch_request(request) and 200 <= response.status_code < 300:
+            if learn_uploads and 200 <= response.status_code < 300 and _identity(response):
                 bounded = response.stream
                 try:
                     answer = b"".join(bounded)  # bounded like any answer: a few KB of JSON
