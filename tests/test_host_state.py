@@ -152,7 +152,11 @@ def _tiny_server(body: bytes):
             href = f"http://127.0.0.1:{self.server.server_address[1]}/lfs/part-1?signature=x"
             self.do_GET(json.dumps({"objects": [{"oid": "a" * 64, "actions": {"upload": {"href": href}}}]}).encode())
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    class Quiet(ThreadingHTTPServer):
+        def handle_error(self, request, client_address) -> None:
+            pass  # a client that hangs up (a cancelled upload) is part of these tests
+
+    server = Quiet(("127.0.0.1", 0), Answer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/file"
 
@@ -284,22 +288,44 @@ def test_an_upload_belongs_to_the_call_the_hub_gave_its_url_to():
                        "host's after Ctrl-C": "ok", "after the call": "ok"}, outcome  # fmt: skip
 
 
-def test_a_host_ctrl_c_in_its_own_xet_call_does_not_take_tinyrels_xet_session_away():
+@pytest.mark.parametrize("host_first", [False, True])
+def test_a_host_ctrl_c_in_its_own_xet_call_leaves_xet_working(xet_hub, tmp_path, monkeypatch, host_first):
     """huggingface_hub's own Ctrl-C handling (``abort_xet_session``, on a KeyboardInterrupt in a
-    host's Xet transfer) clears the shared Xet session; the running tinyrel call gets its own back
-    at its next request, bounded and reporting, and the host's is restored at the end."""
-    pytest.importorskip("hf_xet")
+    host's Xet transfer) aborts and drops the shared Xet session while a tinyrel call runs: the
+    call's next request puts a fresh bounded session of tinyrel's in place, and both the call's
+    and the host's later Xet transfers work; the host's session is restored at the end."""
+    from huggingface_hub import hf_hub_download
     from huggingface_hub.utils._xet import abort_xet_session, get_xet_session
+    from support.hub import hub_api
 
+    from tinyrel.hub.client import download
     from tinyrel.hub.session import HubSession
     from tinyrel.hub.xet_session import ReportingXetSession
 
+    api = hub_api(xet_hub)
+    api.create_repo("org/xetfile", exist_ok=True)
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(bytes(range(256)) * 4000)
+    api.upload_file(path_or_fileobj=str(weights), path_in_repo="w.safetensors", repo_id="org/xetfile")
+    commit = api.model_info("org/xetfile").sha
     before = get_xet_session()
+    fetches = [
+        ("tinyrel", lambda: download("org/xetfile", "w.safetensors", commit, local_dir=tmp_path / "a",
+                                     expected_size=weights.stat().st_size)),
+        ("host", lambda: hf_hub_download("org/xetfile", "w.safetensors", revision=commit,
+                                         endpoint=xet_hub.base_url, local_dir=tmp_path / "b")),
+    ]  # fmt: skip
+    outcome = {}
     with HubSession() as call:
         call.bounds()
-        assert isinstance(get_xet_session(), ReportingXetSession)
         abort_xet_session()  # the host's Ctrl-C inside one of its own huggingface_hub calls
         call.bounds()  # the call's next request to the Hub
         assert isinstance(get_xet_session(), ReportingXetSession)
-    assert not isinstance(get_xet_session(), ReportingXetSession)
+        for who, fetch in reversed(fetches) if host_first else fetches:
+            try:
+                fetch()
+                outcome[who] = "ok"
+            except BaseException as exc:  # noqa: BLE001 - what the caller would see
+                outcome[who] = f"{type(exc).__name__}: {exc}"
+    assert outcome == {"tinyrel": "ok", "host": "ok"}, outcome
     assert get_xet_session() is before

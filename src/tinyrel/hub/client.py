@@ -81,7 +81,8 @@ def download(
 
     bounds = current().bounds()
     checked_relpath(filename)
-    with capturing(DownloadCapture(expected_size, advance, hash_bodies=hash_in_flight)) as capture:
+    capture = DownloadCapture(expected_size, advance, hash_bodies=hash_in_flight, file_size=expected_size)
+    with capturing(capture):
         path = Path(hf_hub_download(
             repo_id, filename, revision=revision, endpoint=endpoint(), token=token, local_dir=local_dir,
             etag_timeout=min(10.0, bounds.seconds),

@@ -70,6 +70,7 @@ class DownloadCapture:
     bodies: list[Body] = field(default_factory=list)
     hash_bodies: bool = True  # False: the caller verifies the file another way (no SHA-256 in flight)
     xet_announced: bool = False  # an answer named a Xet hash: hf_xet, not this client, writes the file
+    file_size: int | None = None  # the whole file's expected size, which no answer may announce more than
 
     def written_sha256(self, path: Path) -> str | None:
         """The SHA-256 of ``path`` if it is provably the one body this call streamed: exactly one
@@ -352,8 +353,8 @@ def _transport(bounds: Bounds):
             capture = _download.get()
             if capture is not None and "x-xet-hash" in response.headers:
                 capture.xet_announced = True
-            if capture is not None and capture.expected is not None:
-                _check_announced_size(request, response, capture.expected)
+            if capture is not None and capture.file_size is not None:
+                _check_announced_size(request, response, capture.file_size)
             most, bound, body = _body_limit(request, response, capture, call is not None)
             advance = capture.advance if capture is not None and body is not None else None
             url = str(request.url.copy_with(query=None))

@@ -41,7 +41,7 @@ def _get_range(url: str, headers: dict[str, str], start: int, end: int, size: in
 
     from tinyrel.hub.guard import DownloadCapture, capturing
 
-    with capturing(DownloadCapture(expected=min(size, 8 + MAX_HEADER_BYTES))):
+    with capturing(DownloadCapture(expected=min(size, 8 + MAX_HEADER_BYTES), file_size=size)):
         response = get_session().get(url, headers={**headers, "range": f"bytes={start}-{end}"})
         hf_raise_for_status(response)
         body = response.content

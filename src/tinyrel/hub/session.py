@@ -22,6 +22,7 @@ that call's transfers only (``HubSession.interrupt``), never another call's or t
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -54,13 +55,14 @@ class _Installation:
     logger_level: int
     client: Any = None
     xet: Any = None  # tinyrel's Xet session, while it is huggingface_hub's
+    pid: int = 0  # the process that installed it (a forked child makes its own, as huggingface_hub does)
 
 
 def _keep_xet_session(installation: _Installation) -> None:
     """Put tinyrel's Xet session back if huggingface_hub dropped it: its own Ctrl-C handling
     (``abort_xet_session``, on a KeyboardInterrupt in a host's call) clears the shared session,
     and the next transfer would get a default one — unbounded, reporting to no call."""
-    if installation.xet is not None:
+    if installation.xet is not None and installation.pid == os.getpid():
         from tinyrel.hub import _hf_private
 
         _hf_private.keep_xet_session(installation.xet)
@@ -184,7 +186,7 @@ def _install() -> _Installation:
     installation.previous_client = _hf_private.swap_client(lambda: client, client)
     xet = make_xet_session(bounds.seconds, _call_of_thread)
     if xet is not None:
-        installation.xet = xet
+        installation.xet, installation.pid = xet, os.getpid()
         installation.previous_xet = _hf_private.swap_xet_session(xet)
     disable_progress_bars()  # tinyrel shows one display of its own
     hf_logger.setLevel(logging.ERROR)  # its retry chatter is not tinyrel's one-line error

@@ -33,20 +33,28 @@ class UploadOwners:
         """Remember every upload URL of a batch answer as ``call``'s (an answer that is not the
         batch JSON teaches nothing: huggingface_hub will fail on it by itself)."""
         try:
-            objects = json.loads(batch_answer).get("objects") or []
-        except (ValueError, AttributeError):
+            answer = json.loads(batch_answer)
+        except (ValueError, RecursionError):
             return
+        objects = answer.get("objects") if isinstance(answer, dict) else None
+        from huggingface_hub.utils import fix_hf_endpoint_in_url
+
+        from tinyrel.hub.client import endpoint
+
         urls = []
         for item in objects if isinstance(objects, list) else []:
-            upload = ((item.get("actions") or {}).get("upload") or {}) if isinstance(item, dict) else {}
+            actions = item.get("actions") if isinstance(item, dict) else None
+            upload = actions.get("upload") if isinstance(actions, dict) else None
             if not isinstance(upload, dict):
                 continue
             header = upload.get("header") if isinstance(upload.get("header"), dict) else {}
             urls += [upload.get("href"), *(url for part, url in header.items() if str(part).isdigit())]
+        keys = set()
+        for url in urls:
+            if isinstance(url, str):  # as given, and as huggingface_hub rewrites it for a custom endpoint
+                keys |= {_key(url), _key(fix_hf_endpoint_in_url(url, endpoint=endpoint()))}
         with self._lock:
-            for url in urls:
-                if isinstance(url, str):
-                    self._owners[_key(url)] = call
+            self._owners.update(dict.fromkeys(keys, call))
 
     def owner(self, url) -> Any:
         with self._lock:

@@ -80,7 +80,7 @@ def make_xet_session(seconds: float, call_of_thread: Callable):
         import hf_xet
     except ImportError:
         return None
-    return ReportingXetSession(hf_xet.XetSession(xet_config(seconds)), call_of_thread)
+    return ReportingXetSession(lambda: hf_xet.XetSession(xet_config(seconds)), call_of_thread)
 
 
 class ReportingXetSession:
@@ -89,8 +89,9 @@ class ReportingXetSession:
     runs), so each group of a tinyrel call is given a callback that turns hf_xet's running totals
     into byte counts for that call's display, and is kept in the call's ``xet_transfers``."""
 
-    def __init__(self, inner, call_of_thread: Callable) -> None:
-        self._inner = inner
+    def __init__(self, make_inner: Callable, call_of_thread: Callable) -> None:
+        self._make_inner = make_inner
+        self._inner = make_inner()
         self._call_of_thread = call_of_thread
 
     def new_file_download_group(self, **kwargs):
@@ -109,8 +110,12 @@ class ReportingXetSession:
 
     def sigint_abort(self) -> None:
         """huggingface_hub's own Ctrl-C handling (``abort_xet_session``) reaches here when the host's
-        Ctrl-C hits a huggingface_hub call: abort every transfer, as the unwrapped session would."""
-        self._inner.sigint_abort()
+        Ctrl-C hits a huggingface_hub call: abort every transfer, as the unwrapped session would.
+        An aborted hf_xet session must be discarded (every later transfer on it raises
+        ``KeyboardInterrupt``), so this one goes on with a fresh one, for ``keep_xet_session`` to
+        put back into huggingface_hub's holder."""
+        aborted, self._inner = self._inner, self._make_inner()
+        aborted.sigint_abort()
 
     def __getattr__(self, name: str):
         return getattr(self._inner, name)

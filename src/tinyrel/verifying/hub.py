@@ -250,7 +250,7 @@ def _download_all(listing: Listing, token, root: Path, files: dict[str, RemoteFi
 
     if not files:
         return {}
-    total = sum(f.size or 0 for f in files.values())
+    total = sum(listing.files[rel].size or 0 for rel in files)  # what the Hub says; ``files`` holds the bounds
     with transfer_display("downloading", total) as advance, hub_errors(uri, token):
 
         def fetch(rel: str) -> tuple[str, str | None]:
