@@ -11,6 +11,7 @@ any other ``PUT`` without a call in its context is the host's, and left alone.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import Any
 
@@ -39,7 +40,7 @@ class UploadOwners:
         objects = answer.get("objects") if isinstance(answer, dict) else None
         from huggingface_hub.utils import fix_hf_endpoint_in_url
 
-        from tinyrel.hub.client import endpoint
+        endpoint = os.environ.get("HF_ENDPOINT")  # what tinyrel's HfApi is given (hub.client.endpoint)
 
         urls = []
         for item in objects if isinstance(objects, list) else []:
@@ -52,7 +53,7 @@ class UploadOwners:
         keys = set()
         for url in urls:
             if isinstance(url, str):  # as given, and as huggingface_hub rewrites it for a custom endpoint
-                keys |= {_key(url), _key(fix_hf_endpoint_in_url(url, endpoint=endpoint()))}
+                keys |= {_key(url), _key(fix_hf_endpoint_in_url(url, endpoint=endpoint))}
         with self._lock:
             self._owners.update(dict.fromkeys(keys, call))
 
