@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import TypeVar
 
 from tinyrel.findings import Interrupted
@@ -39,9 +39,12 @@ def each(client: OciClient, items: Sequence[T], work: Callable[[T], object], wha
                         results.append(future.result())
                     except BaseException as exc:  # noqa: BLE001 - the first real failure is raised below
                         errors.append(exc)
-                        client.interrupt()  # the others stop at their next piece
+                        client.interrupt()  # the running ones stop at their next piece
+                        for queued in futures:  # and the queued ones never start
+                            queued.cancel()
             if errors:  # the failure itself, not the interruptions it caused
-                outcome["error"] = next((e for e in errors if not isinstance(e, Interrupted)), errors[0])
+                caused = (Interrupted, CancelledError)
+                outcome["error"] = next((e for e in errors if not isinstance(e, caused)), errors[0])
             else:
                 outcome["value"] = results
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread and raised there

@@ -48,6 +48,14 @@ def manifest_for_fast_path(root: Path, signed_sha256: dict[str, str]) -> dict | 
         return None
 
 
+def signed_sizes(manifest: dict | None, signed_sha256: dict[str, str]) -> dict[str, int]:
+    """The size the signed manifest states for each file whose SHA-256 it states as the bundle
+    does: what a transfer of that file may carry, whatever a server declares."""
+    if manifest is None:
+        return {}
+    return {f["path"]: f["size"] for f in manifest["files"] if f.get("sha256") == signed_sha256.get(f["path"])}
+
+
 def covered(manifest: dict, signed_sha256: dict[str, str]) -> set[str]:
     """The weight files the signed manifest can verify through per-tensor digests (in parallel, at
     BLAKE3 speed) — for those, hashing SHA-256 while downloading would only cost more."""

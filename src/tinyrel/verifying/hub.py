@@ -210,10 +210,9 @@ def _bounded_by_signed_sizes(files: dict[str, RemoteFile], manifest: dict | None
     """``files`` each bounded by the size the signed manifest states for it (where it states one
     for the signed digest): the Hub's listing decides no transfer's length.  A listed size that
     disagrees is a finding before anything is downloaded (``None``)."""
-    if manifest is None:
-        return files
-    signed_sha256 = {k: v for k, (_, v) in signed.resources.items()}
-    sizes = {f["path"]: f["size"] for f in manifest["files"] if f.get("sha256") == signed_sha256.get(f["path"])}
+    from tinyrel.verifying.fast import signed_sizes
+
+    sizes = signed_sizes(manifest, {k: v for k, (_, v) in signed.resources.items()})
     bounded: dict[str, RemoteFile] = {}
     for rel, remote in files.items():
         size = sizes.get(rel, remote.size)

@@ -38,6 +38,7 @@ class SignedIdentity:
     version: str
     repo_id: str | None
     weights_source: str | None = None  # where the release says its weights are (a metadata release)
+    oci_repo: str | None = None  # the OCI repository it was published to, if any
 
     def to_dict(self) -> dict[str, str | None]:
         return {"name": self.name, "version": self.version, "repo_id": self.repo_id}
@@ -65,7 +66,9 @@ def read_identity(root: Path, report: Report) -> SignedIdentity | None:
     if not isinstance(name, str) or not isinstance(version, str):
         report.error("verify/identity", f"the signed {SPEC_SNAPSHOT} names no release name and version", SPEC_SNAPSHOT)
         return None
-    return SignedIdentity(name, version, repo if isinstance(repo, str) and repo else None, source)
+    oci = distribution.get("oci_repo")
+    return SignedIdentity(name, version, repo if isinstance(repo, str) and repo else None, source,
+                          oci if isinstance(oci, str) and oci else None)  # fmt: skip
 
 
 def check_identity(identity: SignedIdentity | None, repo_id: str, revision: str | None, report: Report) -> None:
@@ -78,6 +81,10 @@ def check_identity(identity: SignedIdentity | None, repo_id: str, revision: str 
     report.data["release"] = identity.to_dict()
     if identity.weights_source is not None:
         report.data["weights_source"] = " ".join(identity.weights_source.split())[:300]  # signed, still outside text
+    if identity.repo_id is None and identity.oci_repo is not None:
+        report.error("verify/wrong-repo", f"{asked} serves the release signed for oci://{identity.oci_repo}, which "
+                     "names no Hub repository (a copy of a registry's release)", SPEC_SNAPSHOT)  # fmt: skip
+        return
     if identity.repo_id is None:
         report.warning("verify/identity-unchecked", f"the signed {SPEC_SNAPSHOT} names no repo; the repo was not "
                        "checked")  # fmt: skip

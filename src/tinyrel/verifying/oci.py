@@ -24,15 +24,17 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from tinyrel.findings import Report, TinyrelError
+from tinyrel.findings import Interrupted, Report, TinyrelError
 from tinyrel.oci.client import OciClient
-from tinyrel.oci.modelpack import WEIGHT, ModelManifest, read_model_manifest
+from tinyrel.oci.modelpack import ModelManifest, read_model_manifest
 from tinyrel.oci.reference import OciRef, parse
-from tinyrel.release_files import SIGNATURE, SPEC_SNAPSHOT
+from tinyrel.release_files import MANIFEST, SIGNATURE, SPEC_SNAPSHOT
 from tinyrel.signing.files import GIT_PATHS, is_ignored
 from tinyrel.verifying.bundle import SignedManifest, VerifierConfig, check_signature
 from tinyrel.verifying.identity import MAX_SNAPSHOT_BYTES, VERSION_REF
 from tinyrel.verifying.local import compare_resources, compare_tree, finish
+
+OTHER_LAYER_CAP = 256 * 1024 * 1024  # a file no signed size describes: a card, records, a tokenizer
 
 
 class _Refused(Exception):
@@ -113,17 +115,60 @@ def fetch_verified_oci(uri: str, config: VerifierConfig, root: Path, signature: 
         raise TinyrelError("verify/needs-download", f"the bundle uses {signed.serialization.get('method')}/"
                            f"{signed.serialization.get('hash_type')} digests, which a manifest does not carry; "
                            "verify without --no-download")  # fmt: skip
-    fetch = [layer for layer in wanted.values() if weights or layer.media_type != WEIGHT]
-    known = _fetch_all(client, fetch, root)
+    first = _metadata_first(wanted, uri)
+    known = _fetch_all(client, first, root)
+    if not _sizes_are_signed(root, signed, wanted, report, uri):
+        return finish(report, uri, config)
     if weights:
+        known |= _fetch_all(client, [layer for layer in wanted.values() if layer not in first], root)
         compare_tree(root, signed, [*ignore, SIGNATURE], report, known)
         report.data["hashed_while_downloading"] = len(known)
     else:
-        report.info("verify/no-download", "checked the manifest's layer digests against the signature; weight "
-                    "layers were not downloaded")  # fmt: skip
+        report.info("verify/no-download", "checked the manifest's layer digests and sizes against the signature; "
+                    f"only {' and '.join(layer.path for layer in first) or 'no file'} was downloaded")  # fmt: skip
     report.data["files"] = len(wanted)
     _check_identity(root, signed, ref, report)
     return finish(report, uri, config)
+
+
+def _metadata_first(wanted: dict, uri: str) -> list:
+    """The files fetched before any other, chosen by their signed path (never by the media type a
+    registry gives them): the release's identity and its weights manifest, which states every
+    weight's size.  Each is refused before the request if declared larger than such a file is."""
+    from tinyrel.weights.manifest import MAX_MANIFEST_BYTES
+
+    first = []
+    for path, cap in ((SPEC_SNAPSHOT, MAX_SNAPSHOT_BYTES), (MANIFEST, MAX_MANIFEST_BYTES)):
+        layer = wanted.get(path)
+        if layer is not None and layer.size > cap:
+            raise TinyrelError("oci/untrusted-response", f"{uri}: the manifest declares {path} as {layer.size:,} "
+                               f"bytes; tinyrel reads at most {cap:,}")  # fmt: skip
+        if layer is not None:
+            first.append(layer)
+    return first
+
+
+def _sizes_are_signed(root: Path, signed: SignedManifest, wanted: dict, report: Report, uri: str) -> bool:
+    """Every layer's declared size is what the release signed, before any other byte moves: the
+    signed manifest's size for a weight file (a registry that declares more would have the client
+    write that much), and at most ``OTHER_LAYER_CAP`` for a file the manifest does not describe."""
+    from tinyrel.verifying.fast import manifest_for_fast_path, signed_sizes
+
+    signed_sha256 = {k: v for k, (_, v) in signed.resources.items()}
+    manifest = manifest_for_fast_path(root, signed_sha256) if signed.plain_sha256_files else None
+    sizes = signed_sizes(manifest, signed_sha256)
+    for path, layer in sorted(wanted.items()):
+        if path in sizes and layer.size != sizes[path]:
+            report.error("verify/size-mismatch", f"the manifest declares {layer.size:,} bytes, the signed weights "
+                         f"manifest {sizes[path]:,}", path)  # fmt: skip
+        elif path not in sizes and path not in (SPEC_SNAPSHOT, MANIFEST) and layer.size > OTHER_LAYER_CAP:
+            raise TinyrelError("oci/untrusted-response", f"{uri}: the manifest declares {path} as {layer.size:,} "
+                               f"bytes, and no signed size says so; tinyrel reads at most {OTHER_LAYER_CAP:,} "
+                               "for such a file")  # fmt: skip
+    if report.ok:
+        return True
+    report.error("verify/listing", "the manifest's layers are not the signed files; no weight was fetched")
+    return False
 
 
 def _signature_first(client: OciClient, manifest: ModelManifest, config: VerifierConfig, root: Path,
@@ -166,8 +211,13 @@ def _fetch_all(client: OciClient, layers: list, root: Path) -> dict[str, str]:
     with byte_progress("downloading", sum(layer.size for layer in layers)) as advance:
 
         def fetch(layer) -> tuple[str, str]:
+            if client.cancelled.is_set():  # queued when the call was stopped: make nothing
+                raise Interrupted("interrupted")
             dest = root / layer.path
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            folder = root
+            for part in Path(layer.path).parent.parts:  # below root only: a removed root stays removed
+                folder = folder / part
+                folder.mkdir(exist_ok=True)
             client.fetch_blob(layer.digest, layer.size, dest, advance)
             return layer.path, layer.sha256
 
@@ -198,14 +248,19 @@ def _check_identity(root: Path, signed: SignedManifest, ref: OciRef, report: Rep
         report.error("verify/identity", f"the signed {SPEC_SNAPSHOT} names no release name and version", SPEC_SNAPSHOT)
         return
     report.data["release"] = {"name": name, "version": version, "oci_repo": repo if isinstance(repo, str) else None}
+    hub_repo = distribution.get("repo_id")
+    if (not isinstance(repo, str) or not repo) and isinstance(hub_repo, str) and hub_repo:
+        report.error("verify/wrong-repo", f"{ref.uri} serves the release signed for hf://{hub_repo}, which names no "
+                     "OCI repository (a copy of a Hub release)", SPEC_SNAPSHOT)  # fmt: skip
+        return
     if not isinstance(repo, str) or not repo:
-        report.warning("verify/identity-unchecked", f"the signed {SPEC_SNAPSHOT} names no OCI repository; the "
+        report.warning("verify/identity-unchecked", f"the signed {SPEC_SNAPSHOT} names no repository; the "
                        "repository was not checked")  # fmt: skip
     elif repo.casefold() != ref.repo.casefold():
         report.error("verify/wrong-repo", f"{ref.uri} serves the release signed for oci://{repo} (a copy of another "
                      "repository's release)", SPEC_SNAPSHOT)  # fmt: skip
         return
-    names_version = bool(ref.tag and not ref.digest and VERSION_REF.match(ref.tag))
+    names_version = bool(ref.tag and VERSION_REF.match(ref.tag))  # with a digest too: both must hold
     if names_version and ref.tag and ref.tag.removeprefix("v") != version.removeprefix("v"):
         report.error("verify/wrong-version", f"{ref.uri} serves {name} {version}, not {ref.tag} (an old release under "
                      "a new tag?)", SPEC_SNAPSHOT)  # fmt: skip
