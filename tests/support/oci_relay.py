@@ -76,11 +76,7 @@ class Relay(ThreadingHTTPServer):
         index = json.loads(self.upstream_get(f"/v2/{repo_path}/manifests/sha256-{signed_by[7:]}"))
         referrer = json.loads(self.upstream_get(f"/v2/{repo_path}/manifests/{index['manifests'][0]['digest']}"))
         referrer["subject"] = {"mediaType": MANIFEST, "digest": digest, "size": len(body)}
-        rbody = json.dumps(referrer).encode()
-        self.manifests[sha(rbody)] = (rbody, MANIFEST)
-        new_index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": [
-            {"mediaType": MANIFEST, "digest": sha(rbody), "size": len(rbody), "artifactType": SIGNATURE}]}
-        self.manifests[f"sha256-{digest[7:]}"] = (json.dumps(new_index).encode(), INDEX)
+        _serve_referrer(self, digest, referrer)
         return digest
 
 
@@ -209,9 +205,15 @@ def serve_tree(relay: Relay, repo_path: str, tag: str, root, signature: bytes) -
                 "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha(config), "size": 2},
                 "layers": [{"mediaType": SIGNATURE, "digest": sha(signature), "size": len(signature)}],
                 "subject": {"mediaType": MANIFEST, "digest": digest, "size": len(body)}}
-    rbody = json.dumps(referrer).encode()
-    relay.manifests[sha(rbody)] = (rbody, MANIFEST)
-    index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": [
-        {"mediaType": MANIFEST, "digest": sha(rbody), "size": len(rbody), "artifactType": SIGNATURE}]}
-    relay.manifests[f"sha256-{digest[7:]}"] = (json.dumps(index).encode(), INDEX)
+    _serve_referrer(relay, digest, referrer)
     return digest
+
+
+def _serve_referrer(relay: Relay, subject: str, referrer: dict) -> None:
+    """``referrer`` served by its digest, and listed as ``subject``'s one signature in the
+    referrers tag schema (``sha256-<hex>``)."""
+    body = json.dumps(referrer).encode()
+    relay.manifests[sha(body)] = (body, MANIFEST)
+    index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": [
+        {"mediaType": MANIFEST, "digest": sha(body), "size": len(body), "artifactType": SIGNATURE}]}
+    relay.manifests[f"sha256-{subject[7:]}"] = (json.dumps(index).encode(), INDEX)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tinyrel.findings import Interrupted, Report, TinyrelError
 from tinyrel.oci.client import OciClient
-from tinyrel.oci.modelpack import ModelManifest, read_model_manifest
+from tinyrel.oci.modelpack import WEIGHT, ModelManifest, read_model_manifest
 from tinyrel.oci.reference import OciRef, parse
 from tinyrel.release_files import MANIFEST, SIGNATURE, SPEC_SNAPSHOT
 from tinyrel.signing.files import GIT_PATHS, is_ignored
@@ -151,7 +151,9 @@ def _metadata_first(wanted: dict, uri: str) -> list:
 def _sizes_are_signed(root: Path, signed: SignedManifest, wanted: dict, report: Report, uri: str) -> bool:
     """Every layer's declared size is what the release signed, before any other byte moves: the
     signed manifest's size for a weight file (a registry that declares more would have the client
-    write that much), and at most ``OTHER_LAYER_CAP`` for a file the manifest does not describe."""
+    write that much), and at most ``OTHER_LAYER_CAP`` for a file the manifest does not describe.
+    Without a signed weights manifest (a bundle that signs none, or not by SHA-256), a weight
+    layer has only its declared size as its bound."""
     from tinyrel.verifying.fast import manifest_for_fast_path, signed_sizes
 
     signed_sha256 = {k: v for k, (_, v) in signed.resources.items()}
@@ -161,7 +163,8 @@ def _sizes_are_signed(root: Path, signed: SignedManifest, wanted: dict, report: 
         if path in sizes and layer.size != sizes[path]:
             report.error("verify/size-mismatch", f"the manifest declares {layer.size:,} bytes, the signed weights "
                          f"manifest {sizes[path]:,}", path)  # fmt: skip
-        elif path not in sizes and path not in (SPEC_SNAPSHOT, MANIFEST) and layer.size > OTHER_LAYER_CAP:
+        elif path not in sizes and path not in (SPEC_SNAPSHOT, MANIFEST) and layer.size > OTHER_LAYER_CAP \
+                and (manifest is not None or layer.media_type != WEIGHT):  # fmt: skip
             raise TinyrelError("oci/untrusted-response", f"{uri}: the manifest declares {path} as {layer.size:,} "
                                f"bytes, and no signed size says so; tinyrel reads at most {OTHER_LAYER_CAP:,} "
                                "for such a file")  # fmt: skip
