@@ -44,6 +44,9 @@ class HostileHub(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def handle_error(self, request, client_address) -> None:
+        pass  # the client hanging up on a lie is what the tests want
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
