@@ -104,7 +104,7 @@ def _signed_by_us(api, repo_id: str, commit: str, files: list[ReleaseFile], sign
     if signed is None:
         return False
     expected = {f.path: f.sha256 for f in files if not made_at_signing(f.path)}
-    return {k: v for k, (_, v) in signed.resources.items() if not made_at_signing(k)} == expected
+    return {k: v for k, v in signed.digests.items() if not made_at_signing(k)} == expected
 
 
 def decide(api, repo_id: str, tag: str, files: list[ReleaseFile], state: RemoteState, signer, private: bool, token):

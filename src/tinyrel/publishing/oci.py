@@ -184,7 +184,7 @@ def _signed_by(client: OciClient, subject: str, files: list[ReleaseFile], signer
             bundle.write_bytes(referrer.bundle)
             with verifier_for_signer(signer, Path(tmp)) as config:
                 signed = check_signature(bundle, config, Report())
-        if signed is not None and {k: v for k, (_, v) in signed.resources.items()} == expected:
+        if signed is not None and signed.digests == expected:
             return referrer.digest
     return None
 

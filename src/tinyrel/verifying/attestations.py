@@ -98,7 +98,7 @@ def _verified_digests(root: Path, signed: SignedManifest) -> dict[str, str]:
     """SHA-256 per file as the verified bundle signs it (the release verification compared each with
     the bytes); for another serialization, of the files themselves, which that comparison checked."""
     if signed.plain_sha256_files:
-        return {name: digest for name, (_, digest) in signed.resources.items()}
+        return signed.digests
     from tinyrel.signing.files import sha256_digests
 
     names = {name.rsplit(":", 2)[0] if signed.serialization.get("method") == "shards" else name

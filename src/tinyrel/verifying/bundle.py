@@ -96,6 +96,11 @@ class SignedManifest:
     model_name: str
 
     @property
+    def digests(self) -> dict[str, str]:
+        """Resource → hex digest (for a ``files``/``sha256`` bundle: each file's signed SHA-256)."""
+        return {path: digest for path, (_, digest) in self.resources.items()}
+
+    @property
     def ignore_paths(self) -> list[str]:
         return [str(p) for p in self.serialization.get("ignore_paths", [])]
 

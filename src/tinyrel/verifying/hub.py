@@ -104,7 +104,7 @@ def fetch_verified(
                        f"{', '.join(excluded[:5])}")  # fmt: skip
     first = _fetched_first(wanted)
     known = _download_all(listing, token, root, first, uri)
-    if signed.plain_sha256_files and not _listing_is_signed(signed, wanted, root, known, report):
+    if signed.plain_sha256_files and not _listing_is_signed(signed, wanted, list(first), root, known, report):
         return finish(report, uri, config)
     manifest = _signed_manifest(root, signed)
     large = _bounded_by_signed_sizes({p: f for p, f in wanted.items() if p not in first}, manifest, signed, report)
@@ -167,17 +167,16 @@ def _fetched_first(wanted: dict[str, RemoteFile]) -> dict[str, RemoteFile]:
     return first
 
 
-def _listing_is_signed(signed: SignedManifest, wanted: dict[str, RemoteFile], root: Path,
+def _listing_is_signed(signed: SignedManifest, wanted: dict[str, RemoteFile], fetched: list[str], root: Path,
                        known: dict[str, str], report: Report) -> bool:  # fmt: skip
     """Before any weight is fetched: the listed files are the signed ones, the LFS files by the
-    Hub's stated SHA-256, the files already downloaded by their bytes."""
+    Hub's stated SHA-256, the files already downloaded (``fetched``) by their bytes."""
     from tinyrel.signing.files import sha256_digests
 
-    fetched = list(_fetched_first(wanted))
     hashed = sha256_digests(root, fetched, known, progress=False)
     claimed = {p: hashed.get(p, f.lfs_sha256) for p, f in wanted.items()}
     precheck = Report()
-    compare_resources({k: v for k, (_, v) in signed.resources.items()}, claimed, precheck)
+    compare_resources(signed.digests, claimed, precheck)
     if precheck.ok:
         return True
     report.extend(precheck)
@@ -202,7 +201,7 @@ def _signed_manifest(root: Path, signed: SignedManifest) -> dict | None:
 
     if not signed.plain_sha256_files:
         return None
-    return manifest_for_fast_path(root, {k: v for k, (_, v) in signed.resources.items()})
+    return manifest_for_fast_path(root, signed.digests)
 
 
 def _bounded_by_signed_sizes(files: dict[str, RemoteFile], manifest: dict | None, signed: SignedManifest,
@@ -212,7 +211,7 @@ def _bounded_by_signed_sizes(files: dict[str, RemoteFile], manifest: dict | None
     disagrees is a finding before anything is downloaded (``None``)."""
     from tinyrel.verifying.fast import signed_sizes
 
-    sizes = signed_sizes(manifest, {k: v for k, (_, v) in signed.resources.items()})
+    sizes = signed_sizes(manifest, signed.digests)
     bounded: dict[str, RemoteFile] = {}
     for rel, remote in files.items():
         size = sizes.get(rel, remote.size)
@@ -235,7 +234,7 @@ def _verified_later(manifest: dict | None, signed: SignedManifest) -> set[str]:
 
     if manifest is None:
         return set()
-    return covered(manifest, {k: v for k, (_, v) in signed.resources.items()})
+    return covered(manifest, signed.digests)
 
 
 def _download_all(listing: Listing, token, root: Path, files: dict[str, RemoteFile], uri: str,

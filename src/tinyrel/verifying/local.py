@@ -39,7 +39,7 @@ def local_digests(
     if signed.plain_sha256_files:
         from tinyrel.verifying.fast import fast_digests, manifest_for_fast_path
 
-        signed_sha256 = {k: v for k, (_, v) in signed.resources.items()}
+        signed_sha256 = signed.digests
         manifest = manifest_for_fast_path(root, signed_sha256)
         if manifest is not None:  # per-tensor digests in parallel instead of one SHA-256 per file
             report.data["fast_path"] = True
@@ -93,7 +93,7 @@ def compare_tree(
     """
     ignored = sorted({*ignore, *signed.ignore_paths, *GIT_PATHS})
     actual = local_digests(absolute(root), signed, ignored, report, known)
-    compare_resources({k: v for k, (_, v) in signed.resources.items()}, actual, report)
+    compare_resources(signed.digests, actual, report)
     report.data["files"] = len(actual)
 
 

@@ -106,7 +106,7 @@ def fetch_verified_oci(uri: str, config: VerifierConfig, root: Path, signature: 
     if signed.plain_sha256_files:
         precheck = Report()
         listed = {path: layer.sha256 for path, layer in wanted.items()}
-        compare_resources({k: v for k, (_, v) in signed.resources.items()}, listed, precheck)
+        compare_resources(signed.digests, listed, precheck)
         if not precheck.ok:
             report.extend(precheck)
             report.error("verify/listing", "the manifest's layers are not the signed files; no layer was fetched")
@@ -156,7 +156,7 @@ def _sizes_are_signed(root: Path, signed: SignedManifest, wanted: dict, report: 
     layer has only its declared size as its bound."""
     from tinyrel.verifying.fast import manifest_for_fast_path, signed_sizes
 
-    signed_sha256 = {k: v for k, (_, v) in signed.resources.items()}
+    signed_sha256 = signed.digests
     manifest = manifest_for_fast_path(root, signed_sha256) if signed.plain_sha256_files else None
     sizes = signed_sizes(manifest, signed_sha256)
     for path, layer in sorted(wanted.items()):
