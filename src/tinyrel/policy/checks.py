@@ -112,19 +112,11 @@ def weights(ctx: GateContext) -> list[Finding]:
 
 
 def _local_weights(ctx: GateContext) -> Path | None:
-    """The weights directory on this machine, from the spec's source (relative paths resolve
-    against the workspace, so clones work); ``None`` when it is not here or is a Hub source."""
-    from tinyrel.sources.resolve import local_dir
-    from tinyrel.sources.uri import HUB, parse_source
+    """The weights directory on this machine, from the spec's source; ``None`` when it is not here
+    or is a Hub source."""
+    from tinyrel.sources.resolve import local_weights_dir
 
-    try:
-        ref = parse_source(ctx.spec.weights_source, base=ctx.ws.root)
-    except TinyrelError:
-        return None
-    if ref.kind == HUB:
-        return None
-    path = local_dir(ref)[0]
-    return path if path.is_dir() else None
+    return local_weights_dir(ctx.spec.weights_source, ctx.ws.root)
 
 
 def manifest_lock(ctx: GateContext) -> list[Finding]:

@@ -28,6 +28,7 @@ from tinyrel.evidence.records import read_records
 from tinyrel.evidence.stats import Paired, Summary, paired, summarize
 from tinyrel.findings import Finding, Report, TinyrelError
 from tinyrel.safe_io import read_bytes_capped
+from tinyrel.sources.resolve import local_weights_dir
 from tinyrel.weights import manifest as mf
 from tinyrel.weights.variant_check import Comparison, compare
 from tinyrel.weights.variant_deep import DeepResult, deep_check
@@ -83,18 +84,6 @@ def tree(ctx: Any) -> tuple[Any, list[Any]]:
     return spec, list(spec.variants)
 
 
-def _local_dir(ws: Any, source: str) -> Path | None:
-    from tinyrel.sources.resolve import local_dir
-    from tinyrel.sources.uri import HUB, parse_source
-
-    try:
-        ref = parse_source(source, base=ws.root)
-    except TinyrelError:
-        return None
-    if ref.kind == HUB:
-        return None
-    path = local_dir(ref)[0]
-    return path if path.is_dir() else None
 
 
 def _manifest(ctx: Any, name: str, found: list[Finding]) -> dict[str, Any] | None:
@@ -247,7 +236,7 @@ def _evidence(ctx: Any, parent: Any, state: VariantState, found: list[Finding]) 
 def _values(ctx: Any, parent: Any, state: VariantState, local: Path | None, found: list[Finding]) -> None:
     """The deep check, when both weights are on this machine and this run reads weights."""
     strict = ctx.require_weights or ctx.mode == "weights"
-    parent_dir = _local_dir(ctx.ws, parent.weights_source)
+    parent_dir = local_weights_dir(parent.weights_source, ctx.ws.root)
     if ctx.offline:
         state.deep_skipped = "offline: no weight was read"
         ctx.skipped.add("variants")
@@ -275,7 +264,7 @@ def _check_one(ctx: Any, parent: Any, parent_manifest: dict[str, Any] | None, st
     state.manifest = _manifest(ctx, name, found)
     _lock(ctx, state, name, found)
     _evidence(ctx, parent, state, found)
-    local = _local_dir(ctx.ws, variant.source)
+    local = local_weights_dir(variant.source, ctx.ws.root)
     if state.manifest is None or parent_manifest is None:
         return
     if full and local is not None and not ctx.offline and not _validate(local, state, found):

@@ -90,6 +90,21 @@ def local_dir(ref: SourceRef) -> tuple[Path, str | None]:
     return ref.path, None
 
 
+def local_weights_dir(source: str, base: Path) -> Path | None:
+    """The directory ``source`` names on this machine (relative paths resolve against ``base``, the
+    workspace, so clones work); ``None`` for a Hub source, an unusable one, or one not here."""
+    from tinyrel.sources.uri import HUB, parse_source
+
+    try:
+        ref = parse_source(source, base=base)
+    except TinyrelError:
+        return None
+    if ref.kind == HUB:
+        return None
+    path = local_dir(ref)[0]
+    return path if path.is_dir() else None
+
+
 def _check_cache_blobs(root: Path, files: dict[str, dict[str, Any]], report: Report) -> None:
     """Each snapshot file's repository blob is named by its content (``blobs/<etag>``: SHA-256 for
     LFS and Xet files, git SHA-1 for small ones), which catches a corrupted cache.  The name checked

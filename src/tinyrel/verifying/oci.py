@@ -37,10 +37,6 @@ from tinyrel.verifying.local import compare_resources, compare_tree, finish
 OTHER_LAYER_CAP = 256 * 1024 * 1024  # a file no signed size describes: a card, records, a tokenizer
 
 
-class _Refused(Exception):
-    """Raised inside the staging block so that nothing unverified becomes visible."""
-
-
 def oci_ref(uri: str) -> OciRef:
     ref = parse(uri)
     if ref.reference is None:
@@ -60,24 +56,19 @@ def pull_oci(uri: str, trust: VerifierConfig, local_dir: Path | None = None, pla
     """A verified copy of ``oci://…`` at ``local_dir`` (default ``./<last path component>``), or
     nothing: staged beside the target, made visible by one rename once every byte verified."""
     from tinyrel.atomic import staged_new_directory
+    from tinyrel.verifying.pull import Refused, delivered, empty_target, nothing_written
 
     ref = oci_ref(uri)
-    target = Path(os.path.abspath(local_dir or Path(ref.repository.rsplit("/", 1)[-1])))
-    if os.path.lexists(target) and (target.is_symlink() or not target.is_dir() or any(target.iterdir())):
-        raise TinyrelError("pull/target-exists", "exists and is not an empty directory; tinyrel will not overwrite "
-                           "it (choose another --local-dir)", usage=True, path=str(target))  # fmt: skip
+    target = empty_target(Path(os.path.abspath(local_dir or Path(ref.repository.rsplit("/", 1)[-1]))))
     report = Report()
     try:
         with staged_new_directory(target) as stage:
             report = fetch_verified_oci(uri, trust, stage, plain_http=plain_http)
             if not report.ok:
-                raise _Refused
-    except _Refused:
-        report.info("pull/nothing-written", f"nothing was written to {target}")
-        return report
-    report.data.update({"path": str(target), "signature": str(target / SIGNATURE),
-                        "holds_weights": any(target.rglob("*.safetensors"))})  # fmt: skip
-    return report
+                raise Refused
+    except Refused:
+        return nothing_written(report, target)
+    return delivered(report, target)
 
 
 def fetch_verified_oci(uri: str, config: VerifierConfig, root: Path, signature: Path | None = None,

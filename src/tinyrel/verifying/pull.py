@@ -22,8 +22,28 @@ from tinyrel.sources.uri import hub_ref
 from tinyrel.verifying.bundle import VerifierConfig
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """Raised inside the staging block so that nothing unverified becomes visible."""
+
+
+def empty_target(target: Path) -> Path:
+    """``target``, if it is absent or an empty directory: tinyrel never overwrites what it did not write."""
+    if os.path.lexists(target) and (target.is_symlink() or not target.is_dir() or any(target.iterdir())):
+        raise TinyrelError("pull/target-exists", "exists and is not an empty directory; tinyrel will not overwrite "
+                           "it (choose another --local-dir)", usage=True, path=str(target))  # fmt: skip
+    return target
+
+
+def nothing_written(report: Report, target: Path) -> Report:
+    report.info("pull/nothing-written", f"nothing was written to {target}")
+    return report
+
+
+def delivered(report: Report, target: Path) -> Report:
+    """The report of a pull whose verified files are now at ``target``."""
+    report.data.update({"path": str(target), "signature": str(target / SIGNATURE),
+                        "holds_weights": any(target.rglob("*.safetensors"))})  # fmt: skip
+    return report
 
 
 def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revision: str | None = None,
@@ -43,10 +63,7 @@ def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revi
         if ref.revision not in (None, revision):
             raise TinyrelError("usage/revision", f"{uri} already names a revision; drop --revision", usage=True)
         uri = f"hf://{ref.repo_id}@{revision}"
-    target = Path(os.path.abspath(local_dir or Path(ref.repo_id.split("/")[1])))
-    if os.path.lexists(target) and (target.is_symlink() or not target.is_dir() or any(target.iterdir())):
-        raise TinyrelError("pull/target-exists", "exists and is not an empty directory; tinyrel will not overwrite "
-                           "it (choose another --local-dir)", usage=True, path=str(target))  # fmt: skip
+    target = empty_target(Path(os.path.abspath(local_dir or Path(ref.repo_id.split("/")[1]))))
     report = Report()
     try:
         with staged_closure(target, base_dir) as staging:
@@ -57,15 +74,12 @@ def pull(uri: str, trust: VerifierConfig, local_dir: Path | None = None, *, revi
 
                 check_attestations(stage, stage / SIGNATURE, trust, require, report)
             if not report.ok or not fetch_closure(staging, report):
-                raise _Refused
+                raise Refused
             shutil.rmtree(stage / HF_LOCAL_DIR_STATE, ignore_errors=True)  # huggingface_hub's download state
             _remove_empty_dirs(stage / ".cache")
-    except _Refused:
-        report.info("pull/nothing-written", f"nothing was written to {target}")
-        return report
-    report.data.update({"path": str(target), "signature": str(target / SIGNATURE),
-                        "holds_weights": any(target.rglob("*.safetensors"))})  # fmt: skip
-    return report
+    except Refused:
+        return nothing_written(report, target)
+    return delivered(report, target)
 
 
 def _remove_empty_dirs(path: Path) -> None:
