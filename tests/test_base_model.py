@@ -12,15 +12,15 @@ import json
 import re
 import shutil
 import struct
-import threading
 import time
 import tomllib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from support.helpers import codes, run, run_json
 from support.hub import HUB_TOKEN
+from support.servers import LoopbackServer
 from support.workspace import edit, spec_path
 
 import tinyrel
@@ -241,27 +241,19 @@ def test_a_local_base_directory_is_not_published_as_a_path(example, keys, tmp_pa
 # -- diff against a base from its headers --------------------------------------------------------------
 
 
-class RangeHub(ThreadingHTTPServer):
+class RangeHub(LoopbackServer):
     """A front for the emulator that answers ``Range`` requests as the Hub's storage does (206 with
     the bytes asked for); it counts the bytes it sends per file."""
-
-    daemon_threads = True
 
     def __init__(self, upstream: str):
         import httpx
 
         self.upstream, self.sent, self.client = upstream, {}, httpx.Client(timeout=60)
-        super().__init__(("127.0.0.1", 0), _RangeHandler)
-        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        super().__init__(_RangeHandler)
 
     def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+        super().close()
         self.client.close()
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # a client that hangs up once it has its bytes (a bounded read) is part of the test
 
 
 class _RangeHandler(BaseHTTPRequestHandler):

@@ -129,8 +129,9 @@ def _tiny_server(body: bytes):
     """A plain HTTP server that answers every GET and PUT with ``body`` (and its length), and an
     LFS batch request with the upload URL ``/lfs/part-1``."""
     import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
+
+    from support.servers import LoopbackServer
 
     class Answer(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -149,16 +150,11 @@ def _tiny_server(body: bytes):
             self.do_GET()
 
         def do_POST(self) -> None:
-            href = f"http://127.0.0.1:{self.server.server_address[1]}/lfs/part-1?signature=x"
+            href = f"{self.server.base_url}/lfs/part-1?signature=x"
             self.do_GET(json.dumps({"objects": [{"oid": "a" * 64, "actions": {"upload": {"href": href}}}]}).encode())
 
-    class Quiet(ThreadingHTTPServer):
-        def handle_error(self, request, client_address) -> None:
-            pass  # a client that hangs up (a cancelled upload) is part of these tests
-
-    server = Quiet(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/file"
+    server = LoopbackServer(Answer)
+    return server, f"{server.base_url}/file"
 
 
 def test_one_calls_ctrl_c_stops_that_call_only():

@@ -4,14 +4,14 @@ the ones hf_xet makes without crossing tinyrel's client."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
 from support.helpers import run_json
 from support.hostile_hub import TamperingProxy, _ProxyHandler
+from support.servers import LoopbackServer
 from test_hostile_hub import hub  # noqa: F401 - the module's genuine Hub with org/name@v0.1.0
 
 pytestmark = pytest.mark.slow
@@ -48,9 +48,8 @@ def _proxy(upstream: str, name: str, xet_hash: str, size: int, token_url: str):
 
         do_GET = do_HEAD = do_POST = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    server = LoopbackServer(Relay)
+    return server, server.base_url
 
 
 BIG = 64 * 1024 * 1024
@@ -111,8 +110,7 @@ def test_a_xet_transfer_is_bounded_by_the_expected_size(xet_hub, tmp_path: Path,
                 assert "announces 10,240,000 bytes for a file of 1,000" in str(exc), exc
                 written = max([p.stat().st_size for p in staging.rglob("*") if p.is_file()] or [0])
     finally:
-        proxy.shutdown()
-        proxy.server_close()
+        proxy.close()
     assert written <= 1000, f"{written:,} bytes written for a transfer bounded by 1,000"
 
 

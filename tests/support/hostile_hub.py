@@ -21,31 +21,25 @@ import hashlib
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from support.servers import LoopbackServer
 
 COMMIT = "a" * 40
 BODY = b'{"model_type": "qwen3"}'
 
 
-class HostileHub(ThreadingHTTPServer):
-    daemon_threads = True
-
+class HostileHub(LoopbackServer):
     def __init__(self, mode: str):
         self.mode = mode
         self.requests: list[str] = []
         self.sent = 0  # body bytes written by the endless modes
         self.stop = threading.Event()
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        super().__init__(_Handler)
 
     def close(self) -> None:
         self.stop.set()
-        self.shutdown()
-        self.server_close()
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # the client hanging up on a lie is what the tests want
+        super().close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -147,7 +141,7 @@ def tampered(data: bytes) -> bytes:
     return bytes(flipped)
 
 
-class TamperingProxy(ThreadingHTTPServer):
+class TamperingProxy(LoopbackServer):
     """Relays every request to a genuine Hub (the emulator), but from the ``from_get``-th GET of a
     file named in ``swap`` on, answers that file with other bytes of the same size, in one of the
     response ``SHAPES`` (a plain 200, another 2xx, an encoding header spelled differently, a
@@ -158,8 +152,6 @@ class TamperingProxy(ThreadingHTTPServer):
     route answers with a genuine token (from ``xet_route[1]``) *and* the genuine file as its body,
     so that a client trusting bodies by URL would record the genuine digest while hf_xet writes
     the attacker's bytes."""
-
-    daemon_threads = True
 
     def __init__(self, upstream: str, swap: set[str], shape: str = "plain", from_get: int = 1, on_request=None,
                  xet_route: tuple[str, str] | None = None, edit_listing=None):  # fmt: skip
@@ -177,17 +169,11 @@ class TamperingProxy(ThreadingHTTPServer):
         import httpx
 
         self.client = httpx.Client(timeout=60)
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        super().__init__(_ProxyHandler)
 
     def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+        super().close()
         self.client.close()
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # a client that hangs up mid-answer is part of the game
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from support.servers import LoopbackServer
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -29,9 +30,7 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-class Relay(ThreadingHTTPServer):
-    daemon_threads = True
-
+class Relay(LoopbackServer):
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.manifests: dict[str, tuple[bytes, str]] = {}
@@ -41,20 +40,11 @@ class Relay(ThreadingHTTPServer):
         self.on_blob = None
         self.log: list[str] = []
         self.alias: dict[str, str] = {}  # "/v2/<served path>/" -> "/v2/<upstream path>/"
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.port = self.server_address[1]
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        super().__init__(_Handler)
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # a client that hangs up on an endless body is expected
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     # -- building hostile answers from the genuine ones --------------------------------------
     def upstream_get(self, path: str, accept: str = f"{MANIFEST}, {INDEX}") -> bytes:
