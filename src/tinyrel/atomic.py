@@ -62,6 +62,24 @@ def check_output_target(path: Path, what: str = "output") -> None:
     )
 
 
+def replaceable_dir(out: Path, workspace_root: Path, refuse, what: str) -> tuple[Path, set[str] | None]:
+    """The absolute output directory ``out`` and the names in it (``None``: it does not exist yet),
+    once it is a named directory that is neither the workspace nor above it.  ``refuse(out, why)``
+    makes the caller's error; the caller then judges whether the names are its own earlier output."""
+    target = Path(os.path.abspath(out))
+    if target.name in ("", ".", ".."):
+        raise refuse(out, f"name a directory for {what}")
+    root = workspace_root.resolve()
+    real = target.resolve()
+    if real == root or root.is_relative_to(real):
+        raise refuse(out, "it is the workspace or a directory above it")
+    if not os.path.lexists(target):
+        return target, None
+    if target.is_symlink() or not target.is_dir():
+        raise refuse(out, "it exists and is not a directory")
+    return target, {entry.name for entry in os.scandir(target)}
+
+
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

@@ -14,7 +14,6 @@ previous output as it was.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from tinyrel.findings import Report, TinyrelError
@@ -29,17 +28,11 @@ def _refuse(out: Path, why: str) -> TinyrelError:
 
 def check_attest_dir(ws: Workspace, out: Path) -> Path:
     """The absolute output directory, once replacing it can destroy nothing but an earlier output."""
-    target = Path(os.path.abspath(out))
-    if target.name in ("", ".", ".."):
-        raise _refuse(out, "name a directory for the statements")
-    root = ws.root.resolve()
-    if target.resolve() == root or root.is_relative_to(target.resolve()):
-        raise _refuse(out, "it is the workspace or a directory above it")
-    if not os.path.lexists(target):
+    from tinyrel.atomic import replaceable_dir
+
+    target, names = replaceable_dir(out, ws.root, _refuse, "the statements")
+    if names is None:
         return target
-    if target.is_symlink() or not target.is_dir():
-        raise _refuse(out, "it exists and is not a directory")
-    names = {entry.name for entry in os.scandir(target)}
     foreign = sorted(names - {CARD, ATTESTATIONS_DIR})
     if foreign:
         raise _refuse(out, f"it holds files tinyrel attest did not write ({', '.join(foreign[:5])})")

@@ -12,7 +12,6 @@ the workspace, a directory above it, a directory with the user's files — is re
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
@@ -41,18 +40,9 @@ def _refuse(out: Path, why: str) -> TinyrelError:
 
 def check_out_dir(ws: Workspace, spec: ReleaseSpec, out: Path) -> Path:
     """The absolute output directory, after checking that replacing it destroys nothing of the user's."""
-    target = Path(os.path.abspath(out))
-    if target.name in ("", ".", ".."):
-        raise _refuse(out, "name a directory for the release")
-    root = ws.root.resolve()
-    real = target.resolve()
-    if real == root or root.is_relative_to(real):
-        raise _refuse(out, "it is the workspace or a directory above it")
-    if not os.path.lexists(target):
-        return target
-    if target.is_symlink() or not target.is_dir():
-        raise _refuse(out, "it exists and is not a directory")
-    names = {entry.name for entry in os.scandir(target)}
+    from tinyrel.atomic import replaceable_dir
+
+    target, names = replaceable_dir(out, ws.root, _refuse, "the release")
     if not names:
         return target
     foreign = sorted(names - RELEASE_FILES - RELEASE_DIRS)
